@@ -1,0 +1,84 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "pathflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pathflow", targets: ["pathflow"]),
+        .executable(name: "flowgen", targets: ["flowgen"]),
+        .library(name: "FlowWire", targets: ["FlowWire"]),
+        .library(name: "Aggregation", targets: ["Aggregation"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "PathflowConfig", targets: ["PathflowConfig"]),
+        .library(name: "NetCore", targets: ["NetCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(name: "NetCore", swiftSettings: strict),
+        .target(
+            name: "FlowWire",
+            dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(name: "PathflowConfig", dependencies: ["NetCore"], swiftSettings: strict),
+        .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
+        .target(
+            name: "Storage",
+            dependencies: ["NetCore", "Aggregation", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
+            name: "FlowCollector",
+            dependencies: [
+                "FlowWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "NetCore", "FlowWire", "FlowCollector", "Aggregation", "Storage", "PathflowConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "pathflow",
+            dependencies: [
+                "Daemon", "PathflowConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "flowgen",
+            dependencies: [
+                "NetCore", "FlowWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/flowgen",
+            swiftSettings: strict),
+        .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
+        .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "NetCore"], swiftSettings: strict),
+        .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
+        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,149 @@
+import FlowWire
+import NetCore
+
+/// What a view aggregates: its primitives and how it bins time.
+public struct ViewDefinition: Sendable {
+    public var name: String
+    public var primitives: [Primitive]
+    /// nil: no sql_history, every row has stamp_inserted 0.
+    public var binning: TimeBinning?
+    /// nfacctd_time_new: bin by arrival time instead of flow start.
+    public var timeNew: Bool
+    /// peer_dst_ip from the IP next-hop when the export has no BGP next-hop (pmacct's use_ip_next_hop).
+    public var useIPNextHop: Bool
+    /// Rows kept between flushes; flows for new rows past it are dropped and counted.
+    public var maximumEntries: Int
+
+    public init(
+        name: String, primitives: [Primitive], binning: TimeBinning?, timeNew: Bool = false,
+        useIPNextHop: Bool = false, maximumEntries: Int = 20_000_000
+    ) {
+        self.name = name
+        self.primitives = primitives
+        self.binning = binning
+        self.timeNew = timeNew
+        self.useIPNextHop = useIPNextHop
+        self.maximumEntries = maximumEntries
+    }
+}
+
+/// Accumulates flows into one view's rows between flushes. Owned by one thread.
+public struct View: Sendable {
+    public let definition: ViewDefinition
+    let select: Selection
+    public private(set) var rows: [BinnedKey: Counters] = [:]
+    /// Flows dropped because the table was full.
+    public private(set) var droppedFlows: UInt64 = 0
+
+    struct Selection: Sendable {
+        var srcHost = false, dstHost = false, srcNet = false, dstNet = false
+        var srcPort = false, dstPort = false, proto = false, tos = false, tcpFlags = false
+        var peerSrc = false, peerDst = false, inIface = false, outIface = false
+        var srcMask = false, dstMask = false, srcAS = false, dstAS = false
+        var samplingRate = false, version = false
+
+        init(_ primitives: [Primitive]) {
+            for p in primitives {
+                switch p {
+                case .srcHost: srcHost = true
+                case .dstHost: dstHost = true
+                case .srcNet: srcNet = true
+                case .dstNet: dstNet = true
+                case .srcPort: srcPort = true
+                case .dstPort: dstPort = true
+                case .proto: proto = true
+                case .tos: tos = true
+                case .tcpFlags: tcpFlags = true
+                case .peerSrcIP: peerSrc = true
+                case .peerDstIP: peerDst = true
+                case .inIface: inIface = true
+                case .outIface: outIface = true
+                case .srcMask: srcMask = true
+                case .dstMask: dstMask = true
+                case .srcAS: srcAS = true
+                case .dstAS: dstAS = true
+                case .samplingRate: samplingRate = true
+                case .exportProtoVersion: version = true
+                }
+            }
+        }
+    }
+
+    public init(_ definition: ViewDefinition) {
+        self.definition = definition
+        self.select = Selection(definition.primitives)
+    }
+
+    @inline(__always)
+    public func key(for r: FlowRecord) -> FlowKey {
+        var k = FlowKey()
+        let s = select
+        if s.srcHost { k.srcAddr = r.srcAddr }
+        if s.dstHost { k.dstAddr = r.dstAddr }
+        if s.srcNet { k.srcNet = r.srcAddr.masked(to: Int(r.srcMask)) }
+        if s.dstNet { k.dstNet = r.dstAddr.masked(to: Int(r.dstMask)) }
+        if s.srcPort { k.srcPort = r.srcPort }
+        if s.dstPort { k.dstPort = r.dstPort }
+        if s.proto { k.proto = r.proto }
+        if s.tos { k.tos = r.tos }
+        if s.tcpFlags { k.tcpFlags = r.tcpFlags }
+        if s.peerSrc { k.peerSrc = r.exporter }
+        if s.peerDst {
+            k.peerDst = r.bgpNextHop.isNone && definition.useIPNextHop ? r.ipNextHop : r.bgpNextHop
+        }
+        if s.inIface { k.inIface = r.inIface }
+        if s.outIface { k.outIface = r.outIface }
+        if s.srcMask { k.srcMask = r.srcMask }
+        if s.dstMask { k.dstMask = r.dstMask }
+        if s.srcAS { k.srcAS = r.srcAS }
+        if s.dstAS { k.dstAS = r.dstAS }
+        if s.samplingRate { k.samplingRate = r.samplingRate }
+        if s.version { k.version = r.version }
+        return k
+    }
+
+    /// Adds one flow. `arrival` is the unix second the datagram arrived.
+    @inline(__always)
+    public mutating func add(_ r: FlowRecord, arrival: UInt32) {
+        var bin: UInt32 = 0
+        if let binning = definition.binning {
+            let time = definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds
+            bin = UInt32(truncatingIfNeeded: binning.bin(Int(time)))
+        }
+        let row = BinnedKey(key: key(for: r), bin: bin)
+        let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
+        if let index = rows.index(forKey: row) {
+            rows.values[index].add(counters)
+        } else if rows.count < definition.maximumEntries {
+            rows[row] = counters
+        } else {
+            droppedFlows &+= 1
+        }
+    }
+
+    /// Hands over the rows accumulated since the last drain.
+    public mutating func drain() -> [BinnedKey: Counters] {
+        defer { rows = [:] }
+        return rows
+    }
+
+    /// Adds drained rows from another shard of the same view.
+    public static func merge(_ other: [BinnedKey: Counters], into rows: inout [BinnedKey: Counters]) {
+        if rows.isEmpty {
+            rows = other
+            return
+        }
+        for (key, counters) in other {
+            rows[key, default: Counters()].add(counters)
+        }
+    }
+}
+
+/// pmacct's nfacctd_renormalize: scale sampled counters up by the sampling rate.
+@inline(__always)
+public func renormalize(_ r: inout FlowRecord) {
+    if r.samplingRate > 1 {
+        r.packets &*= UInt64(r.samplingRate)
+        r.bytes &*= UInt64(r.samplingRate)
+    }
+}

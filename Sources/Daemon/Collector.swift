@@ -1,0 +1,223 @@
+import Aggregation
+import FlowCollector
+import Logging
+import NIOCore
+import NIOPosix
+import PathflowConfig
+import ServiceLifecycle
+import Storage
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The flow collector: UDP intake → decode → views → SQLite every refresh interval.
+///
+/// Inert until `run()`; on graceful shutdown it stops reading, then flushes every view.
+public final class Collector: Service, Sendable {
+    public struct StartupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    struct ViewSink: Sendable {
+        var index: Int
+        var definition: ViewDefinition
+        var config: ViewConfig
+        var schema: TableSchema
+        var store: SQLiteStore
+    }
+
+    struct ShardHandle: Sendable {
+        var loop: any EventLoop
+        var shard: NIOLoopBound<CollectorShard>
+    }
+
+    let config: CollectorConfig
+    let logger: Logger
+    let metrics: CollectorMetrics
+    let views: [ViewSink]
+    let group: MultiThreadedEventLoopGroup
+    let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
+    let intake = NIOLockedValueBox<UDPIntake?>(nil)
+    /// The UDP port bound, once bound (useful with port 0).
+    public let boundPort = NIOLockedValueBox<Int?>(nil)
+
+    public init(config: CollectorConfig, logger: Logger, threads: Int = System.coreCount) throws {
+        self.config = config
+        self.logger = logger
+        var stores: [String: SQLiteStore] = [:]
+        var sinks: [ViewSink] = []
+        for (index, view) in config.views.enumerated() {
+            guard view.plugin == .sqlite3 else {
+                throw StartupError(description: "plugin \(view.plugin.rawValue)[\(view.name)]: only sqlite3 views are available yet")
+            }
+            let primitives = try view.aggregate.filter { $0 != "none" }.map { name -> Primitive in
+                guard let p = Primitive(rawValue: name) else {
+                    throw StartupError(description: "view \(view.name): aggregate primitive '\(name)' is not available")
+                }
+                return p
+            }
+            let binning = view.history.map {
+                TimeBinning(timeBin: $0, roundoff: view.historyRoundoff, now: Int(time(nil)))
+            }
+            let definition = ViewDefinition(
+                name: view.name, primitives: primitives, binning: binning, timeNew: config.timeNew)
+            let schema: TableSchema
+            do {
+                schema = try TableSchema(
+                    table: view.sqlTable, primitives: primitives, tableVersion: view.sqlTableVersion,
+                    numericProtocols: view.numProtos)
+            } catch {
+                throw StartupError(description: "view \(view.name): \(error)")
+            }
+            let store: SQLiteStore
+            if let existing = stores[view.sqlDB] {
+                store = existing
+            } else {
+                do {
+                    store = try SQLiteStore(path: view.sqlDB)
+                } catch {
+                    throw StartupError(description: "view \(view.name): \(error)")
+                }
+                stores[view.sqlDB] = store
+            }
+            do {
+                try store.prepare(schema)
+            } catch {
+                throw StartupError(description: "view \(view.name): \(view.sqlDB): \(error)")
+            }
+            sinks.append(ViewSink(index: index, definition: definition, config: view, schema: schema, store: store))
+        }
+        guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
+        self.views = sinks
+        self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+    }
+
+    public func run() async throws {
+        let definitions = views.map(\.definition)
+        let sampling = SamplingMap(rules: config.samplingMap)
+        let renormalizes = config.renormalize
+        let shards = self.shards
+        let settings = UDPIntake.Settings(
+            host: config.listenAddress, port: config.listenPort, sockets: group.makeIterator().underestimatedCount,
+            receiveBufferBytes: config.receiveBufferBytes)
+        let bound = try await UDPIntake.bind(settings: settings, group: group) { index, loop in
+            let shard = CollectorShard(views: definitions, sampling: sampling, renormalizes: renormalizes)
+            shards.withLockedValue { $0[index] = ShardHandle(loop: loop, shard: NIOLoopBound(shard, eventLoop: loop)) }
+            return shard
+        }
+        intake.withLockedValue { $0 = bound }
+        boundPort.withLockedValue { $0 = bound.localPort }
+        metrics.port.withLockedValue { $0 = bound.localPort }
+        logger.info("collecting flows", metadata: [
+            "address": "\(config.listenAddress)", "port": "\(bound.localPort)", "sockets": "\(bound.channels.count)",
+        ])
+
+        var metricsServer: MetricsServer?
+        if let endpoint = config.metricsEndpoint {
+            metricsServer = try await MetricsServer.start(
+                host: endpoint.host, port: endpoint.port, group: group,
+                render: { [self] in self.renderMetrics() })
+            logger.info("metrics endpoint", metadata: ["listen": "\(endpoint)", "path": "/metrics"])
+        }
+
+        await flushLoop()
+
+        // Graceful shutdown: stop reading, flush what was read, then release the loops.
+        await bound.close()
+        for view in views { await flush(view) }
+        try? await metricsServer?.close()
+        logger.info("collector stopped")
+        try await group.shutdownGracefully()
+    }
+
+    /// Flushes each view every sql_refresh_time until graceful shutdown.
+    func flushLoop() async {
+        let now = monotonicNow()
+        var deadlines = views.map { now + Double(max(1, $0.config.refreshTime)) }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let next = deadlines.min() ?? now + 1
+            let wait = max(0.05, min(1.0, next - monotonicNow()))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(wait)) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let current = monotonicNow()
+            for (i, view) in views.enumerated() where deadlines[i] <= current {
+                await flush(view)
+                deadlines[i] = current + Double(max(1, view.config.refreshTime))
+            }
+        }
+    }
+
+    /// Drains one view from every shard, merges, and writes one transaction.
+    func flush(_ view: ViewSink) async {
+        let handles = shards.withLockedValue { Array($0.values) }
+        var merged: [BinnedKey: Counters] = [:]
+        for handle in handles {
+            let index = view.index
+            let bound = handle.shard
+            guard let rows = try? await handle.loop.submit({ bound.value.drain(view: index) }).get() else { continue }
+            View.merge(rows, into: &merged)
+        }
+        let rows = merged
+        let now = Int(time(nil))
+        do {
+            let result = try await NIOThreadPool.singleton.runIfActive {
+                try view.store.write(table: view.schema.table, rows: rows, now: now, utc: view.config.timestampsUTC)
+            }
+            metrics.recordFlush(view: view.config.name, rows: result.rows, seconds: result.seconds)
+            if result.rows > 0 {
+                logger.debug("flushed", metadata: [
+                    "view": "\(view.config.name)", "rows": "\(result.rows)", "seconds": "\(result.seconds)",
+                ])
+            }
+        } catch {
+            metrics.recordFlushError(view: view.config.name, rows: rows.count)
+            logger.error("flush failed; rows lost", metadata: [
+                "view": "\(view.config.name)", "rows": "\(rows.count)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Current counters from every shard, merged.
+    func gatherStats() -> EventLoopFuture<ShardStats> {
+        let handles = shards.withLockedValue { Array($0.values) }
+        let loop = group.next()
+        let futures = handles.map { handle in
+            let bound = handle.shard
+            return handle.loop.submit { bound.value.snapshot() }
+        }
+        return EventLoopFuture.whenAllSucceed(futures, on: loop).map { parts in
+            var total = ShardStats()
+            for part in parts { total.merge(part) }
+            return total
+        }
+    }
+
+    func renderMetrics() -> EventLoopFuture<String> {
+        gatherStats().map { [metrics] stats in
+            metrics.publish(stats)
+            return metrics.render()
+        }
+    }
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+extension TimeBinning {
+    init(timeBin: TimeBin, roundoff: String, now: Int) {
+        switch timeBin {
+        case .seconds(let n): self.init(unit: .seconds, count: n, roundoff: roundoff, now: now)
+        case .minutes(let n): self.init(unit: .minutes, count: n, roundoff: roundoff, now: now)
+        case .hours(let n): self.init(unit: .hours, count: n, roundoff: roundoff, now: now)
+        case .days(let n): self.init(unit: .days, count: n, roundoff: roundoff, now: now)
+        case .weeks(let n): self.init(unit: .weeks, count: n, roundoff: roundoff, now: now)
+        case .months(let n): self.init(unit: .months, count: n, roundoff: roundoff, now: now)
+        }
+    }
+}

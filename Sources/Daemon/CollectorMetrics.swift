@@ -1,0 +1,117 @@
+import FlowCollector
+import FlowWire
+import NetCore
+import Prometheus
+import NIOConcurrencyHelpers
+
+/// The collector's Prometheus registry. Shards count in plain integers on their own threads;
+/// a scrape gathers their totals and moves the registry's counters forward by the difference.
+final class CollectorMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let port = NIOLockedValueBox<Int?>(nil)
+    private let published = NIOLockedValueBox<Published>(Published())
+    private let flushDuration: [String: DurationHistogram]
+    private let rowsWritten: [String: Counter]
+    private let flushErrors: [String: Counter]
+    private let rowsLost: [String: Counter]
+
+    struct Published {
+        var exporters: [IPAddress: ShardStats.Exporter] = [:]
+        var viewDropped: [UInt64] = []
+        var socketDrops: UInt64 = 0
+    }
+
+    let viewNames: [String]
+
+    init(viewNames: [String]) {
+        self.viewNames = viewNames
+        var duration: [String: DurationHistogram] = [:]
+        var rows: [String: Counter] = [:]
+        var errors: [String: Counter] = [:]
+        var lost: [String: Counter] = [:]
+        let buckets: [Duration] = [.milliseconds(1), .milliseconds(10), .milliseconds(100), .milliseconds(500),
+                                   .seconds(1), .seconds(5), .seconds(15), .seconds(60)]
+        for name in viewNames {
+            duration[name] = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(
+                    metricName: "pathflow_flush_duration", unitName: "seconds",
+                    helpText: "Time to write one flush of a view to its database"),
+                labels: [("view", name)], buckets: buckets)
+            rows[name] = Self.counter(registry, "pathflow_rows_written_total", labels: [("view", name)], help: "Rows upserted into the view's table")
+            errors[name] = Self.counter(registry, "pathflow_flush_errors_total", labels: [("view", name)], help: "Flushes that failed to write")
+            lost[name] = Self.counter(registry, "pathflow_rows_lost_total", labels: [("view", name)], help: "Rows of failed flushes, lost")
+        }
+        flushDuration = duration
+        rowsWritten = rows
+        flushErrors = errors
+        rowsLost = lost
+    }
+
+    func recordFlush(view: String, rows: Int, seconds: Double) {
+        flushDuration[view]?.record(.nanoseconds(Int64(seconds * 1e9)))
+        rowsWritten[view]?.increment(by: Int64(rows))
+    }
+
+    func recordFlushError(view: String, rows: Int) {
+        flushErrors[view]?.increment()
+        rowsLost[view]?.increment(by: Int64(rows))
+    }
+
+    /// Moves registry counters to the shards' totals.
+    func publish(_ stats: ShardStats) {
+        let port = self.port.withLockedValue { $0 }
+        let drops = port.flatMap { SocketDrops.read(port: $0) }
+        published.withLockedValue { last in
+            for (address, now) in stats.exporters {
+                let before = last.exporters[address] ?? ShardStats.Exporter()
+                let labels = [("exporter", address.description)]
+                func bump(_ name: String, _ help: String, _ a: UInt64, _ b: UInt64) {
+                    guard a > b else { return }
+                    counter(name, labels: labels, help: help).increment(by: Int64(a - b))
+                }
+                bump("pathflow_flow_datagrams_total", "Datagrams received per exporter", now.datagrams, before.datagrams)
+                bump("pathflow_flow_records_total", "Flow records decoded per exporter", now.records, before.records)
+                bump("pathflow_flow_unknown_template_sets_total",
+                     "Data sets dropped because their template was not known", now.unknownTemplateSets, before.unknownTemplateSets)
+                bump("pathflow_flow_sequence_lost_total",
+                     "Records (v5, IPFIX) or datagrams (v9) missing by sequence number", now.sequenceLost, before.sequenceLost)
+                bump("pathflow_flow_sequence_resets_total",
+                     "Sequence numbers that went backwards or jumped: exporter restarts", now.sequenceResets, before.sequenceResets)
+                bump("pathflow_flow_templates_learned_total", "Templates learned or redefined", now.templatesLearned, before.templatesLearned)
+                bump("pathflow_flow_templates_withdrawn_total", "Templates withdrawn", now.templatesWithdrawn, before.templatesWithdrawn)
+                for (i, reason) in FlowDecodeError.allCases.enumerated() where now.errors[i] > before.errors[i] {
+                    counter("pathflow_flow_decode_errors_total", labels: [("exporter", address.description), ("reason", reason.rawValue)], help: "Datagrams rejected, by reason").increment(by: Int64(now.errors[i] - before.errors[i]))
+                }
+                last.exporters[address] = now
+            }
+            for (i, dropped) in stats.viewDroppedFlows.enumerated() where i < viewNames.count {
+                let before = i < last.viewDropped.count ? last.viewDropped[i] : 0
+                if dropped > before {
+                    counter("pathflow_view_dropped_flows_total", labels: [("view", viewNames[i])],
+                            help: "Flows dropped because the view's table was full").increment(by: Int64(dropped - before))
+                }
+            }
+            last.viewDropped = stats.viewDroppedFlows
+            if let drops {
+                let counter = counter("pathflow_udp_socket_drops_total", labels: [], help: "Datagrams the kernel dropped on the collector's sockets (full receive buffer)")
+                if drops > last.socketDrops { counter.increment(by: Int64(drops - last.socketDrops)) }
+                last.socketDrops = max(drops, last.socketDrops)
+            }
+        }
+    }
+
+    /// A counter named `NAME_total` in the registry (made once, then found again).
+    func counter(_ name: String, labels: [(String, String)], help: String) -> Counter {
+        Self.counter(registry, name, labels: labels, help: help)
+    }
+
+    static func counter(_ registry: PrometheusCollectorRegistry, _ name: String, labels: [(String, String)], help: String) -> Counter {
+        let base = name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        return registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: base, unitName: "total", helpText: help), labels: labels)
+    }
+
+    func render() -> String {
+        registry.emitToString()
+    }
+}

@@ -1,0 +1,78 @@
+import Aggregation
+import FlowCollector
+import FlowWire
+import NetCore
+
+/// Decodes and aggregates the datagrams of one socket. Lives on that socket's event loop.
+final class CollectorShard: DatagramSink {
+    var decoder = FlowDecoder()
+    var views: [View]
+    var stats = ShardStats()
+    let sampling: SamplingMap
+    let renormalizes: Bool
+    private var records: [FlowRecord] = []
+
+    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool) {
+        self.views = views.map(View.init)
+        self.sampling = sampling
+        self.renormalizes = renormalizes
+        self.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
+        records.reserveCapacity(1024)
+    }
+
+    func receive(_ datagram: UnsafeRawBufferPointer, from sender: IPAddress, arrival: UInt32) {
+        records.removeAll(keepingCapacity: true)
+        let outcome = decoder.decode(datagram, from: sender, into: &records)
+        count(outcome, from: sender)
+        if records.isEmpty { return }
+        let mapsSampling = !sampling.isEmpty
+        for index in records.indices {
+            if mapsSampling, let rate = sampling.rate(for: records[index]) {
+                records[index].samplingRate = rate
+            }
+            if renormalizes { renormalize(&records[index]) }
+        }
+        for v in views.indices {
+            for record in records {
+                views[v].add(record, arrival: arrival)
+            }
+        }
+    }
+
+    func count(_ outcome: DecodeOutcome, from sender: IPAddress) {
+        // One dictionary access per datagram, not per record.
+        let index = stats.exporters.index(forKey: sender) ?? {
+            stats.exporters[sender] = ShardStats.Exporter()
+            return stats.exporters.index(forKey: sender)!
+        }()
+        stats.exporters.values[index].datagrams += 1
+        stats.exporters.values[index].records += UInt64(outcome.records)
+        if let error = outcome.error {
+            stats.exporters.values[index].errors[FlowDecodeError.indexByCase[error] ?? 0] += 1
+        }
+        if outcome.unknownTemplateSets > 0 {
+            stats.exporters.values[index].unknownTemplateSets += UInt64(outcome.unknownTemplateSets)
+        }
+        if outcome.sequenceLost > 0 { stats.exporters.values[index].sequenceLost += outcome.sequenceLost }
+        if outcome.sequenceReset { stats.exporters.values[index].sequenceResets += 1 }
+        if outcome.templatesLearned > 0 {
+            stats.exporters.values[index].templatesLearned += UInt64(outcome.templatesLearned)
+        }
+        if outcome.templatesWithdrawn > 0 {
+            stats.exporters.values[index].templatesWithdrawn += UInt64(outcome.templatesWithdrawn)
+        }
+    }
+
+    func drain(view index: Int) -> [BinnedKey: Counters] {
+        views[index].drain()
+    }
+
+    func snapshot() -> ShardStats {
+        var copy = stats
+        for (i, view) in views.enumerated() { copy.viewDroppedFlows[i] = view.droppedFlows }
+        return copy
+    }
+}
+
+@available(*, unavailable)
+extension CollectorShard: Sendable {}

@@ -1,0 +1,44 @@
+import FlowWire
+import NetCore
+
+/// Counters one shard keeps while it decodes; copied out for the metrics endpoint.
+struct ShardStats: Sendable {
+    struct Exporter: Sendable {
+        var datagrams: UInt64 = 0
+        var records: UInt64 = 0
+        var unknownTemplateSets: UInt64 = 0
+        var sequenceLost: UInt64 = 0
+        var sequenceResets: UInt64 = 0
+        var templatesLearned: UInt64 = 0
+        var templatesWithdrawn: UInt64 = 0
+        var errors: [UInt64] = Array(repeating: 0, count: FlowDecodeError.allCases.count)
+    }
+
+    var exporters: [IPAddress: Exporter] = [:]
+    /// Flows each view dropped because its table was full, by view index.
+    var viewDroppedFlows: [UInt64] = []
+
+    mutating func merge(_ other: ShardStats) {
+        for (address, stats) in other.exporters {
+            var mine = exporters[address, default: Exporter()]
+            mine.datagrams += stats.datagrams
+            mine.records += stats.records
+            mine.unknownTemplateSets += stats.unknownTemplateSets
+            mine.sequenceLost += stats.sequenceLost
+            mine.sequenceResets += stats.sequenceResets
+            mine.templatesLearned += stats.templatesLearned
+            mine.templatesWithdrawn += stats.templatesWithdrawn
+            for i in 0..<mine.errors.count { mine.errors[i] += stats.errors[i] }
+            exporters[address] = mine
+        }
+        if viewDroppedFlows.count < other.viewDroppedFlows.count {
+            viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
+        }
+        for (i, v) in other.viewDroppedFlows.enumerated() { viewDroppedFlows[i] += v }
+    }
+}
+
+extension FlowDecodeError {
+    static let indexByCase: [FlowDecodeError: Int] = Dictionary(
+        uniqueKeysWithValues: allCases.enumerated().map { ($0.element, $0.offset) })
+}

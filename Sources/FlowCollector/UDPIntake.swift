@@ -1,0 +1,123 @@
+import NIOCore
+import NIOPosix
+import NetCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// UDP intake: one SO_REUSEPORT socket per event loop on the same address and port.
+///
+/// The kernel hashes each sender onto one socket, so an exporter's templates and
+/// sequence numbers stay with one sink. Reads are batched (recvmmsg).
+public final class UDPIntake: Sendable {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var sockets: Int
+        public var receiveBufferBytes: Int?
+        public var batch = 64
+
+        public init(host: String, port: Int, sockets: Int, receiveBufferBytes: Int? = nil) {
+            self.host = host
+            self.port = port
+            self.sockets = max(1, sockets)
+            self.receiveBufferBytes = receiveBufferBytes
+        }
+    }
+
+    public let channels: [any Channel]
+    public let localPort: Int
+
+    /// Binds the sockets; `makeSink` runs once per socket, on the event loop it is given.
+    public static func bind(
+        settings: Settings, group: MultiThreadedEventLoopGroup,
+        makeSink: @escaping @Sendable (_ index: Int, _ loop: any EventLoop) -> any DatagramSink
+    ) async throws -> UDPIntake {
+        var channels: [any Channel] = []
+        var port = settings.port
+        let loops = Array(group.makeIterator())
+        for index in 0..<settings.sockets {
+            let loop = loops[index % loops.count]
+            var bootstrap = DatagramBootstrap(group: loop)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(ChannelOptions.Types.SocketOption(
+                    level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_REUSEPORT))), value: 1)
+                .channelOption(.datagramVectorReadMessageCount, value: settings.batch)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536 * settings.batch))
+            if let size = settings.receiveBufferBytes {
+                bootstrap = bootstrap.channelOption(
+                    ChannelOptions.Types.SocketOption(
+                        level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_RCVBUF))), value: SocketOptionValue(size))
+            }
+            bootstrap = bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IntakeHandler(sink: makeSink(index, channel.eventLoop)))
+                }
+            }
+            let channel = try await bootstrap.bind(host: settings.host, port: port).get()
+            // Port 0: every further socket joins the port the first one got.
+            if port == 0 { port = channel.localAddress?.port ?? 0 }
+            channels.append(channel)
+        }
+        return UDPIntake(channels: channels, localPort: port)
+    }
+
+    init(channels: [any Channel], localPort: Int) {
+        self.channels = channels
+        self.localPort = localPort
+    }
+
+    public func close() async {
+        for channel in channels {
+            try? await channel.close()
+        }
+    }
+}
+
+final class IntakeHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    let sink: any DatagramSink
+
+    init(sink: any DatagramSink) {
+        self.sink = sink
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let sender = IPAddress(envelope.remoteAddress)
+        let arrival = UInt32(truncatingIfNeeded: time(nil))
+        envelope.data.withUnsafeReadableBytes { bytes in
+            sink.receive(bytes, from: sender, arrival: arrival)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension IntakeHandler: Sendable {}
+
+extension IPAddress {
+    /// The sender's address; IPv4-mapped IPv6 senders (dual-stack sockets) become IPv4.
+    init(_ address: SocketAddress) {
+        switch address {
+        case .v4(let v4):
+            self.init(v4: UInt32(bigEndian: v4.address.sin_addr.s_addr))
+        case .v6(let v6):
+            var storage = v6.address.sin6_addr
+            let (high, low): (UInt64, UInt64) = withUnsafeBytes(of: &storage) { raw in
+                (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            if high == 0 && low >> 32 == 0xffff {
+                self.init(v4: UInt32(truncatingIfNeeded: low))
+            } else {
+                self.init(v6High: high, low: low)
+            }
+        default:
+            self = .none
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/// What decoding one datagram did, for the collector's counters.
+public struct DecodeOutcome: Sendable, Equatable {
+    /// Flow records appended to the output.
+    public var records = 0
+    /// Non-nil when the whole datagram was rejected; no records were appended then.
+    public var error: FlowDecodeError?
+    /// Data sets skipped because their template was not known (yet).
+    public var unknownTemplateSets = 0
+    public var templatesLearned = 0
+    public var templatesWithdrawn = 0
+    public var optionsRecords = 0
+    /// Records (v5, IPFIX) or datagrams (v9) the sequence numbers say were lost before this one.
+    public var sequenceLost: UInt64 = 0
+    /// The sequence number went backwards or jumped too far: the exporter restarted or reordered.
+    public var sequenceReset = false
+    public var version: UInt8 = 0
+
+    public init() {}
+}

@@ -1,0 +1,8 @@
+/// Where `src_as`, `dst_as` and the peer ASNs come from (`nfacctd_as`).
+public enum ASSource: String, Sendable, Hashable {
+    /// pmacct's default when `nfacctd_as` is absent: the ASN primitives stay 0, even when the
+    /// flow records carry ASNs (pmacct only keeps them with `nfacctd_as: netflow`).
+    case none
+    /// The ASNs the exporter put in the flow records.
+    case netflow
+}

@@ -1,0 +1,81 @@
+/// Everything the collector needs from a pmacct-syntax configuration (nfacctd keys), with
+/// pmacct's defaults for whatever the file leaves out.
+public struct CollectorConfig: Sendable, Hashable {
+    public var daemonize: Bool = false
+    public var pidfile: String?
+    public var logfile: String?
+    public var debug: Bool = false
+    /// `nfacctd_ip`; "::" binds every IPv6 and IPv4 address, as nfacctd does by default.
+    public var listenAddress: String = "::"
+    /// `nfacctd_port`.
+    public var listenPort: Int = 2100
+    /// `nfacctd_disable_checks` / `nfacctd_disable_sanity_checks`: stop logging sequence and
+    /// version problems. pmacct documents the checks as on by default and its code runs them
+    /// unless the key is set, so the default is false.
+    public var disableChecks: Bool = false
+    /// `nfacctd_time_new`: bin flows by arrival time instead of their own timestamps.
+    public var timeNew: Bool = false
+    /// `nfacctd_renormalize`: scale counters by the sampling rate.
+    public var renormalize: Bool = false
+    /// `sampling_map`, loaded; first full match wins.
+    public var samplingMap: [SamplingRule] = []
+    /// The `sampling_map` path, kept for reloading.
+    public var samplingMapPath: String?
+    /// `nfacctd_as`.
+    public var asSource: ASSource = .none
+    /// `nfacctd_net`.
+    public var netSource: NetSource = .netflow
+    /// `nfacctd_pipe_size`: the socket receive buffer; nil leaves the system default.
+    public var receiveBufferBytes: Int?
+    /// `metrics_listen` (pathflow's own key): `HOST:PORT`, `[IPv6]:PORT`, or `false`.
+    public var metricsListen: String = "127.0.0.1:9479"
+    /// `timestamps_utc` given without a plugin name.
+    public var timestampsUTC: Bool = false
+    public var views: [ViewConfig] = []
+
+    public init(views: [ViewConfig] = []) {
+        self.views = views
+    }
+
+    /// Reads, parses and evaluates a configuration file. Throws `ConfigError.fatal` with all
+    /// diagnostics when any is fatal; otherwise returns the skipped lines alongside.
+    public static func load(path: String) throws -> (CollectorConfig, [ConfigDiagnostic]) {
+        let text: String
+        do {
+            text = try TextFile.read(path)
+        } catch {
+            throw ConfigError.unreadable(path: path, reason: "\(error)")
+        }
+        let (config, diagnostics) = make(raw: ConfigParser.parse(text: text, file: path))
+        guard let config else { throw ConfigError.fatal(diagnostics) }
+        return (config, diagnostics)
+    }
+
+    /// The configuration, or nil when a diagnostic is fatal; diagnostics in file/line order.
+    /// Reads the `sampling_map` file if one is named (a relative path is taken from the
+    /// current directory, as pmacct does).
+    public static func make(raw: RawConfig) -> (CollectorConfig?, [ConfigDiagnostic]) {
+        ConfigEvaluator.evaluate(raw)
+    }
+
+    /// A copy with the command line's values in place of the file's.
+    public func applying(_ overrides: ConfigOverrides) -> CollectorConfig {
+        var copy = self
+        if let port = overrides.listenPort { copy.listenPort = port }
+        if let address = overrides.listenAddress { copy.listenAddress = address }
+        if let metrics = overrides.metricsListen { copy.metricsListen = metrics }
+        if let pidfile = overrides.pidfile { copy.pidfile = pidfile }
+        if let logfile = overrides.logfile { copy.logfile = logfile }
+        if let db = overrides.sqlDB {
+            for index in copy.views.indices where copy.views[index].plugin == .sqlite3 {
+                copy.views[index].sqlDB = db
+            }
+        }
+        return copy
+    }
+
+    /// Where to serve metrics; nil when `metrics_listen` is `false` (or not a valid address).
+    public var metricsEndpoint: ListenEndpoint? {
+        ListenEndpoint(parsing: metricsListen)
+    }
+}

@@ -1,0 +1,181 @@
+/// Turns parsed lines into a `CollectorConfig`, in pmacct's order: the first `plugins` line
+/// creates the views wherever it stands, then every other line is applied in file order, so
+/// the last value of a key wins and `key[name]` lines may come before `plugins`.
+struct ConfigEvaluator {
+    struct GlobalDraft: Sendable {
+        var config = CollectorConfig()
+        var samplingMapLine: RawConfig.Line?
+    }
+
+    struct ViewDraft: Sendable {
+        var config: ViewConfig
+        /// pmacct's one setting behind sql_table and print_output_file.
+        var tableOrFile: String?
+    }
+
+    private let file: String
+    private var global = GlobalDraft()
+    private var views: [ViewDraft] = []
+    /// Instances of refused plugin types: their keys are ignored without more noise.
+    private var refusedInstances: Set<String> = []
+    private var diagnostics: [ConfigDiagnostic] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    static func evaluate(_ raw: RawConfig) -> (CollectorConfig?, [ConfigDiagnostic]) {
+        var evaluator = ConfigEvaluator(file: raw.file)
+        evaluator.diagnostics = raw.diagnostics
+        return evaluator.run(raw.lines)
+    }
+
+    private mutating func run(_ lines: [RawConfig.Line]) -> (CollectorConfig?, [ConfigDiagnostic]) {
+        let pluginsLine = lines.first { $0.key == "plugins" && $0.instance == nil }
+        if let pluginsLine { createViews(pluginsLine) }
+        for line in lines where line != pluginsLine {
+            apply(line)
+        }
+        finish(pluginsLine: pluginsLine)
+        let ordered = diagnostics.orderedByFileAndLine()
+        return (ordered.hasFatal ? nil : global.config, ordered)
+    }
+
+    // MARK: plugins
+
+    private mutating func createViews(_ line: RawConfig.Line) {
+        for token in line.value.split(separator: ",") {
+            let item = ASCIIText.trim(token)
+            guard !item.isEmpty else { continue }
+            var type = item
+            var name: String?
+            if let open = item.firstIndex(of: "["), let close = item.lastIndex(of: "]"), close > open {
+                type = ASCIIText.trim(item[..<open])
+                let inner = ASCIIText.trim(item[item.index(after: open)..<close])
+                name = inner.isEmpty ? nil : inner
+            }
+            type = ASCIIText.lowercased(type)
+            let instance = name ?? "default_\(type)"  // pmacct's name for an unnamed plugin
+            guard let kind = ConfigKeys.pluginTypes[type] else {
+                report(line, "unknown plugin type '\(type)'", .skipped)
+                continue
+            }
+            if views.contains(where: { $0.config.name == instance }) || refusedInstances.contains(instance) {
+                report(line, "another plugin is named '\(instance)'; keeping the first", .skipped)
+                continue
+            }
+            switch kind {
+            case .success(let plugin):
+                views.append(ViewDraft(config: ViewConfig(name: instance, plugin: plugin)))
+            case .failure(let problem):
+                refusedInstances.insert(instance)
+                report(line, problem)
+            }
+        }
+    }
+
+    // MARK: keys
+
+    private mutating func apply(_ line: RawConfig.Line) {
+        guard let rule = ConfigKeys.rule(for: line.key) else {
+            report(line, "unknown key", .skipped)
+            return
+        }
+        switch rule {
+        case .plugins:
+            let message = line.instance == nil
+                ? "only the first 'plugins' line is used, as in pmacct"
+                : "'plugins' cannot be given for one plugin"
+            report(line, message, .skipped)
+        case .noEffect:
+            report(line, "no effect in pathflow", .skipped)
+        case .unimplemented(let reason, let harmless):
+            if !harmless.contains(ASCIIText.lowercased(line.value)) {
+                report(line, reason, .fatal)
+            }
+        case .global(let key):
+            switch key.parse(line.value) {
+            case .failure(let problem):
+                report(line, problem)
+            case .success(let set):
+                set(&global, line)
+                if let name = line.instance {
+                    report(line, "plugin name '\(name)' not supported for this key; applied to all plugins, as pmacct does", .skipped)
+                }
+            }
+        case .view(let key):
+            applyViewKey(key, line)
+        }
+    }
+
+    private mutating func applyViewKey(_ key: KeyRule.View, _ line: RawConfig.Line) {
+        var targets = Array(views.indices)
+        if let name = line.instance {
+            if refusedInstances.contains(name) { return }
+            guard let index = views.firstIndex(where: { $0.config.name == name }) else {
+                let known = views.map(\.config.name).joined(separator: ", ")
+                report(line, "unknown plugin instance '\(name)' (plugins: \(known.isEmpty ? "none" : known))", .skipped)
+                return
+            }
+            targets = [index]
+        }
+        switch key.parse(line.value) {
+        case .failure(let problem):
+            report(line, problem)
+        case .success(let update):
+            for index in targets { update.view(&views[index]) }
+            if line.instance == nil, let setGlobal = update.global { setGlobal(&global.config) }
+        }
+    }
+
+    // MARK: finishing
+
+    private mutating func finish(pluginsLine: RawConfig.Line?) {
+        if let pluginsLine {
+            if views.isEmpty && refusedInstances.isEmpty {
+                report(pluginsLine, "no usable plugins: add plugins: sqlite3", .fatal)
+            }
+        } else {
+            diagnostics.append(ConfigDiagnostic(
+                file: file, line: 0, key: "plugins",
+                message: "no plugins configured: add plugins: sqlite3", severity: .fatal))
+        }
+        global.config.views = views.map { draft in
+            var view = draft.config
+            if view.aggregate.isEmpty { view.aggregate = ["src_host"] }  // pmacct's fallback
+            switch view.plugin {
+            case .sqlite3:
+                view.sqlTable = draft.tableOrFile ?? ViewConfig.defaultTable(version: view.sqlTableVersion)
+            case .print:
+                view.printOutputFile = draft.tableOrFile
+            }
+            return view
+        }
+        if let line = global.samplingMapLine, let path = global.config.samplingMapPath {
+            loadSamplingMap(path, line)
+        }
+    }
+
+    /// pmacct exits when the map cannot be read at startup, and ignores bad lines in it.
+    private mutating func loadSamplingMap(_ path: String, _ line: RawConfig.Line) {
+        do {
+            let (rules, mapDiagnostics) = SamplingMapParser.parse(text: try TextFile.read(path), file: path)
+            global.config.samplingMap = rules
+            diagnostics += mapDiagnostics
+        } catch {
+            report(line, "cannot read sampling map '\(path)': \(error)", .fatal)
+        }
+    }
+
+    private mutating func report(_ line: RawConfig.Line, _ problem: KeyRule.Problem) {
+        switch problem {
+        case .invalid(let message): report(line, message, .skipped)
+        case .unsupported(let message): report(line, message, .fatal)
+        }
+    }
+
+    private mutating func report(_ line: RawConfig.Line, _ message: String, _ severity: ConfigDiagnostic.Severity) {
+        diagnostics.append(ConfigDiagnostic(
+            file: line.file, line: line.line, key: line.displayKey, message: message, severity: severity))
+    }
+}

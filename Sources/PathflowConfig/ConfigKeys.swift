@@ -1,0 +1,319 @@
+import NetCore
+
+/// Every key pathflow recognises, as tables: implemented keys, pmacct's aliases for them,
+/// knobs with no effect here, and pmacct features that are not implemented.
+enum ConfigKeys {
+    static func rule(for key: String) -> KeyRule? {
+        let key = aliases[key] ?? key
+        if key == "plugins" { return .plugins }
+        if let rule = global[key] { return .global(rule) }
+        if let rule = view[key] { return .view(rule) }
+        if let entry = unimplemented[key] { return .unimplemented(reason: entry.reason, harmless: entry.harmless) }
+        if noEffect.contains(key) { return .noEffect }
+        return prefixRules.first { key.hasPrefix($0.prefix) }?.rule
+    }
+
+    // MARK: plugins
+
+    /// pmacct's plugin types (cfg.c, plugin_types_list); an unknown type is ignored, as there.
+    static let pluginTypes: [String: Result<ViewConfig.Plugin, KeyRule.Problem>] = [
+        "sqlite3": .success(.sqlite3),
+        "print": .success(.print),
+        "memory": .failure(.unsupported("the memory plugin is not implemented: use plugins: sqlite3")),
+        "mysql": .failure(.unsupported("the mysql plugin is not implemented: use plugins: sqlite3")),
+        "pgsql": .failure(.unsupported("the pgsql plugin is not implemented: use plugins: sqlite3")),
+        "kafka": .failure(.unsupported("the kafka plugin is not implemented yet")),
+        "amqp": .failure(.unsupported("the amqp plugin is not implemented yet")),
+        "nfprobe": .failure(.unsupported(
+            "the nfprobe plugin exports flows from captured packets (pmacctd); a collector cannot run it, nfacctd refuses it too")),
+        "sfprobe": .failure(.unsupported(
+            "the sfprobe plugin exports sFlow from captured packets (pmacctd); a collector cannot run it, nfacctd refuses it too")),
+        "tee": .failure(.unsupported("the tee plugin (replicating flows to other collectors) is not implemented yet")),
+        "core": .failure(.unsupported("plugins of type 'core' are not allowed (pmacct refuses to start)")),
+    ]
+
+    // MARK: Implemented, daemon-wide
+
+    static let global: [String: KeyRule.Global] = [
+        "daemonize": .bool { $0.daemonize = $1 },
+        "debug": .bool { $0.debug = $1 },
+        "pidfile": .text { $0.pidfile = $1 },
+        "logfile": .text { $0.logfile = $1 },
+        "nfacctd_ip": KeyRule.Global { value in
+            // nfacctd exits when it cannot bind what was asked for.
+            guard IPAddress(value) != nil else {
+                return .failure(.unsupported("'\(value)' is not an IP address (nfacctd refuses to start)"))
+            }
+            return .success { draft, _ in draft.config.listenAddress = value }
+        },
+        "nfacctd_port": KeyRule.Global { value in
+            ConfigValue.positive(value, max: 65535).map { port in { draft, _ in draft.config.listenPort = port } }
+        },
+        "nfacctd_disable_sanity_checks": .bool { $0.disableChecks = $1 },
+        "nfacctd_time_new": .bool { $0.timeNew = $1 },
+        "nfacctd_renormalize": .bool { $0.renormalize = $1 },
+        "sampling_map": KeyRule.Global { value in
+            // The file is read once all lines are in, so only the last sampling_map counts.
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.samplingMapPath = path
+                    draft.samplingMapLine = line
+                }
+            }
+        },
+        "nfacctd_as": .table(asSources, expected: "netflow") { $0.asSource = $1 },
+        "nfacctd_net": .table(netSources, expected: "netflow") { $0.netSource = $1 },
+        "nfacctd_pipe_size": KeyRule.Global { value in
+            // pmacct's strtoull() reads "64M" as 64 bytes; refuse it rather than copy that.
+            ConfigValue.positive(value).map { bytes in { draft, _ in draft.config.receiveBufferBytes = bytes } }
+                .mapError { _ in .invalid("invalid value '\(value)': expected the socket buffer size in bytes (no unit suffix)") }
+        },
+        "metrics_listen": KeyRule.Global { value in
+            if ConfigValue.bool(value) == false {
+                return .success { draft, _ in draft.config.metricsListen = "false" }
+            }
+            guard ListenEndpoint(parsing: value) != nil else {
+                return .failure(.invalid("invalid value '\(value)': expected HOST:PORT, [IPv6]:PORT or false"))
+            }
+            return .success { draft, _ in draft.config.metricsListen = value }
+        },
+    ]
+
+    static let asSources: [String: Result<ASSource, KeyRule.Problem>] = [
+        "netflow": .success(.netflow),
+        "sflow": .success(.netflow),
+        "false": .success(.netflow),  // legacy spelling
+        "file": .failure(.unsupported("ASNs from a networks_file are not implemented yet")),
+        "true": .failure(.unsupported("ASNs from a networks_file are not implemented yet")),
+        "bgp": .failure(.unsupported("BGP enrichment isn't available yet")),
+        "bmp": .failure(.unsupported("BGP enrichment isn't available yet (BMP)")),
+        "longest": .failure(.unsupported("BGP enrichment isn't available yet (longest match)")),
+        "fallback": .failure(.unsupported("BGP enrichment isn't available yet (fallback)")),
+    ]
+
+    static let netSources: [String: Result<NetSource, KeyRule.Problem>] = [
+        "netflow": .success(.netflow),
+        "sflow": .success(.netflow),
+        "file": .failure(.unsupported("networks from a networks_file are not implemented yet")),
+        "mask": .failure(.unsupported("networks from networks_mask are not implemented yet")),
+        "igp": .failure(.unsupported("networks from IGP/BGP-LS are not implemented yet")),
+        "bgp-ls": .failure(.unsupported("networks from IGP/BGP-LS are not implemented yet")),
+        "bgp": .failure(.unsupported("BGP enrichment isn't available yet")),
+        "bmp": .failure(.unsupported("BGP enrichment isn't available yet (BMP)")),
+        "longest": .failure(.unsupported("BGP enrichment isn't available yet (longest match)")),
+        "fallback": .failure(.unsupported("BGP enrichment isn't available yet (fallback)")),
+    ]
+
+    // MARK: Implemented, per view
+
+    static let view: [String: KeyRule.View] = [
+        "aggregate": .parsed(ConfigValue.aggregate) { $0.config.aggregate = $1 },
+        "sql_db": .parsed(ConfigValue.nonEmpty) { $0.config.sqlDB = $1 },
+        // sql_table and print_output_file are one setting in pmacct: the table of a SQL
+        // plugin, the file of a print plugin.
+        "sql_table": .parsed({ ConfigValue.tableOrFile($0, maxLength: 64) }) { $0.tableOrFile = $1 },
+        "print_output_file": .parsed({ ConfigValue.tableOrFile($0, maxLength: nil) }) { $0.tableOrFile = $1 },
+        "sql_table_version": .parsed(ConfigValue.tableVersion) { $0.config.sqlTableVersion = $1 },
+        "sql_refresh_time": .parsed({ ConfigValue.positive($0) }) { $0.config.refreshTime = $1 },
+        "sql_history": .parsed(ConfigValue.history) { $0.config.history = $1 },
+        "sql_history_roundoff": .parsed(ConfigValue.roundoff) { $0.config.historyRoundoff = $1 },
+        "sql_optimize_clauses": .bool { $0.optimizeClauses = $1 },
+        "sql_num_protos": .bool { $0.numProtos = $1 },
+        "print_output": .parsed({ value in
+            printOutputs[ASCIIText.lowercased(value)]
+                ?? .failure(.invalid("invalid value '\(value)': expected formatted, csv or json"))
+        }) { $0.config.printOutputFormat = $1 },
+        "timestamps_utc": KeyRule.View { value in
+            guard let flag = ConfigValue.bool(value) else { return .failure(ConfigValue.notBool(value)) }
+            return .success(KeyRule.ViewUpdate(
+                view: { $0.config.timestampsUTC = flag },
+                global: { $0.timestampsUTC = flag }))
+        },
+    ]
+
+    static let printOutputs: [String: Result<ViewConfig.PrintOutputFormat, KeyRule.Problem>] = [
+        "formatted": .success(.formatted),
+        "csv": .success(.csv),
+        "json": .success(.json),
+        "event_formatted": .failure(.unsupported("print_output 'event_formatted' is not implemented yet")),
+        "event_csv": .failure(.unsupported("print_output 'event_csv' is not implemented yet")),
+        "avro": .failure(.unsupported("print_output 'avro' is not implemented yet")),
+        "avro_bin": .failure(.unsupported("print_output 'avro_bin' is not implemented yet")),
+        "avro_json": .failure(.unsupported("print_output 'avro_json' is not implemented yet")),
+        "custom": .failure(.unsupported("print_output 'custom' (a loadable library) is not implemented")),
+    ]
+
+    // MARK: pmacct aliases
+
+    /// Keys that pmacct's cfg.c routes to the same handler as an implemented key, so they set
+    /// the same value there (sfacctd_* keys excepted: they are taken as asking for sFlow).
+    static let aliases: [String: String] = [
+        "nfacctd_disable_checks": "nfacctd_disable_sanity_checks",  // pmacct 1.7.x name
+        "pmacctd_time_new": "nfacctd_time_new",
+        "pmacctd_renormalize": "nfacctd_renormalize",
+        "uacctd_renormalize": "nfacctd_renormalize",
+        "nfacctd_as_new": "nfacctd_as",
+        "pmacctd_as": "nfacctd_as",
+        "uacctd_as": "nfacctd_as",
+        "pmacctd_net": "nfacctd_net",
+        "uacctd_net": "nfacctd_net",
+        "pmacctd_pipe_size": "nfacctd_pipe_size",
+        "amqp_exchange": "sql_db",
+        "amqp_routing_key": "sql_table",
+        "kafka_topic": "sql_table",
+        "print_refresh_time": "sql_refresh_time",
+        "amqp_refresh_time": "sql_refresh_time",
+        "kafka_refresh_time": "sql_refresh_time",
+        "print_history": "sql_history",
+        "amqp_history": "sql_history",
+        "kafka_history": "sql_history",
+        "print_history_roundoff": "sql_history_roundoff",
+        "amqp_history_roundoff": "sql_history_roundoff",
+        "amqp_time_roundoff": "sql_history_roundoff",
+        "kafka_history_roundoff": "sql_history_roundoff",
+        "print_num_protos": "sql_num_protos",
+        "amqp_num_protos": "sql_num_protos",
+        "kafka_num_protos": "sql_num_protos",
+        "print_preprocess": "sql_preprocess",
+        "amqp_preprocess": "sql_preprocess",
+        "kafka_preprocess": "sql_preprocess",
+        "print_preprocess_type": "sql_preprocess_type",
+        "amqp_preprocess_type": "sql_preprocess_type",
+        "kafka_preprocess_type": "sql_preprocess_type",
+        "print_history_offset": "sql_history_offset",
+        "amqp_history_offset": "sql_history_offset",
+        "kafka_history_offset": "sql_history_offset",
+        "print_trigger_exec": "sql_trigger_exec",
+        "amqp_trigger_exec": "sql_trigger_exec",
+        "kafka_trigger_exec": "sql_trigger_exec",
+        "amqp_markers": "print_markers",
+        "kafka_markers": "print_markers",
+        "pmacctd_ext_sampling_rate": "nfacctd_ext_sampling_rate",
+        "uacctd_ext_sampling_rate": "nfacctd_ext_sampling_rate",
+        "pmacctd_stitching": "nfacctd_stitching",
+        "uacctd_stitching": "nfacctd_stitching",
+        "timestamps_rfc3339": "timestamps_rfc9557",
+        "sql_backup_host": "sql_recovery_backup_host",
+    ]
+
+    // MARK: pmacct features that change the data and are not implemented
+
+    struct Unimplemented: Sendable {
+        let reason: String
+        /// Values (lowercased) that keep pmacct's default behaviour and so are accepted.
+        let harmless: [String]
+    }
+
+    private static func off(_ reason: String) -> Unimplemented { Unimplemented(reason: reason, harmless: ["false"]) }
+    private static func never(_ reason: String) -> Unimplemented { Unimplemented(reason: reason, harmless: []) }
+
+    static let unimplemented: [String: Unimplemented] = [
+        "aggregate_primitives": never("custom primitives are not implemented yet"),
+        "aggregate_filter": never("filtering flows per plugin (aggregate_filter) is not implemented yet"),
+        "aggregate_unknown_etype": off("aggregating unknown EtherTypes is not implemented yet"),
+        "pre_tag_map": never("tagging (pre_tag_map) is not implemented yet"),
+        "pre_tag_filter": never("filtering by tag (pre_tag_filter) is not implemented yet"),
+        "pre_tag2_filter": never("filtering by tag (pre_tag2_filter) is not implemented yet"),
+        "pre_tag_label_filter": never("filtering by label (pre_tag_label_filter) is not implemented yet"),
+        "pre_tag_label_encode_as_map": off("tag labels are not implemented yet"),
+        "post_tag": never("tagging (post_tag) is not implemented yet"),
+        "post_tag2": never("tagging (post_tag2) is not implemented yet"),
+        "networks_file": never("networks_file is not implemented yet"),
+        "networks_file_filter": never("networks_file is not implemented yet"),
+        "networks_file_no_lpm": off("networks_file is not implemented yet"),
+        "networks_mask": never("networks_mask is not implemented yet"),
+        "networks_no_mask_if_zero": off("networks_no_mask_if_zero is not implemented yet"),
+        "ports_file": never("ports_file (zeroing unlisted ports) is not implemented yet"),
+        "protos_file": never("protos_file (bucketing unlisted protocols) is not implemented yet"),
+        "tos_file": never("tos_file (bucketing unlisted ToS values) is not implemented yet"),
+        "sql_preprocess": never("preprocessing (sql_preprocess) is not implemented yet"),
+        "sql_preprocess_type": never("preprocessing (sql_preprocess) is not implemented yet"),
+        "sql_table_schema": never("creating tables from a schema file is not implemented; pathflow creates them from the aggregate"),
+        "sql_table_type": Unimplemented(reason: "sql_table_type 'bgp' is not implemented yet", harmless: ["original"]),
+        "sql_num_hosts": off("numeric IP addresses (sql_num_hosts) are not implemented yet"),
+        "sql_history_offset": Unimplemented(reason: "time-bin offsets (sql_history_offset) are not implemented yet", harmless: ["0"]),
+        "sql_trigger_exec": never("running a program after each flush (trigger_exec) is not implemented yet"),
+        "print_markers": off("print_markers is not implemented yet"),
+        "print_output_separator": Unimplemented(reason: "a CSV separator other than ',' is not implemented yet", harmless: [","]),
+        "print_output_file_append": off("appending to print_output_file is not implemented yet"),
+        "print_write_empty_file": off("print_write_empty_file is not implemented yet"),
+        "print_latest_file": never("print_latest_file is not implemented yet"),
+        "nfacctd_ext_sampling_rate": never("a fixed external sampling rate is not implemented yet; use sampling_map with ip=0.0.0.0/0"),
+        "nfacctd_pro_rating": off("pro-rating flows over time bins is not implemented yet"),
+        "nfacctd_stitching": off("flow stitching is not implemented yet"),
+        "nfacctd_account_options": off("accounting option records as flows is not implemented yet"),
+        "nfacctd_peer_as": off("nfacctd_peer_as is not implemented yet"),
+        "nfacctd_time_secs": off("NetFlow v5 timestamps in seconds (nfacctd_time_secs) are not implemented yet"),
+        "nfacctd_ignore_exporter_address": off("nfacctd_ignore_exporter_address is not implemented yet"),
+        "nfacctd_disable_opt_scope_check": off("nfacctd_disable_opt_scope_check is not implemented yet"),
+        "nfacctd_pre_processing_checks": off("nfacctd_pre_processing_checks is not implemented yet"),
+        "nfacctd_interface": never("binding to an interface (VRF) is not implemented yet"),
+        "nfacctd_ipv6_only": off("nfacctd_ipv6_only is not implemented yet"),
+        "nfacctd_mcast_groups": never("joining multicast groups is not implemented yet"),
+        "nfacctd_allow_file": never("restricting exporters (nfacctd_allow_file) is not implemented yet"),
+        "nfacctd_kafka_broker_host": never("reading flows from Kafka is not implemented"),
+        "nfacctd_kafka_broker_port": never("reading flows from Kafka is not implemented"),
+        "nfacctd_kafka_topic": never("reading flows from Kafka is not implemented"),
+        "nfacctd_kafka_config_file": never("reading flows from Kafka is not implemented"),
+        "nfacctd_zmq_address": never("reading flows from ZeroMQ is not implemented"),
+        "nfacctd_dtls_port": never("NetFlow/IPFIX over DTLS is not implemented yet"),
+        "pcap_savefile": never("reading NetFlow/IPFIX from a pcap file is not implemented yet"),
+        "use_ip_next_hop": off("peer_dst_ip from the IP next hop (use_ip_next_hop) is not implemented yet"),
+        "bgp_daemon": off("BGP enrichment isn't available yet"),
+        "bmp_daemon": off("BMP enrichment isn't available yet"),
+        "telemetry_daemon": off("streaming telemetry is not implemented"),
+        "flow_to_rd_map": never("flow_to_rd_map is not implemented yet"),
+        "timestamps_secs": off("timestamps_secs is not implemented yet"),
+        "timestamps_since_epoch": off("timestamps_since_epoch is not implemented yet"),
+        "timestamps_rfc9557": off("RFC 9557 timestamps are not implemented yet"),
+        "tcpflags_encode_as_array": off("tcpflags_encode_as_array is not implemented yet"),
+        "bgp_comms_encode_as_array": off("bgp_comms_encode_as_array is not implemented yet"),
+        "as_path_encode_as_array": off("as_path_encode_as_array is not implemented yet"),
+        "fwd_status_encode_as_string": off("fwd_status_encode_as_string is not implemented yet"),
+        "tos_encode_as_dscp": off("tos_encode_as_dscp is not implemented yet"),
+        "mpls_label_stack_encode_as_array": off("mpls_label_stack_encode_as_array is not implemented yet"),
+        "tmp_asa_bi_flow": off("Cisco ASA bidirectional flows (tmp_asa_bi_flow) are not implemented yet"),
+    ]
+
+    // MARK: pmacct knobs that do not matter here
+
+    /// Performance and operational settings (buffers, writers, caches, process names, logging
+    /// targets), and pmacctd-only settings that nfacctd ignores as well.
+    static let noEffect: Set<String> = [
+        "debug_internal_msg", "dry_run", "syslog", "syslog_ident", "log_stderr_tstamp",
+        "cluster_name", "cluster_id", "redis_host", "redis_db", "propagate_signals",
+        "writer_id_string", "core_proc_name", "proc_priority", "thread_stack",
+        "plugin_pipe_size", "plugin_buffer_size", "plugin_pipe_zmq", "plugin_pipe_zmq_retry",
+        "plugin_pipe_zmq_profile", "plugin_pipe_zmq_hwm", "plugin_exit_any",
+        "files_umask", "files_uid", "files_gid",
+        "maps_refresh", "maps_index", "maps_entries", "maps_row_len", "pre_tag_map_dont_recirculate",
+        "networks_cache_entries",
+        "imt_path", "imt_buckets", "imt_mem_pools_number", "imt_mem_pools_size",
+        "sql_host", "sql_port", "sql_data", "sql_user", "sql_passwd", "sql_conn_ca_file",
+        "sql_startup_delay", "sql_recovery_backup_host", "sql_delimiter", "sql_max_writers",
+        "sql_trigger_time", "sql_trigger_exec_async", "sql_cache_entries", "sql_dont_try_update",
+        "sql_multi_values", "sql_locking_style", "sql_use_copy",
+        "print_cache_entries", "print_max_writers", "print_startup_delay", "print_output_lock_file",
+        "print_trigger_exec_async", "print_output_custom_lib", "print_output_custom_cfg_file",
+        "avro_buffer_size", "avro_schema_output_file", "avro_schema_file",
+        "nfacctd_proc_name", "nfacctd_nonroot", "nfacctd_rp_ebpf_prog", "nfacctd_templates_file",
+        "nfacctd_templates_receiver", "nfacctd_templates_port", "dtls_path", "geoipv2_file",
+        // pmacctd only: nfacctd ignores these too (it disables sampling_rate with a warning).
+        "sampling_rate", "snaplen", "promisc", "pcap_filter", "pcap_protocol", "pcap_savefile_wait",
+        "pcap_savefile_delay", "pcap_savefile_replay", "pcap_interface", "pcap_interface_wait",
+        "pcap_direction", "pcap_ifindex", "pcap_interfaces_map", "pcap_arista_trailer_offset",
+        "pcap_arista_trailer_flag_value", "tunnel_0",
+    ]
+
+    /// Families of keys by prefix, after the exact tables.
+    static let prefixRules: [(prefix: String, rule: KeyRule)] = [
+        ("sfacctd_", .unimplemented(reason: "sFlow collection (sfacctd) is not implemented yet", harmless: [])),
+        // Settings of the BGP/BMP/telemetry daemons, which only run when enabled (and enabling
+        // them is fatal above).
+        ("bgp_", .noEffect), ("bmp_", .noEffect), ("telemetry_", .noEffect), ("rpki_", .noEffect),
+        // Settings of plugins pathflow refuses in `plugins`.
+        ("nfprobe_", .noEffect), ("sfprobe_", .noEffect), ("tee_", .noEffect),
+        ("amqp_", .noEffect), ("kafka_", .noEffect),
+        ("pmacctd_", .noEffect), ("uacctd_", .noEffect), ("classifier_", .noEffect), ("tmp_", .noEffect),
+    ]
+}

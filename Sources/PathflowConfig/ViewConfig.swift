@@ -1,0 +1,68 @@
+/// One plugin instance from `plugins:` — a view of the flows with its own aggregation and
+/// output. Defaults are pmacct's.
+public struct ViewConfig: Sendable, Hashable {
+    public enum Plugin: String, Sendable, Hashable {
+        case sqlite3
+        case print
+    }
+
+    public enum PrintOutputFormat: String, Sendable, Hashable {
+        case formatted
+        case csv
+        case json
+    }
+
+    /// The name in `plugins: sqlite3[name]`; pmacct names an unnamed instance
+    /// `default_<plugin>` (e.g. `default_sqlite3`).
+    public var name: String
+    public var plugin: Plugin
+    /// Primitive names as in pmacct's `aggregate`; pmacct aggregates on `src_host` when none is given.
+    public var aggregate: [String]
+    /// `sql_db`; pmacct's sqlite3 default is /tmp/pmacct.db.
+    public var sqlDB: String
+    /// `sql_table`; by default pmacct's name for the table version: `acct`, `acct_v2`, … `acct_v9`.
+    public var sqlTable: String
+    /// `sql_table_version`, nil when not given (pmacct then uses version 1).
+    public var sqlTableVersion: Int?
+    /// Seconds between flushes to the backend: `sql_refresh_time` and `print_refresh_time`,
+    /// which pmacct stores in one setting.
+    public var refreshTime: Int
+    /// `sql_history` / `print_history`; nil means no time bins.
+    public var history: TimeBin?
+    /// `sql_history_roundoff` letters from "mhdwM"; empty when not given.
+    public var historyRoundoff: String
+    public var optimizeClauses: Bool
+    /// `sql_num_protos` / `print_num_protos`: protocols as numbers instead of names.
+    public var numProtos: Bool
+    public var timestampsUTC: Bool
+    /// `print_output_file`; nil means standard output. pmacct keeps it in the same setting as
+    /// `sql_table`, so either key names the file of a print view.
+    public var printOutputFile: String?
+    public var printOutputFormat: PrintOutputFormat
+
+    public init(name: String, plugin: Plugin) {
+        self.name = name
+        self.plugin = plugin
+        aggregate = ["src_host"]
+        sqlDB = "/tmp/pmacct.db"
+        sqlTable = "acct"
+        sqlTableVersion = nil
+        refreshTime = 60
+        history = nil
+        historyRoundoff = ""
+        optimizeClauses = false
+        numProtos = false
+        timestampsUTC = false
+        printOutputFile = nil
+        printOutputFormat = .formatted
+    }
+
+    /// `print_refresh_time`; the same setting as `refreshTime`, as in pmacct.
+    public var printRefreshTime: Int { refreshTime }
+
+    /// pmacct's default table name for a table version.
+    static func defaultTable(version: Int?) -> String {
+        guard let version, version >= 2 else { return "acct" }
+        return "acct_v\(version)"
+    }
+}

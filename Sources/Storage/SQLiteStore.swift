@@ -1,0 +1,232 @@
+import Aggregation
+import GRDB
+import NetCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One SQLite database file written by one collector: WAL, a busy timeout, one transaction
+/// of UPSERTs per flush. An exclusive lock file keeps a second collector out.
+public final class SQLiteStore: Sendable {
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case inUse(path: String)
+        case cannotOpen(path: String, reason: String)
+        case schema(table: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .inUse(let path):
+                return "database \(path) is already being written by another pathflow collector; "
+                    + "give each collector its own sql_db"
+            case .cannotOpen(let path, let reason):
+                return "cannot open database \(path): \(reason)"
+            case .schema(let table, let reason):
+                return "table \(table): \(reason)"
+            }
+        }
+    }
+
+    public struct WriteResult: Sendable {
+        public var rows: Int
+        public var seconds: Double
+    }
+
+    public let path: String
+    let pool: DatabasePool
+    let lockDescriptor: Int32
+    let tables = Mutex<[String: PreparedTable]>([:])
+
+    struct PreparedTable {
+        var schema: TableSchema
+        /// False for hand-made tables without a unique key over the view's primitives.
+        var canUpsert: Bool
+    }
+
+    public init(path: String, busyTimeoutSeconds: Double = 10) throws {
+        self.path = path
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw Error.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw Error.inUse(path: path)
+        }
+        lockDescriptor = fd
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeoutSeconds)
+        configuration.label = "pathflow"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            flock(fd, LOCK_UN)
+            close(fd)
+            throw Error.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    deinit {
+        flock(lockDescriptor, LOCK_UN)
+        close(lockDescriptor)
+    }
+
+    /// Creates the table if needed, or checks that an existing one has every column written.
+    public func prepare(_ schema: TableSchema) throws {
+        let canUpsert: Bool = try pool.write { db in
+            let exists = try db.tableExists(schema.table)
+            if !exists {
+                for statement in schema.createStatements { try db.execute(sql: statement) }
+            } else {
+                let columns = Set(try db.columns(in: schema.table).map { $0.name.lowercased() })
+                for column in schema.writtenColumns where !columns.contains(column) {
+                    throw Error.schema(table: schema.table, reason: "exists but has no column '\(column)' that this view writes")
+                }
+            }
+            do {
+                _ = try db.makeStatement(sql: schema.upsertStatement)
+                return true
+            } catch {
+                return false
+            }
+        }
+        tables.withLock { $0[schema.table] = PreparedTable(schema: schema, canUpsert: canUpsert) }
+    }
+
+    /// Writes one view's rows in one transaction. `now` is the flush time (stamp_updated).
+    @discardableResult
+    public func write(
+        table: String, rows: [BinnedKey: Counters], now: Int, utc: Bool
+    ) throws -> WriteResult {
+        guard let prepared = tables.withLock({ $0[table] }) else {
+            throw Error.schema(table: table, reason: "not prepared")
+        }
+        let started = monotonicSeconds()
+        if rows.isEmpty { return WriteResult(rows: 0, seconds: 0) }
+        let schema = prepared.schema
+        let updated = SQLTime.format(now, utc: utc)
+        var stampCache: [UInt32: String] = [:]
+        try pool.write { db in
+            if prepared.canUpsert {
+                let statement = try db.cachedStatement(sql: schema.upsertStatement)
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(schema.writtenColumns.count)
+                for (row, counters) in rows {
+                    values.removeAll(keepingCapacity: true)
+                    Self.appendKey(row.key, schema: schema, to: &values)
+                    Self.appendCounters(counters, schema: schema, to: &values)
+                    values.append(stamp(row.bin, &stampCache, utc: utc).databaseValue)
+                    values.append(updated.databaseValue)
+                    statement.setUncheckedArguments(StatementArguments(values))
+                    try statement.execute()
+                }
+            } else {
+                let update = try db.cachedStatement(sql: schema.updateStatement)
+                let insert = try db.cachedStatement(sql: schema.insertStatement)
+                var values: [DatabaseValue] = []
+                for (row, counters) in rows {
+                    let inserted = stamp(row.bin, &stampCache, utc: utc)
+                    values.removeAll(keepingCapacity: true)
+                    values.append(Int64(bitPattern: counters.packets).databaseValue)
+                    values.append(Int64(bitPattern: counters.bytes).databaseValue)
+                    if schema.hasFlowsColumn { values.append(Int64(bitPattern: counters.flows).databaseValue) }
+                    values.append(updated.databaseValue)
+                    Self.appendKey(row.key, schema: schema, to: &values)
+                    values.append(inserted.databaseValue)
+                    update.setUncheckedArguments(StatementArguments(values))
+                    try update.execute()
+                    if db.changesCount == 0 {
+                        values.removeAll(keepingCapacity: true)
+                        Self.appendKey(row.key, schema: schema, to: &values)
+                        Self.appendCounters(counters, schema: schema, to: &values)
+                        values.append(inserted.databaseValue)
+                        values.append(updated.databaseValue)
+                        insert.setUncheckedArguments(StatementArguments(values))
+                        try insert.execute()
+                    }
+                }
+            }
+        }
+        return WriteResult(rows: rows.count, seconds: monotonicSeconds() - started)
+    }
+
+    /// A read-only connection for reports and tests.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    func stamp(_ bin: UInt32, _ cache: inout [UInt32: String], utc: Bool) -> String {
+        if bin == 0 { return SQLTime.zero }
+        if let text = cache[bin] { return text }
+        let text = SQLTime.format(Int(bin), utc: utc)
+        cache[bin] = text
+        return text
+    }
+
+    static func appendCounters(_ c: Counters, schema: TableSchema, to values: inout [DatabaseValue]) {
+        values.append(Int64(bitPattern: c.packets).databaseValue)
+        values.append(Int64(bitPattern: c.bytes).databaseValue)
+        if schema.hasFlowsColumn { values.append(Int64(bitPattern: c.flows).databaseValue) }
+    }
+
+    static func appendKey(_ k: FlowKey, schema: TableSchema, to values: inout [DatabaseValue]) {
+        for p in schema.primitives {
+            switch p {
+            case .srcHost: values.append(address(k.srcAddr))
+            case .dstHost: values.append(address(k.dstAddr))
+            case .srcNet: values.append(address(k.srcNet))
+            case .dstNet: values.append(address(k.dstNet))
+            case .peerSrcIP: values.append(address(k.peerSrc))
+            case .peerDstIP: values.append(address(k.peerDst))
+            case .srcPort: values.append(Int64(k.srcPort).databaseValue)
+            case .dstPort: values.append(Int64(k.dstPort).databaseValue)
+            case .proto:
+                values.append(schema.numericProtocols
+                    ? Int64(k.proto).databaseValue : ProtocolName.name(k.proto).databaseValue)
+            case .tos: values.append(Int64(k.tos).databaseValue)
+            case .tcpFlags: values.append(Int64(k.tcpFlags).databaseValue)
+            case .inIface: values.append(Int64(k.inIface).databaseValue)
+            case .outIface: values.append(Int64(k.outIface).databaseValue)
+            case .srcMask: values.append(Int64(k.srcMask).databaseValue)
+            case .dstMask: values.append(Int64(k.dstMask).databaseValue)
+            case .srcAS: values.append(Int64(k.srcAS).databaseValue)
+            case .dstAS: values.append(Int64(k.dstAS).databaseValue)
+            case .samplingRate: values.append(Int64(k.samplingRate).databaseValue)
+            case .exportProtoVersion: values.append(Int64(k.version).databaseValue)
+            }
+        }
+    }
+
+    /// pmacct writes 0.0.0.0 where a flow had no address.
+    @inline(__always)
+    static func address(_ a: IPAddress) -> DatabaseValue {
+        a.isNone ? "0.0.0.0".databaseValue : a.description.databaseValue
+    }
+}
+
+/// pmacct's DATETIME text: local time unless timestamps_utc.
+public enum SQLTime {
+    public static let zero = "0000-00-00 00:00:00"
+
+    public static func format(_ t: Int, utc: Bool) -> String {
+        var value = time_t(t)
+        var parts = tm()
+        if utc { gmtime_r(&value, &parts) } else { localtime_r(&value, &parts) }
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
