@@ -79,6 +79,9 @@ let package = Package(
         .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "NetCore"], swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "Aggregation", "FlowWire", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
     ]
 )

@@ -23,6 +23,41 @@ public struct FlowKey: Hashable, Sendable {
     public var version: UInt8 = 0
 
     public init() {}
+
+    /// All fields folded into one word with a multiply-xor mix; the dictionary's seeded
+    /// hasher then sees a single UInt64. Feeding ~30 fields to the hasher one by one cost
+    /// more than the rest of the per-flow work together.
+    @inline(__always)
+    public var mixed: UInt64 {
+        @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+            let x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            return x ^ (x >> 29)
+        }
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        h = mix(h, srcAddr.high)
+        h = mix(h, srcAddr.low)
+        h = mix(h, dstAddr.high)
+        h = mix(h, dstAddr.low)
+        h = mix(h, srcNet.high ^ (srcNet.low &* 31))
+        h = mix(h, dstNet.high ^ (dstNet.low &* 31))
+        h = mix(h, peerSrc.high ^ (peerSrc.low &* 31))
+        h = mix(h, peerDst.high ^ (peerDst.low &* 31))
+        h = mix(h, UInt64(inIface) << 32 | UInt64(outIface))
+        h = mix(h, UInt64(srcAS) << 32 | UInt64(dstAS))
+        h = mix(h, UInt64(samplingRate) << 32 | UInt64(srcPort) << 16 | UInt64(dstPort))
+        let families = UInt64(srcAddr.family.rawValue) | UInt64(dstAddr.family.rawValue) << 4
+            | UInt64(srcNet.family.rawValue) << 8 | UInt64(dstNet.family.rawValue) << 12
+            | UInt64(peerSrc.family.rawValue) << 16 | UInt64(peerDst.family.rawValue) << 20
+        let small = UInt64(proto) | UInt64(tos) << 8 | UInt64(tcpFlags) << 16 | UInt64(srcMask) << 24
+            | UInt64(dstMask) << 32 | UInt64(version) << 40
+        h = mix(h, families << 24 ^ small)
+        return h
+    }
+
+    @inline(__always)
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(mixed)
+    }
 }
 
 /// Counters accumulated for one key in one time bin.
@@ -54,5 +89,10 @@ public struct BinnedKey: Hashable, Sendable {
     public init(key: FlowKey, bin: UInt32) {
         self.key = key
         self.bin = bin
+    }
+
+    @inline(__always)
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key.mixed ^ (UInt64(bin) &* 0xFF51_AFD7_ED55_8CCD))
     }
 }

@@ -31,7 +31,10 @@ public struct ViewDefinition: Sendable {
 public struct View: Sendable {
     public let definition: ViewDefinition
     let select: Selection
-    public private(set) var rows: [BinnedKey: Counters] = [:]
+    /// Set when the view's primitives fit a `PackedKey`: rows then live in `packedRows`.
+    let layout: KeyLayout?
+    var rows: [BinnedKey: Counters] = [:]
+    var packedRows: [PackedKey: Counters] = [:]
     /// Flows dropped because the table was full.
     public private(set) var droppedFlows: UInt64 = 0
 
@@ -72,7 +75,11 @@ public struct View: Sendable {
     public init(_ definition: ViewDefinition) {
         self.definition = definition
         self.select = Selection(definition.primitives)
+        self.layout = KeyLayout(definition.primitives)
     }
+
+    /// Rows accumulated since the last drain.
+    public var rowCount: Int { layout == nil ? rows.count : packedRows.count }
 
     @inline(__always)
     public func key(for r: FlowRecord) -> FlowKey {
@@ -110,8 +117,19 @@ public struct View: Sendable {
             let time = definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds
             bin = UInt32(truncatingIfNeeded: binning.bin(Int(time)))
         }
-        let row = BinnedKey(key: key(for: r), bin: bin)
         let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
+        if let layout {
+            let row = layout.pack(key(for: r), bin: bin)
+            if let index = packedRows.index(forKey: row) {
+                packedRows.values[index].add(counters)
+            } else if packedRows.count < definition.maximumEntries {
+                packedRows[row] = counters
+            } else {
+                droppedFlows &+= 1
+            }
+            return
+        }
+        let row = BinnedKey(key: key(for: r), bin: bin)
         if let index = rows.index(forKey: row) {
             rows.values[index].add(counters)
         } else if rows.count < definition.maximumEntries {
@@ -123,8 +141,19 @@ public struct View: Sendable {
 
     /// Hands over the rows accumulated since the last drain.
     public mutating func drain() -> [BinnedKey: Counters] {
-        defer { rows = [:] }
-        return rows
+        if let layout {
+            var drained: [BinnedKey: Counters] = Dictionary(minimumCapacity: packedRows.count)
+            for (row, counters) in packedRows {
+                drained[layout.unpack(row)] = counters
+            }
+            // The next interval likely has as many rows: avoid growing the table again.
+            packedRows = Dictionary(minimumCapacity: packedRows.count)
+            return drained
+        }
+        let drained = rows
+        // The next interval likely has as many rows: avoid growing the table again.
+        rows = Dictionary(minimumCapacity: drained.count)
+        return drained
     }
 
     /// Adds drained rows from another shard of the same view.

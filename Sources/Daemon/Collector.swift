@@ -38,6 +38,7 @@ public final class Collector: Service, Sendable {
     let metrics: CollectorMetrics
     let views: [ViewSink]
     let group: MultiThreadedEventLoopGroup
+    let threads: Int
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
     let intake = NIOLockedValueBox<UDPIntake?>(nil)
     /// The UDP port bound, once bound (useful with port 0).
@@ -92,19 +93,22 @@ public final class Collector: Service, Sendable {
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        self.threads = max(1, threads)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
     }
 
     public func run() async throws {
         let definitions = views.map(\.definition)
         let sampling = SamplingMap(rules: config.samplingMap)
         let renormalizes = config.renormalize
+        let keepsASNumbers = config.asSource == .netflow
         let shards = self.shards
         let settings = UDPIntake.Settings(
-            host: config.listenAddress, port: config.listenPort, sockets: group.makeIterator().underestimatedCount,
+            host: config.listenAddress, port: config.listenPort, sockets: threads,
             receiveBufferBytes: config.receiveBufferBytes)
         let bound = try await UDPIntake.bind(settings: settings, group: group) { index, loop in
-            let shard = CollectorShard(views: definitions, sampling: sampling, renormalizes: renormalizes)
+            let shard = CollectorShard(
+                views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers)
             shards.withLockedValue { $0[index] = ShardHandle(loop: loop, shard: NIOLoopBound(shard, eventLoop: loop)) }
             return shard
         }

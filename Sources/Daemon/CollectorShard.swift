@@ -10,12 +10,15 @@ final class CollectorShard: DatagramSink {
     var stats = ShardStats()
     let sampling: SamplingMap
     let renormalizes: Bool
+    /// nfacctd_as: netflow keeps the exporter's src/dst AS; pmacct's default leaves them 0.
+    let keepsASNumbers: Bool
     private var records: [FlowRecord] = []
 
-    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool) {
+    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool) {
         self.views = views.map(View.init)
         self.sampling = sampling
         self.renormalizes = renormalizes
+        self.keepsASNumbers = keepsASNumbers
         self.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
         records.reserveCapacity(1024)
     }
@@ -26,12 +29,25 @@ final class CollectorShard: DatagramSink {
         count(outcome, from: sender)
         if records.isEmpty { return }
         let mapsSampling = !sampling.isEmpty
+        if !mapsSampling && !renormalizes && keepsASNumbers {
+            addToViews(arrival: arrival)
+            return
+        }
         for index in records.indices {
             if mapsSampling, let rate = sampling.rate(for: records[index]) {
                 records[index].samplingRate = rate
             }
             if renormalizes { renormalize(&records[index]) }
+            if !keepsASNumbers {
+                records[index].srcAS = 0
+                records[index].dstAS = 0
+            }
         }
+        addToViews(arrival: arrival)
+    }
+
+    @inline(__always)
+    func addToViews(arrival: UInt32) {
         for v in views.indices {
             for record in records {
                 views[v].add(record, arrival: arrival)

@@ -100,7 +100,7 @@ struct ConfigEvaluator {
             case .success(let set):
                 set(&global, line)
                 if let name = line.instance {
-                    report(line, "plugin name '\(name)' not supported for this key; applied to all plugins, as pmacct does", .skipped)
+                    report(line, "plugin name '\(name)' not supported for this key; applied to all plugins", .skipped)
                 }
             }
         case .view(let key):

@@ -2,7 +2,8 @@ import NetCore
 
 /// What one configuration key does; `ConfigKeys` maps every key name to one of these.
 enum KeyRule: Sendable {
-    /// Sets a daemon-wide field; given as `key[name]`, pmacct applies it to all plugins anyway.
+    /// Sets a daemon-wide field; given as `key[name]` it is still applied daemon-wide (pmacct's
+    /// "Globalized"), and reported.
     case global(Global)
     /// Sets a field of every view, or of one view when given as `key[name]`.
     case view(View)

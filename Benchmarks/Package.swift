@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so the collector's build and tests stay lean.
+// Run: swift package --package-path Benchmarks benchmark
+import PackageDescription
+
+let package = Package(
+    name: "pathflow-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "pathflow", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "FlowIngest",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "FlowWire", package: "pathflow"),
+                .product(name: "Aggregation", package: "pathflow"),
+                .product(name: "NetCore", package: "pathflow"),
+            ],
+            path: "Benchmarks/FlowIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Daemon
+import Logging
+import PathflowConfig
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Collect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Receive NetFlow/IPFIX, aggregate it into views and store them in SQLite.",
+        discussion: """
+            The configuration uses pmacct's nfacctd syntax and keys; an nfacctd.conf with the \
+            sqlite3 plugin runs as it is. Lines pmacct itself would skip are reported and skipped; \
+            keys whose meaning pathflow does not implement yet stop startup. SIGTERM or SIGINT \
+            flush every view before exit.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "Configuration file (pmacct syntax).")
+    var file: String
+
+    @Option(name: .customLong("sql-db"), help: "Use this SQLite file for every sqlite3 view instead of sql_db.")
+    var sqlDB: String?
+
+    @Option(name: .customLong("port"), help: "UDP port to listen on instead of nfacctd_port.")
+    var port: Int?
+
+    @Option(name: .customLong("listen"), help: "Address to listen on instead of nfacctd_ip.")
+    var listen: String?
+
+    @Option(name: .customLong("metrics-listen"), help: "HOST:PORT for Prometheus metrics, or 'false'.")
+    var metricsListen: String?
+
+    @Option(name: .customLong("pidfile"), help: "Write the process id here instead of pidfile.")
+    var pidfile: String?
+
+    @Option(name: .customLong("logfile"), help: "Log here instead of logfile.")
+    var logfile: String?
+
+    @Flag(name: .long, help: "Treat every skipped configuration line as an error.")
+    var strict = false
+
+    @Flag(name: .long, help: "Stay in the foreground even when the configuration says daemonize: true.")
+    var foreground = false
+
+    func run() async throws {
+        let config = try loadConfiguration(path: file, strict: strict).applying(ConfigOverrides(
+            sqlDB: sqlDB, listenPort: port, listenAddress: listen, metricsListen: metricsListen,
+            pidfile: pidfile, logfile: logfile))
+
+        if config.daemonize && !foreground {
+            try Background.detach(logfile: config.logfile)
+            return
+        }
+
+        let logger = Logging.bootstrap(logfile: config.logfile, debug: config.debug)
+        let pid = try config.pidfile.map { try PidFile(path: $0) }
+        defer { pid?.remove() }
+
+        let collector: Collector
+        do {
+            collector = try Collector(config: config, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: collector)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// Loads a configuration, printing each skipped line to standard error.
+func loadConfiguration(path: String, strict: Bool) throws -> CollectorConfig {
+    do {
+        let (config, diagnostics) = try CollectorConfig.load(path: path)
+        for diagnostic in diagnostics { printError("pathflow: \(diagnostic)") }
+        if strict && !diagnostics.isEmpty {
+            throw ValidationError("\(diagnostics.count) configuration line(s) skipped; --strict makes that fatal")
+        }
+        return config
+    } catch let error as ConfigError {
+        throw ValidationError("\(error)")
+    }
+}
+
+func printError(_ text: String) {
+    let line = text + "\n"
+    _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+}

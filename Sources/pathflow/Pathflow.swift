@@ -1,0 +1,13 @@
+import ArgumentParser
+import Daemon
+import PathflowConfig
+
+@main
+struct Pathflow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pathflow",
+        abstract: "BGP-enriched flow collector: NetFlow v5/v9 and IPFIX into traffic matrices in SQLite.",
+        version: PathflowVersion.current,
+        subcommands: [Collect.self, CheckConfig.self]
+    )
+}

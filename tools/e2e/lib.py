@@ -1,0 +1,687 @@
+"""Shared helpers for the end-to-end cases in tools/e2e/.
+
+Every case is a small script that calls `lib.main(case_function)`.  A case
+gets a `Case` object: a private temporary directory, free loopback ports,
+and process bookkeeping so that every process it starts is stopped (by pid)
+when the case ends, whatever happens.  All network traffic goes to
+127.0.0.1 only, and every wait below is bounded in time.
+
+Exit status of a case script: 0 = pass, 1 = fail, 2 = error in the test
+itself.  On failure the last stdout line is `FAIL-REASON: <text>`, which
+tools/e2e/run prints.
+
+Environment:
+  PATHFLOW_BIN_DIR  directory with the pathflow and flowgen binaries
+                    (default .build/debug, relative to the repository root)
+  PYTHON            interpreter that has scapy (default /usr/bin/python3)
+  E2E_SHARED        directory shared by the cases of one run (input pcap
+                    cache); a case run alone uses its own temporary directory
+  E2E_KEEP          if set, keep each case's temporary directory
+"""
+
+import collections
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BIN_DIR = os.path.join(ROOT, os.environ.get("PATHFLOW_BIN_DIR", ".build/debug"))
+PATHFLOW = os.path.join(BIN_DIR, "pathflow")
+FLOWGEN = os.path.join(BIN_DIR, "flowgen")
+PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
+TUTORIAL_CONF = os.path.join(ROOT, "configs", "tutorial", "nfacctd.conf")
+GEN_PCAP = os.path.join(ROOT, "tools", "gen-pcap.py")
+PMACCT_V1_SQL = "/usr/share/pmacct/sql/pmacct-create-table_v1.sqlite3"
+
+# pmacct's names for IP protocol numbers (the ip_proto column of the v1 table).
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp"}
+
+# The four queries of the tutorial; {addr} is replaced by an address present.
+TUTORIAL_QUERIES = [
+    "SELECT COUNT(*) FROM acct;",
+    "SELECT ip_src, SUM(packets) as total_packets, SUM(bytes) as total_bytes "
+    "FROM acct WHERE ip_src = '{addr}' GROUP BY ip_src;",
+    "SELECT ip_proto, COUNT(*) as flow_count, SUM(packets) as total_packets, "
+    "SUM(bytes) as total_bytes FROM acct GROUP BY ip_proto ORDER BY total_bytes DESC;",
+    "SELECT stamp_inserted, COUNT(*) as flows, SUM(packets) as packets, SUM(bytes) as bytes "
+    "FROM acct GROUP BY stamp_inserted ORDER BY stamp_inserted;",
+]
+
+PMACCTD_NFPROBE_CONF = """\
+daemonize: false
+pcap_savefile: {pcap}
+pcap_savefile_wait: false
+plugins: nfprobe
+nfprobe_receiver: 127.0.0.1:{port}
+nfprobe_version: {version}
+nfprobe_timeouts: tcp=5:tcp.rst=5:tcp.fin=5:udp=5:icmp=5:general=5:maxlife=30:expint=1
+aggregate: src_host, dst_host, src_port, dst_port, proto, tos
+"""
+
+
+class CaseFailure(Exception):
+    pass
+
+
+def log(*args):
+    print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# processes
+
+class Proc:
+    """A process started by a case, in its own session (process group), with
+    stdout/stderr in files of the case directory."""
+
+    def __init__(self, name, argv, workdir, cwd=None):
+        self.name = name
+        self.argv = argv
+        self.out_path = os.path.join(workdir, name + ".out")
+        self.err_path = os.path.join(workdir, name + ".err")
+        self._out = open(self.out_path, "wb")
+        self._err = open(self.err_path, "wb")
+        log("start", name + ":", " ".join(argv))
+        self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                      stderr=self._err, cwd=cwd, start_new_session=True)
+        self.pid = self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def wait(self, timeout):
+        """Exit status, or None if still running after `timeout` seconds."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def send_signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Send `sig`, wait up to `timeout` s, then SIGKILL. Returns the exit status."""
+        if self.alive():
+            os.kill(self.pid, sig)
+            if self.wait(timeout) is None:
+                log(self.name, "did not exit within", timeout, "s after", sig.name, "- killing")
+                os.kill(self.pid, signal.SIGKILL)
+                self.wait(10)
+        self.kill_group()
+        return self.popen.returncode
+
+    def kill_group(self):
+        """Children left in this process's group (pmacct's plugin processes)."""
+        try:
+            os.killpg(self.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stdout(self):
+        self._out.flush()
+        with open(self.out_path, "r", errors="replace") as f:
+            return f.read()
+
+    def stderr(self):
+        self._err.flush()
+        with open(self.err_path, "r", errors="replace") as f:
+            return f.read()
+
+    def close(self):
+        self._out.close()
+        self._err.close()
+
+
+def udp_port_bound(port):
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    local = line.split()[1]
+                    if int(local.rsplit(":", 1)[1], 16) == port:
+                        return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def port_free(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+# --------------------------------------------------------------------------
+# the case object
+
+class Case:
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="pathflow-e2e-%s-" % name)
+        self.procs = []
+        self.stop_events = []
+        self.problems = []
+        self._ports = set()
+        shared = os.environ.get("E2E_SHARED")
+        self.shared = shared if shared else self.dir
+
+    # ---- bookkeeping -------------------------------------------------------
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def check(self, ok, msg):
+        """Record a failed check and keep going (all are reported at the end)."""
+        if not ok:
+            log("CHECK FAILED:", msg)
+            self.problems.append(msg)
+        return ok
+
+    def fail(self, msg):
+        raise CaseFailure(msg)
+
+    def cleanup(self):
+        for ev in self.stop_events:
+            ev.set()
+        for p in reversed(self.procs):
+            try:
+                if p.alive():
+                    log("cleanup: stopping", p.name, "pid", p.pid)
+                    p.stop(signal.SIGTERM, timeout=5)
+                else:
+                    p.kill_group()
+            except Exception as e:  # keep cleaning up the others
+                log("cleanup of", p.name, "failed:", e)
+            p.close()
+        if os.environ.get("E2E_KEEP"):
+            log("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, name, argv, cwd=None):
+        p = Proc(name, argv, self.dir, cwd=cwd)
+        self.procs.append(p)
+        return p
+
+    def free_port(self):
+        rng = random.Random()
+        for _ in range(200):
+            port = rng.randint(20000, 60999)
+            if port not in self._ports and port_free(port):
+                self._ports.add(port)
+                return port
+        self.fail("no free loopback port found")
+
+    def wait_for(self, what, cond, timeout, proc=None, step=0.1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cond():
+                return
+            if proc is not None and not proc.alive():
+                self.fail("%s exited (status %s) while waiting for %s: %s" % (
+                    proc.name, proc.popen.returncode, what, tail(proc.stderr())))
+            time.sleep(step)
+        if cond():
+            return
+        self.fail("timed out after %ss waiting for %s" % (timeout, what))
+
+    # ---- configurations ----------------------------------------------------
+    def derive_config(self, name, overrides, src=TUTORIAL_CONF):
+        """Copy `src`, replacing the value of each key in `overrides` on its line."""
+        out, seen = [], set()
+        with open(src) as f:
+            for line in f:
+                m = re.match(r"^\s*([A-Za-z0-9_\[\]]+)\s*:", line)
+                if m and m.group(1) in overrides:
+                    key = m.group(1)
+                    out.append("%s: %s\n" % (key, overrides[key]))
+                    seen.add(key)
+                else:
+                    out.append(line)
+        missing = set(overrides) - seen
+        if missing:
+            self.fail("derive_config: keys %s not in %s" % (sorted(missing), src))
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.writelines(out)
+        return path
+
+    # ---- pathflow ----------------------------------------------------------
+    def start_pathflow(self, db, conf=TUTORIAL_CONF, name="pathflow", extra=(), wait=True):
+        """pathflow collect with the command-line overrides; returns (proc, port, metrics_port)."""
+        if not os.access(PATHFLOW, os.X_OK):
+            self.fail("no pathflow binary at %s (build it, or set PATHFLOW_BIN_DIR)" % PATHFLOW)
+        port, mport = self.free_port(), self.free_port()
+        argv = [PATHFLOW, "collect", "-f", conf, "--sql-db", db, "--port", str(port),
+                "--listen", "127.0.0.1", "--metrics-listen", "127.0.0.1:%d" % mport,
+                "--pidfile", self.path(name + ".pid")] + list(extra)
+        p = self.start(name, argv)
+        if wait:
+            self.wait_for("%s to listen on UDP %d" % (name, port),
+                          lambda: udp_port_bound(port), 30, proc=p)
+        return p, port, mport
+
+    def stop_pathflow(self, p, timeout=60):
+        rc = p.stop(signal.SIGTERM, timeout=timeout)
+        self.check(rc == 0, "%s exited with status %s after SIGTERM: %s" % (p.name, rc, tail(p.stderr())))
+        return rc
+
+    def metrics(self, mport):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
+            return parse_prometheus(r.read().decode())
+
+    # ---- nfacctd (the oracle) ----------------------------------------------
+    def start_nfacctd(self, db, refresh=2, name="nfacctd"):
+        """nfacctd with the tutorial config; only port, listen address, pidfile,
+        sql_db and sql_refresh_time differ.  The v1 table comes from pmacct's script."""
+        for tool in ("nfacctd", "sqlite3"):
+            if shutil.which(tool) is None:
+                self.fail("missing tool: " + tool)
+        run(["sqlite3", db], stdin_path=PMACCT_V1_SQL, timeout=30, what="creating pmacct's v1 table")
+        port = self.free_port()
+        conf = self.derive_config(name + ".conf", {
+            "nfacctd_port": str(port),
+            "nfacctd_ip": "127.0.0.1",
+            "pidfile": self.path(name + ".pid"),
+            "sql_db": db,
+            "sql_refresh_time": str(refresh),
+        })
+        p = self.start(name, ["nfacctd", "-f", conf])
+        p.refresh = refresh
+        p.db = db
+        self.wait_for("%s to listen on UDP %d" % (name, port), lambda: udp_port_bound(port), 30, proc=p)
+        return p, port
+
+    def stop_nfacctd(self, p, expect_rows=True, timeout=60):
+        """Wait until nfacctd's table stops changing (sums unchanged for more than
+        two refresh intervals), stop it with SIGINT, and check that its sqlite3
+        plugin flushed and exited ('OK, Exiting')."""
+        quiet = 2 * p.refresh + 1
+        deadline = time.monotonic() + timeout
+        last, changed_at = None, time.monotonic()
+        while time.monotonic() < deadline:
+            cur = table_totals(p.db)
+            if cur != last:
+                last, changed_at = cur, time.monotonic()
+            elif time.monotonic() - changed_at >= quiet and (cur[0] > 0 or not expect_rows):
+                break
+            if not p.alive():
+                self.fail("nfacctd exited early: " + tail(p.stderr() + p.stdout()))
+            time.sleep(0.5)
+        else:
+            self.fail("nfacctd's table did not settle within %ss (last totals %s)" % (timeout, last))
+        before = table_totals(p.db)
+        rc = p.stop(signal.SIGINT, timeout=30)
+        logtext = p.stdout() + p.stderr()
+        self.check("OK, Exiting" in logtext, "nfacctd did not log 'OK, Exiting' after SIGINT (status %s)" % rc)
+        after = table_totals(p.db)
+        self.check(before == after, "nfacctd's table changed at exit: %s -> %s" % (before, after))
+        log("nfacctd stopped, status", rc, "totals", after)
+        return rc
+
+    # ---- exporters ---------------------------------------------------------
+    def input_pcap(self, flows=2000):
+        """gen-pcap.py output (pcap, truth), cached in E2E_SHARED across cases."""
+        pcap = os.path.join(self.shared, "input-%d.pcap" % flows)
+        truth = os.path.join(self.shared, "truth-%d.tsv" % flows)
+        if not (os.path.exists(pcap) and os.path.exists(truth)):
+            run([PYTHON, GEN_PCAP, "--flows", str(flows), "--out", pcap + ".tmp", "--truth", truth + ".tmp"],
+                timeout=120, what="gen-pcap.py")
+            os.rename(truth + ".tmp", truth)
+            os.rename(pcap + ".tmp", pcap)
+        return pcap, truth
+
+    def capture_export(self, name, argv_for_port, cwd=None, timeout=120):
+        """Run an exporter toward a UDP socket of ours on 127.0.0.1 and keep
+        every datagram it sends.  argv_for_port(port) -> argv.  Returns the
+        list of datagrams (bytes) in arrival order."""
+        port = self.free_port()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        sock.bind(("127.0.0.1", port))
+        sock.settimeout(0.1)
+        datagrams = []
+        stop = threading.Event()
+        self.stop_events.append(stop)
+
+        def receive():
+            while not stop.is_set():
+                try:
+                    datagrams.append(sock.recv(65535))
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+
+        t = threading.Thread(target=receive, daemon=True)
+        t.start()
+        try:
+            p = self.start(name, argv_for_port(port), cwd=cwd)
+            rc = p.wait(timeout)
+            if rc is None:
+                p.stop(signal.SIGTERM, timeout=5)
+                self.fail("%s did not finish within %ss" % (name, timeout))
+            p.kill_group()
+            if rc != 0:
+                self.fail("%s exited with status %s: %s" % (name, rc, tail(p.stderr() + p.stdout())))
+            time.sleep(1.0)  # the last datagrams
+        finally:
+            stop.set()
+            t.join(5)
+            sock.close()
+        if not datagrams:
+            self.fail("%s sent no datagrams" % name)
+        with open(self.path(name + ".hex"), "w") as f:
+            for d in datagrams:
+                f.write(d.hex() + "\n")
+        log(name, "sent", len(datagrams), "datagrams,", sum(map(len, datagrams)), "bytes")
+        return datagrams
+
+    def pmacctd_nfprobe(self, pcap, version):
+        conf = self.path("pmacctd-nfprobe-v%d.conf" % version)
+
+        def argv(port):
+            with open(conf, "w") as f:
+                f.write(PMACCTD_NFPROBE_CONF.format(pcap=pcap, port=port, version=version))
+            return ["pmacctd", "-f", conf]
+        return self.capture_export("pmacctd-nfprobe-v%d" % version, argv, cwd=self.dir)
+
+    def softflowd(self, pcap, version):
+        return self.capture_export(
+            "softflowd-v%d" % version,
+            lambda port: ["softflowd", "-d", "-r", pcap, "-v", str(version), "-n", "127.0.0.1:%d" % port],
+            cwd=self.dir)
+
+
+def replay(datagrams, ports, gap=0.001):
+    """Send each datagram to every port on 127.0.0.1, `gap` seconds apart."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for d in datagrams:
+            for port in ports:
+                s.sendto(d, ("127.0.0.1", port))
+            time.sleep(gap)
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------
+# data
+
+def run(argv, timeout, what, stdin_path=None, check=True):
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    try:
+        r = subprocess.run(argv, stdin=stdin, capture_output=True, timeout=timeout)
+    finally:
+        if stdin_path:
+            stdin.close()
+    if check and r.returncode != 0:
+        raise CaseFailure("%s failed (status %d): %s" % (what, r.returncode, tail(r.stderr.decode(errors="replace"))))
+    return r
+
+
+def tail(text, n=3):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return " | ".join(lines[-n:]) if lines else "(no output)"
+
+
+def connect_ro(db):
+    return sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+
+
+def table_totals(db):
+    try:
+        with connect_ro(db) as c:
+            n, p, b = c.execute("SELECT COUNT(*), TOTAL(packets), TOTAL(bytes) FROM acct").fetchone()
+        return (n, int(p), int(b))
+    except sqlite3.Error:
+        return (0, 0, 0)
+
+
+def db_sums(db):
+    """{(ip_src, ip_dst, src_port, dst_port, ip_proto): [packets, bytes]} over all rows."""
+    sums = {}
+    with connect_ro(db) as c:
+        for row in c.execute("SELECT ip_src, ip_dst, src_port, dst_port, ip_proto, "
+                             "SUM(packets), SUM(bytes) FROM acct "
+                             "GROUP BY ip_src, ip_dst, src_port, dst_port, ip_proto"):
+            sums[tuple(row[:5])] = [row[5], row[6]]
+    return sums
+
+
+def db_rows(db):
+    """Every row of acct without stamp_updated, as a sorted list of typed tuples."""
+    with connect_ro(db) as c:
+        cols = [r[1] for r in c.execute("PRAGMA table_info(acct)") if r[1] != "stamp_updated"]
+        rows = c.execute("SELECT %s FROM acct" % ", ".join(cols)).fetchall()
+    return cols, sorted(rows, key=repr)
+
+
+def stamp_updated_values(db):
+    with connect_ro(db) as c:
+        return [r[0] for r in c.execute("SELECT stamp_updated FROM acct")]
+
+
+def load_truth(path, ipv4_only=False):
+    """Truth TSV (gen-pcap.py or flowgen) -> {5-tuple with pmacct proto name: [packets, bytes]}."""
+    sums = collections.defaultdict(lambda: [0, 0])
+    with open(path) as f:
+        hdr = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            if not line.strip():
+                continue
+            r = dict(zip(hdr, line.rstrip("\n").split("\t")))
+            if ipv4_only and ":" in r["src_addr"]:
+                continue
+            proto = int(r["proto"])
+            k = (r["src_addr"], r["dst_addr"], int(r["src_port"]), int(r["dst_port"]),
+                 PROTO_NAMES.get(proto, str(proto)))
+            s = sums[k]
+            s[0] += int(r["packets"])
+            s[1] += int(r["bytes"])
+    return dict(sums)
+
+
+def diff_sums(name_a, a, name_b, b, show=3):
+    """None if equal, else a one-line description of the differences."""
+    if a == b:
+        return None
+    only_a = sorted(set(a) - set(b))
+    only_b = sorted(set(b) - set(a))
+    differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
+    tot = lambda s: (sum(v[0] for v in s.values()), sum(v[1] for v in s.values()))
+    parts = ["%s %d 5-tuples %s packets/bytes, %s %d 5-tuples %s" % (
+        name_a, len(a), tot(a), name_b, len(b), tot(b))]
+    if only_a:
+        parts.append("%d only in %s e.g. %s" % (len(only_a), name_a, [(k, a[k]) for k in only_a[:show]]))
+    if only_b:
+        parts.append("%d only in %s e.g. %s" % (len(only_b), name_b, [(k, b[k]) for k in only_b[:show]]))
+    if differ:
+        parts.append("%d differ e.g. %s" % (len(differ), [(k, a[k], b[k]) for k in differ[:show]]))
+    return "; ".join(parts)
+
+
+def diff_rows(name_a, a, name_b, b, show=3):
+    ca = collections.Counter(a)
+    cb = collections.Counter(b)
+    if ca == cb:
+        return None
+    only_a = sorted((ca - cb).elements(), key=repr)
+    only_b = sorted((cb - ca).elements(), key=repr)
+    text = "%d rows only in %s e.g. %s; %d rows only in %s e.g. %s" % (
+        len(only_a), name_a, only_a[:show], len(only_b), name_b, only_b[:show])
+    # Rows equal but for stamp_inserted (the last column): say by how much the bins differ.
+    bins_b = collections.defaultdict(list)
+    for r in only_b:
+        bins_b[r[:-1]].append(r[-1])
+    shifts = collections.Counter()
+    for r in only_a:
+        if len(bins_b.get(r[:-1], ())) == 1:
+            try:
+                fmt = "%Y-%m-%d %H:%M:%S"
+                d = time.mktime(time.strptime(r[-1], fmt)) - time.mktime(time.strptime(bins_b[r[:-1]][0], fmt))
+                shifts["%s - %s = %+ds" % (name_a, name_b, d)] += 1
+            except (TypeError, ValueError):
+                pass
+    if shifts:
+        text += "; rows differing only in stamp_inserted: %s" % dict(shifts)
+    return text
+
+
+def sqlite_cli(db, sql, timeout=30):
+    """Run SQL with the sqlite3 command-line shell: (status, stdout, stderr)."""
+    r = subprocess.run(["sqlite3", db, sql], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def normalized_schema(db):
+    rc, out, err = sqlite_cli(db, ".schema acct")
+    return re.sub(r"\s+", " ", out).strip()
+
+
+def parse_prometheus(text):
+    """{metric name: sum over all label sets} for the sample lines."""
+    out = collections.defaultdict(float)
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if m:
+            try:
+                out[m.group(1)] += float(m.group(3))
+            except ValueError:
+                pass
+    return dict(out)
+
+
+def busiest_src(truth):
+    """The source address with the most 5-tuples (ties: smallest text)."""
+    count = collections.Counter(k[0] for k in truth)
+    return sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+# --------------------------------------------------------------------------
+# exporter -> (nfacctd, pathflow) differential case, used by cases 01-04
+
+def exporter_case(c, exporter, version, tutorial_queries=False):
+    pcap, truth_path = c.input_pcap()
+    truth = load_truth(truth_path, ipv4_only=(version == 5))
+
+    if exporter == "pmacctd":
+        datagrams = c.pmacctd_nfprobe(pcap, version)
+    else:
+        datagrams = c.softflowd(pcap, version)
+
+    nf_db, pf_db = c.path("nfacctd.db"), c.path("pathflow.db")
+    nf, nf_port = c.start_nfacctd(nf_db, refresh=2)
+    pf, pf_port, pf_mport = c.start_pathflow(pf_db)
+
+    replay(datagrams, [nf_port, pf_port], gap=0.002)
+    log("replayed", len(datagrams), "datagrams to nfacctd :%d and pathflow :%d" % (nf_port, pf_port))
+
+    # pathflow: wait until it has taken every datagram, then SIGTERM (it flushes on exit).
+    want = len(datagrams)
+    try:
+        c.wait_for("pathflow_flow_datagrams_total = %d" % want,
+                   lambda: c.metrics(pf_mport).get("pathflow_flow_datagrams_total", 0) >= want, 15, proc=pf)
+    except CaseFailure as e:
+        c.check(False, str(e))
+    m = c.metrics(pf_mport)
+    c.check(m.get("pathflow_flow_decode_errors_total", 0) == 0,
+            "pathflow_flow_decode_errors_total = %s" % m.get("pathflow_flow_decode_errors_total"))
+    c.stop_pathflow(pf)
+    c.stop_nfacctd(nf)
+
+    nf_sums, pf_sums = db_sums(nf_db), db_sums(pf_db)
+    log("truth: %d 5-tuples; nfacctd: %d rows %s; pathflow: %d rows %s" % (
+        len(truth), table_totals(nf_db)[0], table_totals(nf_db)[1:],
+        table_totals(pf_db)[0], table_totals(pf_db)[1:]))
+    c.check(not diff_sums("pathflow", pf_sums, "truth", truth),
+            "per-5-tuple sums, pathflow vs truth: %s" % diff_sums("pathflow", pf_sums, "truth", truth))
+    c.check(not diff_sums("nfacctd", nf_sums, "truth", truth),
+            "per-5-tuple sums, nfacctd vs truth: %s" % diff_sums("nfacctd", nf_sums, "truth", truth))
+    c.check(not diff_sums("pathflow", pf_sums, "nfacctd", nf_sums),
+            "per-5-tuple sums, pathflow vs nfacctd: %s" % diff_sums("pathflow", pf_sums, "nfacctd", nf_sums))
+
+    # The whole table, every column but stamp_updated (the time of the write).
+    pf_cols, pf_rows = db_rows(pf_db)
+    nf_cols, nf_rows = db_rows(nf_db)
+    c.check(pf_cols == nf_cols, "columns differ: pathflow %s, nfacctd %s" % (pf_cols, nf_cols))
+    c.check(not diff_rows("pathflow", pf_rows, "nfacctd", nf_rows),
+            "acct rows (stamp_updated excluded): %s" % diff_rows("pathflow", pf_rows, "nfacctd", nf_rows))
+    stamp_re = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+    for name, db in (("pathflow", pf_db), ("nfacctd", nf_db)):
+        bad = [v for v in stamp_updated_values(db) if not (isinstance(v, str) and stamp_re.match(v))]
+        c.check(not bad, "%s: %d stamp_updated values not 'YYYY-MM-DD HH:MM:SS', e.g. %r" % (name, len(bad), bad[:3]))
+
+    if tutorial_queries:
+        addr = busiest_src(truth)
+        for q in TUTORIAL_QUERIES:
+            q = q.format(addr=addr)
+            rn, on, en = sqlite_cli(nf_db, q)
+            rp, op, ep = sqlite_cli(pf_db, q)
+            c.check(rn == 0 and rp == 0 and not en and not ep,
+                    "query %r: status/stderr nfacctd %d %r, pathflow %d %r" % (q, rn, en.strip(), rp, ep.strip()))
+            c.check(op == on, "query %r: nfacctd %r, pathflow %r" % (q, on.strip()[:400], op.strip()[:400]))
+            c.check(on.strip() != "", "query %r returned nothing on nfacctd's table" % q)
+        sn, sp = normalized_schema(nf_db), normalized_schema(pf_db)
+        c.check(sn != "" and sn == sp, ".schema acct differs: nfacctd %r, pathflow %r" % (sn, sp))
+
+
+# --------------------------------------------------------------------------
+
+def main(case_fn):
+    name = os.path.basename(sys.argv[0])
+    name = re.sub(r"^\d+-", "", re.sub(r"\.py$", "", name))
+
+    def on_signal(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    c = Case(name)
+    status = 0
+    t0 = time.monotonic()
+    try:
+        case_fn(c)
+        if c.problems:
+            raise CaseFailure("; ".join(c.problems))
+    except CaseFailure as e:
+        msg = str(e)
+        if c.problems and msg != "; ".join(c.problems):
+            msg = "; ".join(c.problems + [msg])
+        print("FAIL-REASON: " + msg.replace("\n", " "), flush=True)
+        status = 1
+    except SystemExit as e:
+        print("FAIL-REASON: interrupted (%s)" % e.code, flush=True)
+        status = 2
+    except Exception as e:
+        traceback.print_exc()
+        print("FAIL-REASON: test error: %s: %s" % (type(e).__name__, str(e).replace("\n", " ")), flush=True)
+        status = 2
+    finally:
+        c.cleanup()
+    log("%s: %s in %.1fs" % (name, "passed" if status == 0 else "failed", time.monotonic() - t0))
+    sys.exit(status)
