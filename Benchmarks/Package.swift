@@ -11,6 +11,17 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // A plain loop over the same work, for perf and callgrind.
+        .executableTarget(
+            name: "IngestProfile",
+            dependencies: [
+                .product(name: "FlowWire", package: "pathflow"),
+                .product(name: "Aggregation", package: "pathflow"),
+                .product(name: "NetCore", package: "pathflow"),
+            ],
+            path: "Sources/IngestProfile",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "FlowIngest",
             dependencies: [

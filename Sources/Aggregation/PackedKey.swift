@@ -74,8 +74,9 @@ struct KeyLayout: Sendable {
         }
     }
 
+    /// Packs a record's values for this view's primitives (what `View.key(for:)` selects).
     @inline(__always)
-    func pack(_ k: FlowKey, bin: UInt32) -> PackedKey {
+    func pack(_ r: FlowRecord, bin: UInt32, useIPNextHop: Bool) -> PackedKey {
         var packed = PackedKey()
         packed.bin = bin
         withUnsafeMutableBytes(of: &packed) { raw in
@@ -83,25 +84,27 @@ struct KeyLayout: Sendable {
             for slot in slots {
                 let o = slot.offset
                 switch slot.primitive {
-                case .srcHost: families |= Self.store(k.srcAddr, raw, o, slot.familyShift)
-                case .dstHost: families |= Self.store(k.dstAddr, raw, o, slot.familyShift)
-                case .srcNet: families |= Self.store(k.srcNet, raw, o, slot.familyShift)
-                case .dstNet: families |= Self.store(k.dstNet, raw, o, slot.familyShift)
-                case .peerSrcIP: families |= Self.store(k.peerSrc, raw, o, slot.familyShift)
-                case .peerDstIP: families |= Self.store(k.peerDst, raw, o, slot.familyShift)
-                case .inIface: raw.storeBytes(of: k.inIface, toByteOffset: o, as: UInt32.self)
-                case .outIface: raw.storeBytes(of: k.outIface, toByteOffset: o, as: UInt32.self)
-                case .srcAS: raw.storeBytes(of: k.srcAS, toByteOffset: o, as: UInt32.self)
-                case .dstAS: raw.storeBytes(of: k.dstAS, toByteOffset: o, as: UInt32.self)
-                case .samplingRate: raw.storeBytes(of: k.samplingRate, toByteOffset: o, as: UInt32.self)
-                case .srcPort: raw.storeBytes(of: k.srcPort, toByteOffset: o, as: UInt16.self)
-                case .dstPort: raw.storeBytes(of: k.dstPort, toByteOffset: o, as: UInt16.self)
-                case .proto: raw[o] = k.proto
-                case .tos: raw[o] = k.tos
-                case .tcpFlags: raw[o] = k.tcpFlags
-                case .srcMask: raw[o] = k.srcMask
-                case .dstMask: raw[o] = k.dstMask
-                case .exportProtoVersion: raw[o] = k.version
+                case .srcHost: families |= Self.store(r.srcAddr, raw, o, slot.familyShift)
+                case .dstHost: families |= Self.store(r.dstAddr, raw, o, slot.familyShift)
+                case .srcNet: families |= Self.store(r.srcAddr.masked(to: Int(r.srcMask)), raw, o, slot.familyShift)
+                case .dstNet: families |= Self.store(r.dstAddr.masked(to: Int(r.dstMask)), raw, o, slot.familyShift)
+                case .peerSrcIP: families |= Self.store(r.exporter, raw, o, slot.familyShift)
+                case .peerDstIP:
+                    let nextHop = r.bgpNextHop.isNone && useIPNextHop ? r.ipNextHop : r.bgpNextHop
+                    families |= Self.store(nextHop, raw, o, slot.familyShift)
+                case .inIface: raw.storeBytes(of: r.inIface, toByteOffset: o, as: UInt32.self)
+                case .outIface: raw.storeBytes(of: r.outIface, toByteOffset: o, as: UInt32.self)
+                case .srcAS: raw.storeBytes(of: r.srcAS, toByteOffset: o, as: UInt32.self)
+                case .dstAS: raw.storeBytes(of: r.dstAS, toByteOffset: o, as: UInt32.self)
+                case .samplingRate: raw.storeBytes(of: r.samplingRate, toByteOffset: o, as: UInt32.self)
+                case .srcPort: raw.storeBytes(of: r.srcPort, toByteOffset: o, as: UInt16.self)
+                case .dstPort: raw.storeBytes(of: r.dstPort, toByteOffset: o, as: UInt16.self)
+                case .proto: raw[o] = r.proto
+                case .tos: raw[o] = r.tos
+                case .tcpFlags: raw[o] = r.tcpFlags
+                case .srcMask: raw[o] = r.srcMask
+                case .dstMask: raw[o] = r.dstMask
+                case .exportProtoVersion: raw[o] = r.version
                 }
             }
             if families != 0 {

@@ -34,7 +34,9 @@ public struct View: Sendable {
     /// Set when the view's primitives fit a `PackedKey`: rows then live in `packedRows`.
     let layout: KeyLayout?
     var rows: [BinnedKey: Counters] = [:]
-    var packedRows: [PackedKey: Counters] = [:]
+    var packedRows = PackedTable()
+    var cachedBinStart = 0
+    var cachedBinEnd = 0
     /// Flows dropped because the table was full.
     public private(set) var droppedFlows: UInt64 = 0
 
@@ -114,17 +116,23 @@ public struct View: Sendable {
     public mutating func add(_ r: FlowRecord, arrival: UInt32) {
         var bin: UInt32 = 0
         if let binning = definition.binning {
-            let time = definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds
-            bin = UInt32(truncatingIfNeeded: binning.bin(Int(time)))
+            let time = Int(definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds)
+            // Consecutive flows mostly fall in the bin of the flow before.
+            if time >= cachedBinStart && time < cachedBinEnd {
+                bin = UInt32(truncatingIfNeeded: cachedBinStart)
+            } else {
+                let start = binning.bin(time)
+                bin = UInt32(truncatingIfNeeded: start)
+                if binning.slot > 0 {
+                    cachedBinStart = start
+                    cachedBinEnd = start + binning.slot
+                }
+            }
         }
         let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
         if let layout {
-            let row = layout.pack(key(for: r), bin: bin)
-            if let index = packedRows.index(forKey: row) {
-                packedRows.values[index].add(counters)
-            } else if packedRows.count < definition.maximumEntries {
-                packedRows[row] = counters
-            } else {
+            let row = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop)
+            if !packedRows.add(row, counters, limit: definition.maximumEntries) {
                 droppedFlows &+= 1
             }
             return
@@ -143,11 +151,11 @@ public struct View: Sendable {
     public mutating func drain() -> [BinnedKey: Counters] {
         if let layout {
             var drained: [BinnedKey: Counters] = Dictionary(minimumCapacity: packedRows.count)
-            for (row, counters) in packedRows {
+            packedRows.forEach { row, counters in
                 drained[layout.unpack(row)] = counters
             }
             // The next interval likely has as many rows: avoid growing the table again.
-            packedRows = Dictionary(minimumCapacity: packedRows.count)
+            packedRows = PackedTable(minimumCapacity: packedRows.count)
             return drained
         }
         let drained = rows

@@ -421,7 +421,7 @@ public struct FlowDecoder: Sendable {
                     }
                     guard end - offset >= length else { throw FlowDecodeError.truncatedRecord }
                     if field.kind != .ignore && field.kind.accepts(length: length) {
-                        Self.apply(field.kind, base, offset, length, &r, &times)
+                        Self.applyOutOfLine(field.kind, base, offset, length, &r, &times)
                     }
                     offset += length
                 }
@@ -443,6 +443,15 @@ public struct FlowDecoder: Sendable {
         var icmpType: UInt8 = 0
         var icmpCode: UInt8 = 0
         var hasICMPParts = false
+    }
+
+    /// The variable-length path calls this, leaving `apply` a single call site to inline into.
+    @inline(never)
+    static func applyOutOfLine(
+        _ kind: FieldKind, _ base: UnsafeRawPointer, _ offset: Int, _ length: Int,
+        _ r: inout FlowRecord, _ t: inout RecordTimes
+    ) {
+        apply(kind, base, offset, length, &r, &t)
     }
 
     @inline(__always)
@@ -524,8 +533,10 @@ public struct FlowDecoder: Sendable {
         state: inout DomainState, records: inout [FlowRecord], outcome: inout DecodeOutcome
     ) {
         if t.samplingSpace != 0 && r.samplingRate != 0 {
-            // RFC 5477: one packet in (interval + space) is selected.
-            r.samplingRate = (r.samplingRate + t.samplingSpace) / r.samplingRate
+            // RFC 5477: interval packets in (interval + space) are selected. The sum of two
+            // 32-bit fields can overflow: add in 64 bits, clamp the rate.
+            let period = UInt64(r.samplingRate) + UInt64(t.samplingSpace)
+            r.samplingRate = UInt32(clamping: period / UInt64(r.samplingRate))
         }
         if template.isOptions {
             // Options data: sampler tables, the domain's sampling rate, the exporter's address.

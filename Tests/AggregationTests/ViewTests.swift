@@ -88,7 +88,7 @@ import Glibc
         let view = View(ViewDefinition(name: "v", primitives: [primitive], binning: nil))
         let layout = try #require(view.layout)
         let key = view.key(for: r)
-        #expect(layout.unpack(layout.pack(key, bin: 77)) == BinnedKey(key: key, bin: 77))
+        #expect(layout.unpack(layout.pack(r, bin: 77, useIPNextHop: false)) == BinnedKey(key: key, bin: 77))
     }
 
     @Test func wideViewsFallBackToFullKeys() {
