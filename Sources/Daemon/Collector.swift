@@ -1,5 +1,6 @@
 import Aggregation
 import FlowCollector
+import FlowWire
 import Logging
 import NIOCore
 import NIOPosix
@@ -141,6 +142,8 @@ public final class Collector: Service, Sendable {
     func flushLoop() async {
         let now = monotonicNow()
         var deadlines = views.map { now + Double(max(1, $0.config.refreshTime)) }
+        var nextReport = now + Self.reportInterval
+        var reported = ShardStats()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let next = deadlines.min() ?? now + 1
             let wait = max(0.05, min(1.0, next - monotonicNow()))
@@ -151,6 +154,42 @@ public final class Collector: Service, Sendable {
                 await flush(view)
                 deadlines[i] = current + Double(max(1, view.config.refreshTime))
             }
+            if current >= nextReport {
+                nextReport = current + Self.reportInterval
+                if let stats = try? await gatherStats().get() {
+                    report(stats, since: reported)
+                    reported = stats
+                }
+            }
+        }
+    }
+
+    /// Problems are logged once per interval per exporter, with counts, never per datagram.
+    static let reportInterval: Double = 60
+
+    func report(_ stats: ShardStats, since last: ShardStats) {
+        for (exporter, now) in stats.exporters {
+            let before = last.exporters[exporter] ?? ShardStats.Exporter()
+            let errors = zip(FlowDecodeError.allCases, zip(now.errors, before.errors))
+                .filter { $0.1.0 > $0.1.1 }
+                .map { "\($0.0.rawValue)=\($0.1.0 - $0.1.1)" }
+            let unknown = now.unknownTemplateSets - before.unknownTemplateSets
+            let lost = now.sequenceLost - before.sequenceLost
+            let resets = now.sequenceResets - before.sequenceResets
+            var metadata: Logger.Metadata = [
+                "exporter": "\(exporter)",
+                "datagrams": "\(now.datagrams - before.datagrams)",
+                "records": "\(now.records - before.records)",
+            ]
+            guard !errors.isEmpty || unknown > 0 || lost > 0 || resets > 0 else {
+                logger.debug("exporter stats", metadata: metadata)
+                continue
+            }
+            if !errors.isEmpty { metadata["rejected"] = "\(errors.joined(separator: ","))" }
+            if unknown > 0 { metadata["unknown_template_sets"] = "\(unknown)" }
+            if lost > 0 { metadata["sequence_lost"] = "\(lost)" }
+            if resets > 0 { metadata["sequence_resets"] = "\(resets)" }
+            logger.warning("exporter problems in the last minute", metadata: metadata)
         }
     }
 

@@ -79,7 +79,6 @@ public struct FlowDecoder: Sendable {
             default: throw FlowDecodeError.unsupportedVersion
             }
         } catch {
-            records.removeSubrange(start...)
             outcome.records = 0
             outcome.error = error as? FlowDecodeError ?? .badSetHeader
             return outcome
@@ -102,7 +101,7 @@ public struct FlowDecoder: Sendable {
             let inOrder = lastAdvance.contains { last &+ $0 == sequence }
                 || (advance?.contains { sequence &- $0 == last } ?? false)
             if !inOrder {
-                let delta = sequence &- (last &+ (lastAdvance.first ?? 0))
+                let delta = sequence &- (last &+ (lastAdvance.last ?? 0))
                 if delta <= limits.maximumSequenceGap {
                     outcome.sequenceLost = UInt64(delta)
                 } else {
@@ -367,7 +366,7 @@ public struct FlowDecoder: Sendable {
     }
 
     mutating func withdraw(id: UInt16, key: DomainKey, outcome: inout DecodeOutcome) {
-        if id == 2 || id == 3 {
+        if id == 3 {
             let before = templates.count
             templates = templates.filter { $0.key.domain != key || ($0.value.isOptions != (id == 3)) }
             outcome.templatesWithdrawn += before - templates.count
@@ -552,7 +551,7 @@ public struct FlowDecoder: Sendable {
             return
         }
         if r.samplingRate == 0 {
-            if r.samplerID != 0, let rate = state.samplers[r.samplerID] {
+            if r.samplerID != 1, let rate = state.samplers[r.samplerID] {
                 r.samplingRate = rate
             } else {
                 r.samplingRate = state.defaultSamplingRate

@@ -896,7 +896,9 @@ enum MalformedCorpus {
             for length in 0..<datagram.count {
                 var copy = state
                 var records = [sentinel]
-                let outcome = copy.decode(Array(datagram.prefix(length)), into: &records)
+                let outcome = datagram.withUnsafeBytes {
+                    copy.decode(UnsafeRawBufferPointer(rebasing: $0.prefix(length)), from: Fixtures.exporter, into: &records)
+                }
                 let want = Self.prefixError(version: datagram[1], length: length)
                 if let error = outcome.error {
                     if error != want { problems.append("#\(index) [..<\(length)]: \(error), want \(String(describing: want))") }
@@ -912,6 +914,10 @@ enum MalformedCorpus {
                     }
                 }
                 // Whatever the prefix did to the state, the whole datagram still decodes the same.
+                // (A prefix that learned, withdrew or read nothing left the state as it was.)
+                let touched = outcome.error == nil || outcome.templatesLearned > 0
+                    || outcome.templatesWithdrawn > 0 || outcome.optionsRecords > 0
+                if !touched { continue }
                 var rest: [FlowRecord] = []
                 let whole = copy.decode(datagram, into: &rest)
                 if whole.error != nil || rest != full {

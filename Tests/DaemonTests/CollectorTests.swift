@@ -1,0 +1,188 @@
+import FlowWire
+import Foundation
+import GRDB
+import Logging
+import NetCore
+import PathflowConfig
+import ServiceLifecycle
+import Testing
+@testable import Daemon
+
+/// The whole collector in-process: real UDP sockets on loopback, real SQLite, graceful shutdown.
+@Suite(.serialized) struct CollectorTests {
+    func temporaryDirectory() -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-collector-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func config(_ text: String, directory: URL) throws -> CollectorConfig {
+        let path = directory.appendingPathComponent("pathflow.conf").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let (config, diagnostics) = try CollectorConfig.load(path: path)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        // Port 0: the kernel picks a free port; the collector reports it.
+        return config.applying(ConfigOverrides(listenPort: 0))
+    }
+
+    /// Runs a collector, hands its UDP port to `send`, then shuts it down gracefully.
+    func run(_ config: CollectorConfig, send: @Sendable (Int) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let collector = try Collector(config: config, logger: logger, threads: 2)
+        let group = ServiceGroup(services: [collector], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                port = collector.boundPort.withLockedValue { $0 }
+                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            guard let port else { throw CancellationError() }
+            try await send(port)
+            // Datagrams on loopback are queued at once; give the loops a moment to read them.
+            try await Task.sleep(for: .milliseconds(300))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// A synchronous read, usable from async tests.
+    static func fetch<T>(_ queue: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
+        try queue.read(body)
+    }
+
+    static func sendDatagrams(_ datagrams: [[UInt8]], to port: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        for datagram in datagrams {
+            let sent = datagram.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+            }
+            #expect(sent == datagram.count)
+            usleep(200)
+        }
+    }
+
+    static func record(_ n: Int, sampled: UInt32 = 0) -> FlowRecord {
+        var r = FlowRecord()
+        r.srcAddr = IPAddress(v4: 0x0a00_0001 + UInt32(n % 10))
+        r.dstAddr = IPAddress(v4: 0xc000_0201)
+        r.srcPort = 40_000
+        r.dstPort = 443
+        r.proto = 6
+        r.packets = 2
+        r.bytes = 1_000
+        r.startSeconds = 1_700_000_000
+        r.endSeconds = 1_700_000_000
+        r.bgpNextHop = IPAddress(v4: 0xc633_6401)
+        r.inIface = 3
+        return r
+    }
+
+    @Test func tutorialConfigurationStoresTheFlows() async throws {
+        let directory = temporaryDirectory()
+        let tutorial = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs/tutorial/nfacctd.conf")
+        let (loaded, _) = try CollectorConfig.load(path: tutorial.path)
+        let db = directory.appendingPathComponent("flows.db").path
+        let config = loaded.applying(ConfigOverrides(sqlDB: db, listenPort: 0, listenAddress: "127.0.0.1", metricsListen: "false"))
+        var writer = IPFIXWriter(observationDomain: 7)
+        var datagrams = [writer.templateMessage(exportTime: 1_700_000_000)]
+        for i in 0..<50 {
+            datagrams.append(writer.dataMessage((0..<20).map { Self.record(i * 20 + $0) }, exportTime: 1_700_000_000))
+        }
+        let toSend = datagrams
+        try await run(config) { port in try Self.sendDatagrams(toSend, to: port) }
+        let queue = try DatabaseQueue(path: db)
+        let totals = try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, SUM(packets) AS p, SUM(bytes) AS b, MIN(ip_proto) AS proto FROM acct")
+        }
+        #expect(totals?["n"] as Int? == 10)
+        #expect(totals?["p"] as Int? == 2_000)
+        #expect(totals?["b"] as Int? == 1_000_000)
+        #expect(totals?["proto"] as String? == "tcp")
+        // 22:13:20 UTC start, 1-minute bins: every row is in the 22:13 bin (local time is UTC here).
+        let stamps = try Self.fetch(queue) { try String.fetchAll($0, sql: "SELECT DISTINCT stamp_inserted FROM acct") }
+        #expect(stamps.count == 1)
+    }
+
+    @Test func samplingMapRenormalisesAndFillsTheRate() async throws {
+        let directory = temporaryDirectory()
+        let map = directory.appendingPathComponent("sampling.map")
+        try "id=100 ip=127.0.0.1 in=3\nid=7 ip=0.0.0.0/0\n".write(to: map, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("s.db").path
+        let config = try config("""
+            nfacctd_ip: 127.0.0.1
+            nfacctd_renormalize: true
+            sampling_map: \(map.path)
+            metrics_listen: false
+            plugins: sqlite3[s]
+            aggregate[s]: peer_src_ip, in_iface, sampling_rate, peer_dst_ip
+            sql_db[s]: \(db)
+            sql_table[s]: sampled
+            """, directory: directory)
+        var writer = IPFIXWriter()
+        let datagrams = [writer.templateMessage(exportTime: 1), writer.dataMessage([Self.record(0), Self.record(1)], exportTime: 1)]
+        try await run(config) { port in try Self.sendDatagrams(datagrams, to: port) }
+        let queue = try DatabaseQueue(path: db)
+        let fetched = try queue.read { try Row.fetchOne($0, sql: "SELECT * FROM sampled") }
+        let row = try #require(fetched)
+        #expect(row["peer_ip_src"] as String? == "127.0.0.1")
+        #expect(row["peer_ip_dst"] as String? == "198.51.100.1")
+        #expect(row["iface_in"] as Int? == 3)
+        #expect(row["sampling_rate"] as Int? == 100)
+        #expect(row["packets"] as Int? == 400)
+        #expect(row["bytes"] as Int? == 200_000)
+        #expect(row["flows"] as Int? == 2)
+    }
+
+    @Test func malformedDatagramsAreCountedAndHarmNothing() async throws {
+        let directory = temporaryDirectory()
+        let db = directory.appendingPathComponent("m.db").path
+        let config = try config("""
+            nfacctd_ip: 127.0.0.1
+            metrics_listen: false
+            plugins: sqlite3
+            aggregate: src_host
+            sql_db: \(db)
+            """, directory: directory)
+        var writer = IPFIXWriter()
+        let garbage: [[UInt8]] = [[0, 10, 0, 200], [0, 9], Array(repeating: 0xff, count: 100), [0, 5, 0, 1, 0, 0]]
+        let datagrams = [writer.templateMessage(exportTime: 1)] + garbage
+            + [writer.dataMessage([Self.record(0)], exportTime: 1)]
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let collector = try Collector(config: config, logger: logger, threads: 1)
+        let group = ServiceGroup(services: [collector], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                port = collector.boundPort.withLockedValue { $0 }
+                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            guard let port else { throw CancellationError() }
+            try Self.sendDatagrams(datagrams, to: port)
+            try await Task.sleep(for: .milliseconds(300))
+            let text = try await collector.renderMetrics().get()
+            #expect(text.contains(#"pathflow_flow_datagrams_total{exporter="127.0.0.1"} 6"#), "\(text)")
+            #expect(text.contains(#"pathflow_flow_records_total{exporter="127.0.0.1"} 1"#))
+            #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="truncated_header"} 3"#))
+            #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="unsupported_version"} 1"#))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let queue = try DatabaseQueue(path: db)
+        let packets = try Self.fetch(queue) { try Int.fetchOne($0, sql: "SELECT SUM(packets) FROM acct") }
+        #expect(packets == 2)
+    }
+}
