@@ -118,6 +118,7 @@ public final class Collector: Service, Sendable {
         metrics.port.withLockedValue { $0 = bound.localPort }
         logger.info("collecting flows", metadata: [
             "address": "\(config.listenAddress)", "port": "\(bound.localPort)", "sockets": "\(bound.channels.count)",
+            "receive_buffer_bytes": "\(bound.receiveBufferBytes)",
         ])
 
         var metricsServer: MetricsServer?

@@ -19,6 +19,8 @@ public final class UDPIntake: Sendable {
         public var sockets: Int
         public var receiveBufferBytes: Int?
         public var batch = 64
+        /// Without nfacctd_pipe_size: room for bursts well past the kernel's usual 208 KiB.
+        public static let defaultReceiveBufferBytes = 16 << 20
 
         public init(host: String, port: Int, sockets: Int, receiveBufferBytes: Int? = nil) {
             self.host = host
@@ -30,6 +32,8 @@ public final class UDPIntake: Sendable {
 
     public let channels: [any Channel]
     public let localPort: Int
+    /// The receive buffer each socket got (the kernel reports twice what it accounts).
+    public let receiveBufferBytes: Int
 
     /// Binds the sockets; `makeSink` runs once per socket, on the event loop it is given.
     public static func bind(
@@ -38,6 +42,7 @@ public final class UDPIntake: Sendable {
     ) async throws -> UDPIntake {
         var channels: [any Channel] = []
         var port = settings.port
+        var effectiveBuffer = 0
         let loops = Array(group.makeIterator())
         for index in 0..<settings.sockets {
             let loop = loops[index % loops.count]
@@ -47,27 +52,41 @@ public final class UDPIntake: Sendable {
                     level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_REUSEPORT))), value: 1)
                 .channelOption(.datagramVectorReadMessageCount, value: settings.batch)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536 * settings.batch))
-            if let size = settings.receiveBufferBytes {
-                bootstrap = bootstrap.channelOption(
-                    ChannelOptions.Types.SocketOption(
-                        level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_RCVBUF))), value: SocketOptionValue(size))
-            }
             bootstrap = bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IntakeHandler(sink: makeSink(index, channel.eventLoop)))
                 }
             }
             let channel = try await bootstrap.bind(host: settings.host, port: port).get()
+            effectiveBuffer = await Self.setReceiveBuffer(channel, bytes: settings.receiveBufferBytes ?? Settings.defaultReceiveBufferBytes)
             // Port 0: every further socket joins the port the first one got.
             if port == 0 { port = channel.localAddress?.port ?? 0 }
             channels.append(channel)
         }
-        return UDPIntake(channels: channels, localPort: port)
+        return UDPIntake(channels: channels, localPort: port, receiveBufferBytes: effectiveBuffer)
     }
 
-    init(channels: [any Channel], localPort: Int) {
+    init(channels: [any Channel], localPort: Int, receiveBufferBytes: Int) {
         self.channels = channels
         self.localPort = localPort
+        self.receiveBufferBytes = receiveBufferBytes
+    }
+
+    static let rcvbuf = ChannelOptions.Types.SocketOption(
+        level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_RCVBUF)))
+    /// Linux's SO_RCVBUFFORCE (33): may exceed net.core.rmem_max, for a privileged process.
+    static let rcvbufForce = ChannelOptions.Types.SocketOption(
+        level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: 33))
+
+    /// Asks for `bytes` of receive buffer, beyond rmem_max when allowed; returns what the kernel gave.
+    static func setReceiveBuffer(_ channel: any Channel, bytes: Int) async -> Int {
+        let value = SocketOptionValue(clamping: bytes)
+        do {
+            try await channel.setOption(rcvbufForce, value: value).get()
+        } catch {
+            try? await channel.setOption(rcvbuf, value: value).get()
+        }
+        return Int((try? await channel.getOption(rcvbuf).get()) ?? 0)
     }
 
     public func close() async {

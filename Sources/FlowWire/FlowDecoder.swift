@@ -79,6 +79,7 @@ public struct FlowDecoder: Sendable {
             default: throw FlowDecodeError.unsupportedVersion
             }
         } catch {
+            records.removeSubrange(start...)
             outcome.records = 0
             outcome.error = error as? FlowDecodeError ?? .badSetHeader
             return outcome
@@ -101,7 +102,7 @@ public struct FlowDecoder: Sendable {
             let inOrder = lastAdvance.contains { last &+ $0 == sequence }
                 || (advance?.contains { sequence &- $0 == last } ?? false)
             if !inOrder {
-                let delta = sequence &- (last &+ (lastAdvance.last ?? 0))
+                let delta = sequence &- (last &+ (lastAdvance.first ?? 0))
                 if delta <= limits.maximumSequenceGap {
                     outcome.sequenceLost = UInt64(delta)
                 } else {
@@ -366,7 +367,7 @@ public struct FlowDecoder: Sendable {
     }
 
     mutating func withdraw(id: UInt16, key: DomainKey, outcome: inout DecodeOutcome) {
-        if id == 3 {
+        if id == 2 || id == 3 {
             let before = templates.count
             templates = templates.filter { $0.key.domain != key || ($0.value.isOptions != (id == 3)) }
             outcome.templatesWithdrawn += before - templates.count
@@ -439,6 +440,7 @@ public struct FlowDecoder: Sendable {
         var systemInit: UInt64 = 0
         var hasSystemInit = false
         var samplingSpace: UInt32 = 0
+        var hasSamplingSpace = false
         var icmpType: UInt8 = 0
         var icmpCode: UInt8 = 0
         var hasICMPParts = false
@@ -508,7 +510,9 @@ public struct FlowDecoder: Sendable {
             t.icmpCode = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
             t.hasICMPParts = true
         case .samplingInterval: r.samplingRate = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
-        case .samplingSpace: t.samplingSpace = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
+        case .samplingSpace:
+            t.samplingSpace = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
+            t.hasSamplingSpace = true
         case .samplerID: r.samplerID = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
         case .direction: r.direction = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
         }
@@ -531,9 +535,9 @@ public struct FlowDecoder: Sendable {
         _ r: inout FlowRecord, _ t: inout RecordTimes, template: Template, header: ExportHeader,
         state: inout DomainState, records: inout [FlowRecord], outcome: inout DecodeOutcome
     ) {
-        if t.samplingSpace != 0 && r.samplingRate != 0 {
-            // RFC 5477: interval packets in (interval + space) are selected. The sum of two
-            // 32-bit fields can overflow: add in 64 bits, clamp the rate.
+        if t.hasSamplingSpace && r.samplingRate != 0 {
+            // RFC 5477: interval packets in (interval + space) are selected; a space of 0 selects
+            // them all. The sum of two 32-bit fields can overflow: add in 64 bits, clamp the rate.
             let period = UInt64(r.samplingRate) + UInt64(t.samplingSpace)
             r.samplingRate = UInt32(clamping: period / UInt64(r.samplingRate))
         }
@@ -551,7 +555,7 @@ public struct FlowDecoder: Sendable {
             return
         }
         if r.samplingRate == 0 {
-            if r.samplerID != 1, let rate = state.samplers[r.samplerID] {
+            if r.samplerID != 0, let rate = state.samplers[r.samplerID] {
                 r.samplingRate = rate
             } else {
                 r.samplingRate = state.defaultSamplingRate

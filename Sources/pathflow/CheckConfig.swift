@@ -23,7 +23,7 @@ struct CheckConfig: ParsableCommand {
             print("configuration not usable: \(all.filter { $0.severity == .fatal }.count) fatal line(s)")
             throw ExitCode(1)
         } catch {
-            throw ValidationError("\(error)")
+            throw RuntimeFailure("\(error)")
         }
         for diagnostic in diagnostics { print(diagnostic) }
         print("listen \(config.listenAddress) port \(config.listenPort); metrics \(config.metricsListen)")

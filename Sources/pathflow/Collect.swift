@@ -64,7 +64,7 @@ struct Collect: AsyncParsableCommand {
         do {
             collector = try Collector(config: config, logger: logger)
         } catch {
-            throw ValidationError("\(error)")
+            throw RuntimeFailure("\(error)")
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -81,11 +81,11 @@ func loadConfiguration(path: String, strict: Bool) throws -> CollectorConfig {
         let (config, diagnostics) = try CollectorConfig.load(path: path)
         for diagnostic in diagnostics { printError("pathflow: \(diagnostic)") }
         if strict && !diagnostics.isEmpty {
-            throw ValidationError("\(diagnostics.count) configuration line(s) skipped; --strict makes that fatal")
+            throw RuntimeFailure("\(diagnostics.count) configuration line(s) skipped; --strict makes that fatal")
         }
         return config
     } catch let error as ConfigError {
-        throw ValidationError("\(error)")
+        throw RuntimeFailure("\(error)")
     }
 }
 

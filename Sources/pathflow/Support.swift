@@ -5,6 +5,12 @@ import Logging
 import Glibc
 #endif
 
+/// A failure at run time (not a usage error): printed as "Error: …", exit status 1.
+struct RuntimeFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 enum PathflowVersion {
     static let current = "0.1.0"
 }
@@ -17,10 +23,10 @@ struct PidFile {
         self.path = path
         if let text = try? readSmallFile(path), let other = Int32(text.trimmingCharacters(in: " \n")),
            other > 0, other != getpid(), kill(other, 0) == 0 {
-            throw ValidationError("pidfile \(path) names process \(other), which is running")
+            throw RuntimeFailure("pidfile \(path) names process \(other), which is running")
         }
         guard let file = fopen(path, "w") else {
-            throw ValidationError("cannot write pidfile \(path): \(String(cString: strerror(errno)))")
+            throw RuntimeFailure("cannot write pidfile \(path): \(String(cString: strerror(errno)))")
         }
         fputs("\(getpid())\n", file)
         fclose(file)
@@ -32,7 +38,7 @@ struct PidFile {
 }
 
 func readSmallFile(_ path: String) throws -> String {
-    guard let file = fopen(path, "r") else { throw ValidationError("cannot read \(path)") }
+    guard let file = fopen(path, "r") else { throw RuntimeFailure("cannot read \(path)") }
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
@@ -78,7 +84,7 @@ enum Background {
         defer { argv.forEach { free($0) } }
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard result == 0 else {
-            throw ValidationError("cannot start in the background: \(String(cString: strerror(result)))")
+            throw RuntimeFailure("cannot start in the background: \(String(cString: strerror(result)))")
         }
         print("pathflow collecting in the background, pid \(pid)")
     }

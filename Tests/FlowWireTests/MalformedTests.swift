@@ -272,14 +272,24 @@ enum MalformedCorpus {
             0x00, 0x01, 0x00, 0x04,         // scope System, 4 bytes
             0x00, 0x22, 0x00, 0x04,         // SAMPLING_INTERVAL, 4 bytes
         ]),
+        WireCase("v9 options template scope length 2", .rejected(.badTemplate), Wire.v9Header() + [
+            0x00, 0x01,                     // FlowSet id 1: options templates
+            0x00, 0x10,                     // length 16
+            0x01, 0x00,                     // template id 256
+            0x00, 0x02,                     // option scope length 2: half a field
+            0x00, 0x04,                     // option length 4
+            0x00, 0x01,                     // the 2 scope bytes (scope type System)
+            0x00, 0x22, 0x00, 0x04,         // SAMPLING_INTERVAL, 4 bytes
+        ]),
         WireCase("v9 options template option length 6", .rejected(.badTemplate), Wire.v9Header() + [
             0x00, 0x01,                     // FlowSet id 1: options templates
-            0x00, 0x12,                     // length 18
+            0x00, 0x14,                     // length 20
             0x01, 0x00,                     // template id 256
             0x00, 0x04,                     // option scope length 4
             0x00, 0x06,                     // option length 6: not a multiple of 4
             0x00, 0x01, 0x00, 0x04,         // scope System, 4 bytes
             0x00, 0x22, 0x00, 0x04,         // SAMPLING_INTERVAL, 4 bytes
+            0x00, 0x23,                     // half a field (SAMPLING_ALGORITHM)
         ]),
         WireCase("v9 options template without fields", .rejected(.badTemplate), Wire.v9Header() + [
             0x00, 0x01,                     // FlowSet id 1: options templates
@@ -423,13 +433,16 @@ enum MalformedCorpus {
             0x00, 0x01,                     // field count 1
             0x80, 0x01, 0x00, 0x04,         // enterprise bit, element 1, 4 bytes; the PEN is missing
         ]),
-        WireCase("IPFIX template of zero-length fields", .rejected(.badTemplate), Wire.ipfixHeader(length: 32) + [
+        WireCase("IPFIX template of zero-length fields, then data", .rejected(.badTemplate), Wire.ipfixHeader(length: 40) + [
             0x00, 0x02,                     // set id 2: templates
             0x00, 0x10,                     // length 16
             0x01, 0x00,                     // template id 256
             0x00, 0x02,                     // field count 2
             0x00, 0x08, 0x00, 0x00,         // sourceIPv4Address, 0 bytes
             0x00, 0x0c, 0x00, 0x00,         // destinationIPv4Address, 0 bytes: records of 0 bytes
+            0x01, 0x00,                     // set id 256: data for it, which would never end
+            0x00, 0x08,                     // length 8
+            0x00, 0x00, 0x00, 0x00,         // 4 bytes of zero-length records
         ]),
         WireCase("IPFIX options template scope count 0", .rejected(.badTemplate), Wire.ipfixHeader(length: 34) + [
             0x00, 0x03,                     // set id 3: options templates
@@ -927,7 +940,8 @@ enum MalformedCorpus {
             var sink: [FlowRecord] = []
             _ = state.decode(datagram, into: &sink)
         }
-        #expect(problems.isEmpty, "\(capture): \(problems.prefix(10))")
+        let problemCount = problems.count
+        #expect(problemCount == 0, "\(capture): \(problems.prefix(10))")
         if !capture.hasSuffix("-v9") { #expect(acceptedPrefixes == 0) }
     }
 
@@ -1233,8 +1247,23 @@ enum MalformedCorpus {
     @Test func optionsPacketIntervalAndSpace() {
         #expect(Self.writerRates(after: [Self.packetSampling(interval: 1, space: 99)]) == [100])
         #expect(Self.writerRates(after: [Self.packetSampling(interval: 2, space: 998)]) == [500])
-        // No space: every packet of the interval is selected; the interval stands as the rate.
+        // A space of 0 selects every packet, whatever the interval.
         #expect(Self.writerRates(after: [Self.packetSampling(interval: 1, space: 0)]) == [1])
+        #expect(Self.writerRates(after: [Self.packetSampling(interval: 5, space: 0)]) == [1])
+        // An interval without a space field stands as the rate, like samplingInterval (34).
+        let intervalOnly = Wire.ipfix(
+            Wire.set(3, [
+                0x01, 0x2f,                 // template id 303
+                0x00, 0x02,                 // field count 2
+                0x00, 0x01,                 // scope field count 1
+                0x00, 0x95, 0x00, 0x04,     // observationDomainId, 4 bytes (scope)
+                0x01, 0x31, 0x00, 0x04,     // samplingPacketInterval (305), 4 bytes
+            ]),
+            Wire.set(303, [
+                0x00, 0x00, 0x00, 0x01,     // observationDomainId 1
+                0x00, 0x00, 0x00, 0x05,     // samplingPacketInterval 5
+            ]))
+        #expect(Self.writerRates(after: [intervalOnly]) == [5])
     }
 
     @Test func ipfixSamplerTable() {
@@ -1354,6 +1383,45 @@ enum MalformedCorpus {
         let next = decoder.decode(writer.dataMessage([Wire.flow], exportTime: Wire.exportTime), into: &records)
         #expect(next.sequenceLost == 0)
         #expect(!next.sequenceReset)
+    }
+
+    @Test func ipfixSequenceCountsOptionsRecordsToo() {
+        let first = Wire.ipfix(
+            sequence: 0,
+            Wire.set(3, [
+                0x01, 0x2c,                 // template id 300
+                0x00, 0x02,                 // field count 2
+                0x00, 0x01,                 // scope field count 1
+                0x00, 0x95, 0x00, 0x04,     // observationDomainId, 4 bytes (scope)
+                0x00, 0x22, 0x00, 0x04,     // samplingInterval, 4 bytes
+            ]),
+            Wire.set(300, [
+                0x00, 0x00, 0x00, 0x01,     // observationDomainId 1
+                0x00, 0x00, 0x00, 0x00,     // samplingInterval 0
+            ]),
+            Wire.set(2, [
+                0x01, 0x00,                 // template id 256
+                0x00, 0x01,                 // field count 1
+                0x00, 0x08, 0x00, 0x04,     // sourceIPv4Address, 4 bytes
+            ]),
+            Wire.set(256, [
+                0xc0, 0x00, 0x02, 0x01,     // 192.0.2.1
+                0xc0, 0x00, 0x02, 0x02,     // 192.0.2.2
+            ]))
+        let one = Wire.set(256, [
+            0xc0, 0x00, 0x02, 0x03,         // 192.0.2.3
+        ])
+        var decoder = FlowDecoder()
+        var records: [FlowRecord] = []
+        let outcomes = [
+            decoder.decode(first, into: &records),                              // 1 options + 2 flow records
+            decoder.decode(Wire.ipfix(sequence: 6, one), into: &records),       // 3, 4, 5 lost
+            decoder.decode(Wire.ipfix(sequence: 7, one), into: &records),
+        ]
+        #expect(outcomes.map(\.optionsRecords) == [1, 0, 0])
+        #expect(outcomes.map(\.records) == [2, 1, 1])
+        #expect(outcomes.map(\.sequenceLost) == [0, 3, 0])
+        #expect(outcomes.allSatisfy { !$0.sequenceReset })
     }
 
     @Test func v9GapCountsMissingDatagrams() {

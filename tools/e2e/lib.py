@@ -7,7 +7,7 @@ when the case ends, whatever happens.  All network traffic goes to
 127.0.0.1 only, and every wait below is bounded in time.
 
 Exit status of a case script: 0 = pass, 1 = fail, 2 = error in the test
-itself.  On failure the last stdout line is `FAIL-REASON: <text>`, which
+itself, 3 = interrupted.  The temporary directory of a failed case is kept.  On failure the last stdout line is `FAIL-REASON: <text>`, which
 tools/e2e/run prints.
 
 Environment:
@@ -197,6 +197,7 @@ class Case:
         self.procs = []
         self.stop_events = []
         self.problems = []
+        self.failed = False
         self._ports = set()
         shared = os.environ.get("E2E_SHARED")
         self.shared = shared if shared else self.dir
@@ -228,7 +229,7 @@ class Case:
             except Exception as e:  # keep cleaning up the others
                 log("cleanup of", p.name, "failed:", e)
             p.close()
-        if os.environ.get("E2E_KEEP"):
+        if os.environ.get("E2E_KEEP") or self.failed:
             log("kept", self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -248,15 +249,21 @@ class Case:
         self.fail("no free loopback port found")
 
     def wait_for(self, what, cond, timeout, proc=None, step=0.1):
+        """Poll cond() (an exception counts as False) until true, or fail."""
+        def holds():
+            try:
+                return cond()
+            except Exception:
+                return False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if cond():
+            if holds():
                 return
             if proc is not None and not proc.alive():
                 self.fail("%s exited (status %s) while waiting for %s: %s" % (
                     proc.name, proc.popen.returncode, what, tail(proc.stderr())))
             time.sleep(step)
-        if cond():
+        if holds():
             return
         self.fail("timed out after %ss waiting for %s" % (timeout, what))
 
@@ -325,6 +332,9 @@ class Case:
         p.refresh = refresh
         p.db = db
         self.wait_for("%s to listen on UDP %d" % (name, port), lambda: udp_port_bound(port), 30, proc=p)
+        # The sqlite3 plugin announces its cache once it is up.
+        self.wait_for("%s's sqlite3 plugin to start" % name,
+                      lambda: "cache entries=" in p.stderr() + p.stdout(), 30, proc=p)
         return p, port
 
     def stop_nfacctd(self, p, timeout=60):
@@ -362,6 +372,9 @@ class Case:
         self.check(not errors, "nfacctd logged: %s" % errors[:3])
         after = table_totals(p.db)
         log("nfacctd stopped, status %s; totals before SIGINT %s, after exit %s" % (rc, before, after))
+        purges = re.findall(r"Purging cache - END \(PID: \d+, QN: (\d+/\d+)", logtext)
+        log("nfacctd purges (written/queued):", " ".join(purges))
+        self.check(after[0] > 0, "nfacctd wrote no rows; its log ends: %s" % tail(logtext, 4))
         return rc
 
     # ---- exporters ---------------------------------------------------------
@@ -716,12 +729,13 @@ def main(case_fn):
         status = 1
     except SystemExit as e:
         print("FAIL-REASON: interrupted (%s)" % e.code, flush=True)
-        status = 2
+        status = 3
     except Exception as e:
         traceback.print_exc()
         print("FAIL-REASON: test error: %s: %s" % (type(e).__name__, str(e).replace("\n", " ")), flush=True)
         status = 2
     finally:
+        c.failed = status in (1, 2)     # kept for a look; not when interrupted
         c.cleanup()
     log("%s: %s in %.1fs" % (name, "passed" if status == 0 else "failed", time.monotonic() - t0))
     sys.exit(status)
