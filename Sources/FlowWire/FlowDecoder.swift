@@ -12,6 +12,11 @@ public struct FlowDecoder: Sendable {
         public var templatesPerDomain = 2048
         /// Templates kept across all exporters.
         public var templatesTotal = 262_144
+        /// (exporter, observation domain) pairs whose sequence numbers are tracked; a sender
+        /// cycling through domain ids cannot grow the state past it.
+        public var domainsTotal = 65_536
+        /// Sampler ids remembered per domain.
+        public var samplersPerDomain = 4096
         /// Fields in one template.
         public var fieldsPerTemplate = 1024
         /// A forward sequence jump larger than this is a restart, not a loss.
@@ -97,6 +102,7 @@ public struct FlowDecoder: Sendable {
     /// counting options records or not, and counting the message's own records before or after
     /// (softflowd 1.1.0 sends the count including the current message).
     mutating func track(sequence: UInt32, advance: [UInt32]?, key: DomainKey, outcome: inout DecodeOutcome) {
+        guard domains[key] != nil || domains.count < limits.domainsTotal else { return }
         var state = domains[key, default: DomainState()]
         if let last = state.lastSequence, let lastAdvance = state.lastAdvance {
             let inOrder = lastAdvance.contains { last &+ $0 == sequence }
@@ -546,7 +552,9 @@ public struct FlowDecoder: Sendable {
             outcome.optionsRecords += 1
             if r.samplingRate != 0 {
                 if r.samplerID != 0 {
-                    state.samplers[r.samplerID] = r.samplingRate
+                    if state.samplers[r.samplerID] != nil || state.samplers.count < limits.samplersPerDomain {
+                        state.samplers[r.samplerID] = r.samplingRate
+                    }
                 } else {
                     state.defaultSamplingRate = r.samplingRate
                 }

@@ -1484,3 +1484,21 @@ enum MalformedCorpus {
         #expect(beyond.sequenceReset)
     }
 }
+
+/// State that a sender controls stays bounded.
+@Suite struct StateLimitTests {
+    @Test func domainsCyclingThroughIdsStayBounded() {
+        var limits = FlowDecoder.Limits()
+        limits.domainsTotal = 10
+        var decoder = FlowDecoder(limits: limits)
+        var records: [FlowRecord] = []
+        for domain in 0..<100 as Range<UInt32> {
+            // An IPFIX header alone (16 bytes): version 10, length 16, export time, sequence, domain.
+            var message: [UInt8] = [0, 10, 0, 16, 0, 0, 0, 1, 0, 0, 0, 0]
+            message += [UInt8(domain >> 24), UInt8(domain >> 16 & 0xff), UInt8(domain >> 8 & 0xff), UInt8(domain & 0xff)]
+            let outcome = decoder.decode(message, into: &records)
+            #expect(outcome.error == nil)
+        }
+        #expect(decoder.domains.count == 10)
+    }
+}
