@@ -29,6 +29,7 @@ struct PackedTable: Sendable {
     }
 
     var isEmpty: Bool { count == 0 }
+    var capacity: Int { mask + 1 }
 
     @inline(__always)
     static func hash(_ k: PackedKey) -> UInt64 {
@@ -46,11 +47,29 @@ struct PackedTable: Sendable {
         return h
     }
 
+    /// The slot where probing for `key` starts.
+    @inline(__always)
+    func home(_ key: PackedKey) -> Int {
+        Int(truncatingIfNeeded: Self.hash(key)) & mask
+    }
+
+    /// Reads the start of a slot so that its cache lines are on their way before `add` needs
+    /// them: touching a batch of slots first lets the memory loads overlap.
+    @inline(__always)
+    func touch(_ slot: Int) -> UInt64 {
+        UInt64(used[slot]) &+ entries[slot].key.w0
+    }
+
     /// Adds `counters` to the row of `key`, creating it when there is room below `limit` rows.
     /// Returns false when the row did not exist and the table is at `limit`.
     @inline(__always)
     mutating func add(_ key: PackedKey, _ counters: Counters, limit: Int) -> Bool {
-        var slot = Int(truncatingIfNeeded: Self.hash(key)) & mask
+        add(key, counters, limit: limit, from: home(key))
+    }
+
+    @inline(__always)
+    mutating func add(_ key: PackedKey, _ counters: Counters, limit: Int, from start: Int) -> Bool {
+        var slot = start
         while used[slot] != 0 {
             if entries[slot].key == key {
                 entries[slot].counters.add(counters)

@@ -111,24 +111,46 @@ public struct View: Sendable {
         return k
     }
 
+    /// Scratch space for `add(contentsOf:)`, kept between calls.
+    var batchKeys: [PackedKey] = []
+    var batchSlots: [Int] = []
+    /// Where the batch's touched words go, so the reads are not optimised away.
+    var touched: UInt64 = 0
+
+    /// Adds the flows of one datagram. Packed views first compute every row's slot and touch
+    /// it, then add: the cache misses of a batch overlap instead of coming one after another.
+    public mutating func add(contentsOf records: [FlowRecord], arrival: UInt32) {
+        guard let layout, records.count > 1 else {
+            for r in records { add(r, arrival: arrival) }
+            return
+        }
+        batchKeys.removeAll(keepingCapacity: true)
+        batchSlots.removeAll(keepingCapacity: true)
+        var sum: UInt64 = 0
+        for r in records {
+            let key = layout.pack(r, bin: bin(for: r, arrival: arrival), useIPNextHop: definition.useIPNextHop)
+            let slot = packedRows.home(key)
+            sum &+= packedRows.touch(slot)
+            batchKeys.append(key)
+            batchSlots.append(slot)
+        }
+        touched &+= sum
+        let capacity = packedRows.capacity
+        for i in 0..<records.count {
+            let r = records[i]
+            let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
+            // A table that grew during the batch has moved its slots: probe from the new home.
+            let start = packedRows.capacity == capacity ? batchSlots[i] : packedRows.home(batchKeys[i])
+            if !packedRows.add(batchKeys[i], counters, limit: definition.maximumEntries, from: start) {
+                droppedFlows &+= 1
+            }
+        }
+    }
+
     /// Adds one flow. `arrival` is the unix second the datagram arrived.
     @inline(__always)
     public mutating func add(_ r: FlowRecord, arrival: UInt32) {
-        var bin: UInt32 = 0
-        if let binning = definition.binning {
-            let time = Int(definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds)
-            // Consecutive flows mostly fall in the bin of the flow before.
-            if time >= cachedBinStart && time < cachedBinEnd {
-                bin = UInt32(truncatingIfNeeded: cachedBinStart)
-            } else {
-                let start = binning.bin(time)
-                bin = UInt32(truncatingIfNeeded: start)
-                if binning.slot > 0 {
-                    cachedBinStart = start
-                    cachedBinEnd = start + binning.slot
-                }
-            }
-        }
+        let bin = bin(for: r, arrival: arrival)
         let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
         if let layout {
             let row = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop)
@@ -145,6 +167,23 @@ public struct View: Sendable {
         } else {
             droppedFlows &+= 1
         }
+    }
+
+    /// The start of the bin `r` falls in (0 without sql_history).
+    @inline(__always)
+    mutating func bin(for r: FlowRecord, arrival: UInt32) -> UInt32 {
+        guard let binning = definition.binning else { return 0 }
+        let time = Int(definition.timeNew || r.startSeconds == 0 ? arrival : r.startSeconds)
+        // Consecutive flows mostly fall in the bin of the flow before.
+        if time >= cachedBinStart && time < cachedBinEnd {
+            return UInt32(truncatingIfNeeded: cachedBinStart)
+        }
+        let start = binning.bin(time)
+        if binning.slot > 0 {
+            cachedBinStart = start
+            cachedBinEnd = start + binning.slot
+        }
+        return UInt32(truncatingIfNeeded: start)
     }
 
     /// Hands over the rows accumulated since the last drain.

@@ -49,9 +49,7 @@ final class CollectorShard: DatagramSink {
     @inline(__always)
     func addToViews(arrival: UInt32) {
         for v in views.indices {
-            for record in records {
-                views[v].add(record, arrival: arrival)
-            }
+            views[v].add(contentsOf: records, arrival: arrival)
         }
     }
 

@@ -130,3 +130,32 @@ import Glibc
         #expect(r.packets == 300)
     }
 }
+
+@Suite struct BatchTests {
+    /// Adding a datagram's records as a batch gives exactly the rows of adding them one by one,
+    /// across table growth (the table starts at 16 slots) and the row limit.
+    @Test(arguments: [1, 7, 200, 5_000])
+    func batchEqualsOneByOne(keys: Int) {
+        let definition = ViewDefinition(name: "v", primitives: [.srcHost, .dstPort, .proto], binning: nil, maximumEntries: 3_000)
+        var single = View(definition)
+        var batched = View(definition)
+        var batch: [FlowRecord] = []
+        for n in 0..<12_000 {
+            var r = FlowRecord()
+            r.srcAddr = IPAddress(v4: 0x0a00_0000 + UInt32(n % keys))
+            r.dstPort = UInt16(n % 3)
+            r.proto = 6
+            r.packets = UInt64(n % 5 + 1)
+            r.bytes = 100
+            single.add(r, arrival: 0)
+            batch.append(r)
+            if batch.count == 23 {
+                batched.add(contentsOf: batch, arrival: 0)
+                batch.removeAll()
+            }
+        }
+        batched.add(contentsOf: batch, arrival: 0)
+        #expect(single.droppedFlows == batched.droppedFlows)
+        #expect(single.drain() == batched.drain())
+    }
+}
