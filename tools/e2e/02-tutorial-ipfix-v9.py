@@ -2,4 +2,4 @@
 """As tutorial-ipfix, with pmacctd+nfprobe exporting NetFlow v9."""
 import lib
 
-lib.main(lambda c: lib.exporter_case(c, "pmacctd", 9))
+lib.main(lambda c: lib.exporter_case(c, "pmacctd", 9, expect=[lib.DIFF_BIN]))

@@ -11,6 +11,15 @@ import lib
 RECORDS, KEYS, RATE = 200_000, 10_000, 50_000
 
 
+def rmem_max():
+    """The kernel's cap on a socket's receive buffer (bytes), as text."""
+    try:
+        with open("/proc/sys/net/core/rmem_max") as f:
+            return f.read().strip()
+    except OSError as e:
+        return "unknown (%s)" % e.strerror
+
+
 def case(c):
     db, truth_path = c.path("pathflow.db"), c.path("truth.tsv")
     pf, port, mport = c.start_pathflow(db)
@@ -37,8 +46,10 @@ def case(c):
     c.check(m.get("pathflow_flow_decode_errors_total", 0) == 0,
             "pathflow_flow_decode_errors_total = %s" % m.get("pathflow_flow_decode_errors_total"))
     c.check(m.get("pathflow_udp_socket_drops_total", 0) == 0,
-            "pathflow_udp_socket_drops_total = %s (the socket's receive buffer overflowed; load average %s)" % (
-                m.get("pathflow_udp_socket_drops_total"), " ".join("%.1f" % x for x in os.getloadavg())))
+            "pathflow_udp_socket_drops_total = %s (the socket's receive buffer overflowed; "
+            "net.core.rmem_max %s, load average %s)" % (
+                m.get("pathflow_udp_socket_drops_total"), rmem_max(),
+                " ".join("%.2f" % x for x in os.getloadavg())))
 
     c.stop_pathflow(pf)
 
