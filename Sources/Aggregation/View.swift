@@ -186,21 +186,24 @@ public struct View: Sendable {
         return UInt32(truncatingIfNeeded: start)
     }
 
-    /// Hands over the rows accumulated since the last drain.
-    public mutating func drain() -> [BinnedKey: Counters] {
+    /// Hands over the rows accumulated since the last drain, as they are stored: O(1), so the
+    /// shard's thread goes straight back to reading datagrams. `DrainedRows.merged()` unpacks
+    /// them, on the writer's thread.
+    public mutating func take() -> DrainedRows {
         if let layout {
-            var drained: [BinnedKey: Counters] = Dictionary(minimumCapacity: packedRows.count)
-            packedRows.forEach { row, counters in
-                drained[layout.unpack(row)] = counters
-            }
+            let taken = packedRows
             // The next interval likely has as many rows: avoid growing the table again.
-            packedRows = PackedTable(minimumCapacity: packedRows.count)
-            return drained
+            packedRows = PackedTable(minimumCapacity: taken.count)
+            return DrainedRows(storage: .packed(taken, layout))
         }
-        let drained = rows
-        // The next interval likely has as many rows: avoid growing the table again.
-        rows = Dictionary(minimumCapacity: drained.count)
-        return drained
+        let taken = rows
+        rows = Dictionary(minimumCapacity: taken.count)
+        return DrainedRows(storage: .rows(taken))
+    }
+
+    /// Hands over the rows accumulated since the last drain, unpacked.
+    public mutating func drain() -> [BinnedKey: Counters] {
+        take().merged()
     }
 
     /// Adds drained rows from another shard of the same view.
@@ -212,6 +215,51 @@ public struct View: Sendable {
         for (key, counters) in other {
             rows[key, default: Counters()].add(counters)
         }
+    }
+}
+
+/// A view's rows handed over at a flush, from one shard.
+public struct DrainedRows: Sendable {
+    enum Storage: Sendable {
+        case packed(PackedTable, KeyLayout)
+        case rows([BinnedKey: Counters])
+    }
+
+    let storage: Storage
+
+    public var count: Int {
+        switch storage {
+        case .packed(let table, _): return table.count
+        case .rows(let rows): return rows.count
+        }
+    }
+
+    /// Adds these rows to `rows`.
+    public func merge(into rows: inout [BinnedKey: Counters]) {
+        switch storage {
+        case .packed(let table, let layout):
+            rows.reserveCapacity(rows.count + table.count)
+            table.forEach { key, counters in
+                rows[layout.unpack(key), default: Counters()].add(counters)
+            }
+        case .rows(let other):
+            View.merge(other, into: &rows)
+        }
+    }
+
+    /// The rows, unpacked.
+    public func merged() -> [BinnedKey: Counters] {
+        if case .rows(let rows) = storage { return rows }
+        var rows: [BinnedKey: Counters] = [:]
+        merge(into: &rows)
+        return rows
+    }
+
+    /// Rows of several shards of one view, summed.
+    public static func merged(_ parts: [DrainedRows]) -> [BinnedKey: Counters] {
+        var rows: [BinnedKey: Counters] = Dictionary(minimumCapacity: parts.map(\.count).max() ?? 0)
+        for part in parts { part.merge(into: &rows) }
+        return rows
     }
 }
 

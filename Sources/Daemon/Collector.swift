@@ -197,18 +197,20 @@ public final class Collector: Service, Sendable {
     /// Drains one view from every shard, merges, and writes one transaction.
     func flush(_ view: ViewSink) async {
         let handles = shards.withLockedValue { Array($0.values) }
-        var merged: [BinnedKey: Counters] = [:]
+        var parts: [DrainedRows] = []
         for handle in handles {
             let index = view.index
             let bound = handle.shard
-            guard let rows = try? await handle.loop.submit({ bound.value.drain(view: index) }).get() else { continue }
-            View.merge(rows, into: &merged)
+            // Taking the rows is O(1) on the shard's loop; unpacking and merging happen below.
+            guard let rows = try? await handle.loop.submit({ bound.value.take(view: index) }).get() else { continue }
+            parts.append(rows)
         }
-        let rows = merged
+        let taken = parts
         let now = Int(time(nil))
         do {
             let result = try await NIOThreadPool.singleton.runIfActive {
-                try view.store.write(table: view.schema.table, rows: rows, now: now, utc: view.config.timestampsUTC)
+                let rows = DrainedRows.merged(taken)
+                return try view.store.write(table: view.schema.table, rows: rows, now: now, utc: view.config.timestampsUTC)
             }
             metrics.recordFlush(view: view.config.name, rows: result.rows, seconds: result.seconds)
             if result.rows > 0 {
@@ -217,9 +219,10 @@ public final class Collector: Service, Sendable {
                 ])
             }
         } catch {
-            metrics.recordFlushError(view: view.config.name, rows: rows.count)
+            let lost = taken.reduce(0) { $0 + $1.count }
+            metrics.recordFlushError(view: view.config.name, rows: lost)
             logger.error("flush failed; rows lost", metadata: [
-                "view": "\(view.config.name)", "rows": "\(rows.count)", "error": "\(error)",
+                "view": "\(view.config.name)", "rows": "\(lost)", "error": "\(error)",
             ])
         }
     }

@@ -77,8 +77,8 @@ final class CollectorShard: DatagramSink {
         }
     }
 
-    func drain(view index: Int) -> [BinnedKey: Counters] {
-        views[index].drain()
+    func take(view index: Int) -> DrainedRows {
+        views[index].take()
     }
 
     func snapshot() -> ShardStats {
