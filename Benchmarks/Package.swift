@@ -11,10 +11,20 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .target(
+            name: "IngestStream",
+            dependencies: [
+                .product(name: "FlowWire", package: "pathflow"),
+                .product(name: "NetCore", package: "pathflow"),
+            ],
+            path: "Sources/IngestStream",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // A plain loop over the same work, for perf and callgrind.
         .executableTarget(
             name: "IngestProfile",
             dependencies: [
+                "IngestStream",
                 .product(name: "FlowWire", package: "pathflow"),
                 .product(name: "Aggregation", package: "pathflow"),
                 .product(name: "NetCore", package: "pathflow"),
@@ -25,6 +35,7 @@ let package = Package(
         .executableTarget(
             name: "FlowIngest",
             dependencies: [
+                "IngestStream",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FlowWire", package: "pathflow"),
                 .product(name: "Aggregation", package: "pathflow"),

@@ -25,11 +25,15 @@ import Testing
         return config.applying(ConfigOverrides(listenPort: 0))
     }
 
-    /// Runs a collector, hands its UDP port to `send`, then shuts it down gracefully.
-    func run(_ config: CollectorConfig, send: @Sendable (Int) async throws -> Void) async throws {
+    /// Runs a collector, hands its UDP port to `send`, lets it read, hands it to `inspect`,
+    /// then shuts it down gracefully (which flushes every view).
+    func run(
+        _ config: CollectorConfig, threads: Int = 2, send: @Sendable (Int) async throws -> Void,
+        inspect: @Sendable (Collector) async throws -> Void = { _ in }
+    ) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let collector = try Collector(config: config, logger: logger, threads: 2)
+        let collector = try Collector(config: config, logger: logger, threads: threads)
         let group = ServiceGroup(services: [collector], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -42,6 +46,7 @@ import Testing
             try await send(port)
             // Datagrams on loopback are queued at once; give the loops a moment to read them.
             try await Task.sleep(for: .milliseconds(300))
+            try await inspect(collector)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -159,27 +164,14 @@ import Testing
         let garbage: [[UInt8]] = [[0, 10, 0, 200], [0, 9], Array(repeating: 0xff, count: 100), [0, 5, 0, 1, 0, 0]]
         let datagrams = [writer.templateMessage(exportTime: 1)] + garbage
             + [writer.dataMessage([Self.record(0)], exportTime: 1)]
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let collector = try Collector(config: config, logger: logger, threads: 1)
-        let group = ServiceGroup(services: [collector], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var port: Int?
-            for _ in 0..<200 where port == nil {
-                port = collector.boundPort.withLockedValue { $0 }
-                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
-            }
-            guard let port else { throw CancellationError() }
+        try await run(config, threads: 1) { port in
             try Self.sendDatagrams(datagrams, to: port)
-            try await Task.sleep(for: .milliseconds(300))
+        } inspect: { collector in
             let text = try await collector.renderMetrics().get()
             #expect(text.contains(#"pathflow_flow_datagrams_total{exporter="127.0.0.1"} 6"#), "\(text)")
             #expect(text.contains(#"pathflow_flow_records_total{exporter="127.0.0.1"} 1"#))
             #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="truncated_header"} 3"#))
             #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="unsupported_version"} 1"#))
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
         let queue = try DatabaseQueue(path: db)
         let packets = try Self.fetch(queue) { try Int.fetchOne($0, sql: "SELECT SUM(packets) FROM acct") }

@@ -1,6 +1,7 @@
 import Aggregation
 import Benchmark
 import FlowWire
+import IngestStream
 import NetCore
 
 /// Decode and aggregate throughput on one core: IPFIX datagrams of 20 records, as flowgen
@@ -8,42 +9,10 @@ import NetCore
 /// One benchmark iteration = one pass over a prepared stream of 2,000,000 records, so
 /// records per second = 2,000,000 / (wall clock seconds of one iteration).
 
-struct Stream {
-    var datagrams: [[UInt8]]
-    var records: Int
-}
-
-func makeStream(keys: Int, records: Int, batch: Int = 20) -> Stream {
-    var writer = IPFIXWriter(observationDomain: 1)
-    var datagrams = [writer.templateMessage(exportTime: 1_700_000_000)]
-    var buffer: [FlowRecord] = []
-    var n = 0
-    while n < records {
-        buffer.removeAll(keepingCapacity: true)
-        for _ in 0..<min(batch, records - n) {
-            let k = n % keys
-            var r = FlowRecord()
-            r.srcAddr = IPAddress(v4: 0x0a00_0000 | UInt32(truncatingIfNeeded: k & 0xff_ffff))
-            r.dstAddr = IPAddress(v4: 0xc612_0000 | UInt32(truncatingIfNeeded: (k &* 7919) & 0xffff))
-            r.srcPort = UInt16(1024 + k % 60_000)
-            r.dstPort = [80, 443, 53, 123, 8080][k % 5]
-            r.proto = k % 3 == 0 ? 17 : 6
-            r.packets = UInt64(1 + n % 7)
-            r.bytes = r.packets * UInt64(64 + n % 1400)
-            r.startSeconds = 1_700_000_000
-            r.endSeconds = 1_700_000_000
-            buffer.append(r)
-            n += 1
-        }
-        datagrams.append(writer.dataMessage(buffer, exportTime: 1_700_000_000))
-    }
-    return Stream(datagrams: datagrams, records: records)
-}
-
 let fiveTuple: [Primitive] = [.srcHost, .dstHost, .srcPort, .dstPort, .proto]
-let exporter = IPAddress(v4: 0x7f00_0001)
+let exporter = IngestStream.exporter
 
-nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
         timeUnits: .milliseconds,
@@ -53,7 +22,7 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
 
     for keys in [10_000, 1_000_000] {
         let records = 2_000_000
-        let stream = makeStream(keys: keys, records: records)
+        let stream = IngestStream(keys: keys, records: records)
 
         Benchmark("IPFIX decode, \(keys) keys (2M records)") { benchmark in
             var decoder = FlowDecoder()

@@ -1,5 +1,6 @@
 import Aggregation
 import FlowWire
+import IngestStream
 import NetCore
 
 #if canImport(Glibc)
@@ -16,29 +17,7 @@ struct IngestProfile {
         let records = args.count > 2 ? Int(args[2]) ?? 2_000_000 : 2_000_000
         let passes = args.count > 3 ? Int(args[3]) ?? 5 : 5
         let decodeOnly = args.count > 4 && args[4] == "decode-only"
-        var writer = IPFIXWriter(observationDomain: 1)
-        var datagrams = [writer.templateMessage(exportTime: 1_700_000_000)]
-        var batch: [FlowRecord] = []
-        var n = 0
-        while n < records {
-            batch.removeAll(keepingCapacity: true)
-            for _ in 0..<min(20, records - n) {
-                let k = n % keys
-                var r = FlowRecord()
-                r.srcAddr = IPAddress(v4: 0x0a00_0000 | UInt32(truncatingIfNeeded: k & 0xff_ffff))
-                r.dstAddr = IPAddress(v4: 0xc612_0000 | UInt32(truncatingIfNeeded: (k &* 7919) & 0xffff))
-                r.srcPort = UInt16(1024 + k % 60_000)
-                r.dstPort = [80, 443, 53, 123, 8080][k % 5]
-                r.proto = k % 3 == 0 ? 17 : 6
-                r.packets = UInt64(1 + n % 7)
-                r.bytes = r.packets * UInt64(64 + n % 1400)
-                r.startSeconds = 1_700_000_000 + UInt32(n / 100_000)
-                r.endSeconds = r.startSeconds
-                batch.append(r)
-                n += 1
-            }
-            datagrams.append(writer.dataMessage(batch, exportTime: 1_700_000_000))
-        }
+        let datagrams = IngestStream(keys: keys, records: records).datagrams
         let exporter = IPAddress(v4: 0x7f00_0001)
         var decoder = FlowDecoder()
         let binning = TimeBinning(unit: .minutes, count: 1, roundoff: "m", now: 1_700_000_000)
