@@ -36,7 +36,11 @@ let package = Package(
         .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
         .target(
             name: "Storage",
-            dependencies: ["NetCore", "Aggregation", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "NetCore", "Aggregation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .target(
             name: "FlowCollector",

@@ -19,6 +19,10 @@ public final class UDPIntake: Sendable {
         public var sockets: Int
         public var receiveBufferBytes: Int?
         public var batch = 64
+        /// After a read cycle that found fewer than `batch / 2` datagrams, wait this long before
+        /// reading again: at moderate rates one wake-up then takes many datagrams instead of one.
+        /// The socket buffer holds the datagrams meanwhile; a busy socket is read at once.
+        public var coalescing: TimeAmount = .milliseconds(1)
         /// Without nfacctd_pipe_size: room for bursts well past the kernel's usual 208 KiB.
         public static let defaultReceiveBufferBytes = 16 << 20
 
@@ -51,10 +55,14 @@ public final class UDPIntake: Sendable {
                 .channelOption(ChannelOptions.Types.SocketOption(
                     level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_REUSEPORT))), value: 1)
                 .channelOption(.datagramVectorReadMessageCount, value: settings.batch)
+                // The handler asks for reads itself, to coalesce wake-ups (see IntakeHandler).
+                .channelOption(.autoRead, value: false)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536 * settings.batch))
             bootstrap = bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IntakeHandler(sink: makeSink(index, channel.eventLoop)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        IntakeHandler(sink: makeSink(index, channel.eventLoop), batch: settings.batch,
+                                      coalescing: settings.coalescing))
                 }
             }
             let channel = try await bootstrap.bind(host: settings.host, port: port).get()
@@ -100,17 +108,47 @@ final class IntakeHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     let sink: any DatagramSink
+    let batch: Int
+    let coalescing: TimeAmount
+    /// Datagrams read in the current read cycle.
+    var cycle = 0
+    var readScheduled = false
 
-    init(sink: any DatagramSink) {
+    init(sink: any DatagramSink, batch: Int, coalescing: TimeAmount) {
         self.sink = sink
+        self.batch = batch
+        self.coalescing = coalescing
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let sender = IPAddress(envelope.remoteAddress)
         let arrival = UInt32(truncatingIfNeeded: time(nil))
+        cycle += 1
         envelope.data.withUnsafeReadableBytes { bytes in
             sink.receive(bytes, from: sender, arrival: arrival)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        let busy = cycle >= batch / 2
+        cycle = 0
+        if busy || coalescing == .zero {
+            context.read()
+            return
+        }
+        guard !readScheduled else { return }
+        readScheduled = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: coalescing) {
+            let (handler, context) = bound.value
+            handler.readScheduled = false
+            context.read()
         }
     }
 }

@@ -1,5 +1,6 @@
 import Aggregation
 import GRDB
+import GRDBSQLite
 import NetCore
 import Synchronization
 
@@ -63,6 +64,9 @@ public final class SQLiteStore: Sendable {
         configuration.label = "pathflow"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // A flush of a million rows touches pages all over the table and its key index: a
+            // page cache of 128 MiB keeps them in memory instead of spilling mid-transaction.
+            try db.execute(sql: "PRAGMA cache_size = -131072")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -115,17 +119,29 @@ public final class SQLiteStore: Sendable {
         var stampCache: [UInt32: String] = [:]
         try pool.write { db in
             if prepared.canUpsert {
-                let statement = try db.cachedStatement(sql: schema.upsertStatement)
-                var values: [DatabaseValue] = []
-                values.reserveCapacity(schema.writtenColumns.count)
+                // Bound through SQLite's C API: per-row argument arrays cost more than SQLite itself.
+                let statement = try db.cachedStatement(sql: schema.upsertStatement).sqliteStatement
+                let connection = db.sqliteConnection
                 for (row, counters) in rows {
-                    values.removeAll(keepingCapacity: true)
-                    Self.appendKey(row.key, schema: schema, to: &values)
-                    Self.appendCounters(counters, schema: schema, to: &values)
-                    values.append(stamp(row.bin, &stampCache, utc: utc).databaseValue)
-                    values.append(updated.databaseValue)
-                    statement.setUncheckedArguments(StatementArguments(values))
-                    try statement.execute()
+                    var index: Int32 = 1
+                    Self.bindKey(row.key, schema: schema, statement, &index)
+                    sqlite3_bind_int64(statement, index, Int64(bitPattern: counters.packets))
+                    sqlite3_bind_int64(statement, index + 1, Int64(bitPattern: counters.bytes))
+                    index += 2
+                    if schema.hasFlowsColumn {
+                        sqlite3_bind_int64(statement, index, Int64(bitPattern: counters.flows))
+                        index += 1
+                    }
+                    Self.bindText(stamp(row.bin, &stampCache, utc: utc), statement, index)
+                    Self.bindText(updated, statement, index + 1)
+                    let status = sqlite3_step(statement)
+                    sqlite3_reset(statement)
+                    guard status == SQLITE_DONE else {
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: status),
+                            message: connection.map { String(cString: sqlite3_errmsg($0)) },
+                            sql: schema.upsertStatement)
+                    }
                 }
             } else {
                 let update = try db.cachedStatement(sql: schema.updateStatement)
@@ -168,6 +184,57 @@ public final class SQLiteStore: Sendable {
         let text = SQLTime.format(Int(bin), utc: utc)
         cache[bin] = text
         return text
+    }
+
+    /// SQLite copies the text before the call returns (SQLITE_TRANSIENT).
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    @inline(__always)
+    static func bindText(_ text: String, _ statement: SQLiteStatement, _ index: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            _ = bytes.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), transient)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func bindAddress(_ a: IPAddress, _ statement: SQLiteStatement, _ index: Int32) {
+        bindText(a.isNone ? "0.0.0.0" : a.description, statement, index)
+    }
+
+    /// Binds the view's primitives from parameter `index` on, in `schema.primitives` order.
+    static func bindKey(_ k: FlowKey, schema: TableSchema, _ statement: SQLiteStatement, _ index: inout Int32) {
+        for p in schema.primitives {
+            switch p {
+            case .srcHost: bindAddress(k.srcAddr, statement, index)
+            case .dstHost: bindAddress(k.dstAddr, statement, index)
+            case .srcNet: bindAddress(k.srcNet, statement, index)
+            case .dstNet: bindAddress(k.dstNet, statement, index)
+            case .peerSrcIP: bindAddress(k.peerSrc, statement, index)
+            case .peerDstIP: bindAddress(k.peerDst, statement, index)
+            case .srcPort: sqlite3_bind_int64(statement, index, Int64(k.srcPort))
+            case .dstPort: sqlite3_bind_int64(statement, index, Int64(k.dstPort))
+            case .proto:
+                if schema.numericProtocols {
+                    sqlite3_bind_int64(statement, index, Int64(k.proto))
+                } else {
+                    bindText(ProtocolName.name(k.proto), statement, index)
+                }
+            case .tos: sqlite3_bind_int64(statement, index, Int64(k.tos))
+            case .tcpFlags: sqlite3_bind_int64(statement, index, Int64(k.tcpFlags))
+            case .inIface: sqlite3_bind_int64(statement, index, Int64(k.inIface))
+            case .outIface: sqlite3_bind_int64(statement, index, Int64(k.outIface))
+            case .srcMask: sqlite3_bind_int64(statement, index, Int64(k.srcMask))
+            case .dstMask: sqlite3_bind_int64(statement, index, Int64(k.dstMask))
+            case .srcAS: sqlite3_bind_int64(statement, index, Int64(k.srcAS))
+            case .dstAS: sqlite3_bind_int64(statement, index, Int64(k.dstAS))
+            case .samplingRate: sqlite3_bind_int64(statement, index, Int64(k.samplingRate))
+            case .exportProtoVersion: sqlite3_bind_int64(statement, index, Int64(k.version))
+            }
+            index += 1
+        }
     }
 
     static func appendCounters(_ c: Counters, schema: TableSchema, to values: inout [DatabaseValue]) {
