@@ -1,17 +1,20 @@
 /// An open-addressing hash table from `PackedKey` to `Counters`, for a view's rows.
 ///
-/// Linear probing over power-of-two arrays kept at most 5/8 full. The hash is the key's own
-/// multiply-xor fold, started from a per-process random seed, so no `Hasher` runs per flow.
-struct PackedTable: Sendable {
-    /// Key and counters side by side: a lookup touches one place in memory, not two.
-    struct Entry: Sendable {
-        var key: PackedKey
-        var counters: Counters
-    }
+/// Every row is one 64-byte entry on its own cache line (key, bin, flows and a used bit,
+/// packets, bytes), so a lookup costs one memory access. Linear probing over a power-of-two
+/// array kept at most 5/8 full; the hash is the key's own multiply-xor fold, started from a
+/// per-process random seed, so no `Hasher` runs per flow.
+///
+/// A class over manually managed memory: it is owned by one view at a time and handed over
+/// whole at a flush, never shared between threads.
+final class PackedTable: @unchecked Sendable {
+    static let entrySize = 64
+    /// Byte offsets inside an entry.
+    static let binOffset = 40, tagOffset = 44, packetsOffset = 48, bytesOffset = 56
+    /// Bit 31 of the tag marks a used entry; bits 0–30 count flows.
+    static let usedBit: UInt32 = 1 << 31
 
-    private var entries: [Entry]
-    /// 0: empty slot; otherwise the slot is used.
-    private var used: [UInt8]
+    private var base: UnsafeMutableRawPointer
     private(set) var count = 0
     private var mask: Int
 
@@ -23,9 +26,13 @@ struct PackedTable: Sendable {
     init(minimumCapacity: Int = 0) {
         var capacity = 16
         while capacity * 5 / 8 < minimumCapacity { capacity *= 2 }
-        entries = Array(repeating: Entry(key: PackedKey(), counters: Counters()), count: capacity)
-        used = Array(repeating: 0, count: capacity)
         mask = capacity - 1
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity * Self.entrySize, alignment: 64)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * Self.entrySize)
+    }
+
+    deinit {
+        base.deallocate()
     }
 
     var isEmpty: Bool { count == 0 }
@@ -41,9 +48,7 @@ struct PackedTable: Sendable {
         h = mix(h, k.w1)
         h = mix(h, k.w2)
         h = mix(h, k.w3)
-        h = mix(h, k.w4)
-        h = mix(h, k.w5)
-        h = mix(h, k.w6 ^ UInt64(k.bin) << 32)
+        h = mix(h, k.w4 ^ UInt64(k.bin) << 32)
         return h
     }
 
@@ -53,55 +58,109 @@ struct PackedTable: Sendable {
         Int(truncatingIfNeeded: Self.hash(key)) & mask
     }
 
-    /// Reads the start of a slot so that its cache lines are on their way before `add` needs
-    /// them: touching a batch of slots first lets the memory loads overlap.
+    /// Reads a slot so that its cache line is on its way before `add` needs it: touching a
+    /// batch of slots first lets the memory loads overlap.
     @inline(__always)
     func touch(_ slot: Int) -> UInt64 {
-        UInt64(used[slot]) &+ entries[slot].key.w0
+        base.load(fromByteOffset: slot * Self.entrySize, as: UInt64.self)
+    }
+
+    @inline(__always)
+    private func entry(_ slot: Int) -> UnsafeMutableRawPointer {
+        base + slot * Self.entrySize
+    }
+
+    @inline(__always)
+    private static func matches(_ e: UnsafeMutableRawPointer, _ k: PackedKey) -> Bool {
+        e.load(as: UInt64.self) == k.w0
+            && e.load(fromByteOffset: 8, as: UInt64.self) == k.w1
+            && e.load(fromByteOffset: 16, as: UInt64.self) == k.w2
+            && e.load(fromByteOffset: 24, as: UInt64.self) == k.w3
+            && e.load(fromByteOffset: 32, as: UInt64.self) == k.w4
+            && e.load(fromByteOffset: binOffset, as: UInt32.self) == k.bin
     }
 
     /// Adds `counters` to the row of `key`, creating it when there is room below `limit` rows.
     /// Returns false when the row did not exist and the table is at `limit`.
     @inline(__always)
-    mutating func add(_ key: PackedKey, _ counters: Counters, limit: Int) -> Bool {
+    func add(_ key: PackedKey, _ counters: Counters, limit: Int) -> Bool {
         add(key, counters, limit: limit, from: home(key))
     }
 
     @inline(__always)
-    mutating func add(_ key: PackedKey, _ counters: Counters, limit: Int, from start: Int) -> Bool {
+    func add(_ key: PackedKey, _ counters: Counters, limit: Int, from start: Int) -> Bool {
         var slot = start
-        while used[slot] != 0 {
-            if entries[slot].key == key {
-                entries[slot].counters.add(counters)
+        while true {
+            let e = entry(slot)
+            let tag = e.load(fromByteOffset: Self.tagOffset, as: UInt32.self)
+            if tag & Self.usedBit == 0 { break }
+            if Self.matches(e, key) {
+                let flows = (tag & ~Self.usedBit) &+ UInt32(truncatingIfNeeded: counters.flows)
+                e.storeBytes(of: Self.usedBit | (flows & ~Self.usedBit), toByteOffset: Self.tagOffset, as: UInt32.self)
+                e.storeBytes(of: e.load(fromByteOffset: Self.packetsOffset, as: UInt64.self) &+ counters.packets,
+                             toByteOffset: Self.packetsOffset, as: UInt64.self)
+                e.storeBytes(of: e.load(fromByteOffset: Self.bytesOffset, as: UInt64.self) &+ counters.bytes,
+                             toByteOffset: Self.bytesOffset, as: UInt64.self)
                 return true
             }
             slot = (slot + 1) & mask
         }
         guard count < limit else { return false }
-        entries[slot] = Entry(key: key, counters: counters)
-        used[slot] = 1
+        store(key, counters, at: entry(slot))
         count += 1
-        if count * 8 > (mask + 1) * 5 { grow() }
+        if count * 8 > capacity * 5 { grow() }
         return true
     }
 
-    mutating func grow() {
-        var bigger = PackedTable(minimumCapacity: (mask + 1) * 5 / 8 * 2 + 1)
-        forEach { bigger.insertNew($0, $1) }
-        self = bigger
+    @inline(__always)
+    private func store(_ key: PackedKey, _ counters: Counters, at e: UnsafeMutableRawPointer) {
+        e.storeBytes(of: key.w0, as: UInt64.self)
+        e.storeBytes(of: key.w1, toByteOffset: 8, as: UInt64.self)
+        e.storeBytes(of: key.w2, toByteOffset: 16, as: UInt64.self)
+        e.storeBytes(of: key.w3, toByteOffset: 24, as: UInt64.self)
+        e.storeBytes(of: key.w4, toByteOffset: 32, as: UInt64.self)
+        e.storeBytes(of: key.bin, toByteOffset: Self.binOffset, as: UInt32.self)
+        let flows = UInt32(truncatingIfNeeded: counters.flows) & ~Self.usedBit
+        e.storeBytes(of: Self.usedBit | flows, toByteOffset: Self.tagOffset, as: UInt32.self)
+        e.storeBytes(of: counters.packets, toByteOffset: Self.packetsOffset, as: UInt64.self)
+        e.storeBytes(of: counters.bytes, toByteOffset: Self.bytesOffset, as: UInt64.self)
     }
 
-    private mutating func insertNew(_ key: PackedKey, _ counters: Counters) {
-        var slot = Int(truncatingIfNeeded: Self.hash(key)) & mask
-        while used[slot] != 0 { slot = (slot + 1) & mask }
-        entries[slot] = Entry(key: key, counters: counters)
-        used[slot] = 1
-        count += 1
+    /// Doubles the table in place of this one's memory (the view holds the same object).
+    private func grow() {
+        let bigger = PackedTable(minimumCapacity: capacity * 5 / 8 * 2 + 1)
+        forEach { key, counters in
+            var slot = bigger.home(key)
+            while bigger.entry(slot).load(fromByteOffset: Self.tagOffset, as: UInt32.self) & Self.usedBit != 0 {
+                slot = (slot + 1) & bigger.mask
+            }
+            bigger.store(key, counters, at: bigger.entry(slot))
+            bigger.count += 1
+        }
+        // Take the bigger memory; `bigger` frees the old one when it goes.
+        let old = base
+        base = bigger.base
+        mask = bigger.mask
+        count = bigger.count
+        bigger.base = old
     }
 
     func forEach(_ body: (PackedKey, Counters) -> Void) {
-        for slot in 0...mask where used[slot] != 0 {
-            body(entries[slot].key, entries[slot].counters)
+        for slot in 0..<capacity {
+            let e = entry(slot)
+            let tag = e.load(fromByteOffset: Self.tagOffset, as: UInt32.self)
+            guard tag & Self.usedBit != 0 else { continue }
+            var key = PackedKey()
+            key.w0 = e.load(as: UInt64.self)
+            key.w1 = e.load(fromByteOffset: 8, as: UInt64.self)
+            key.w2 = e.load(fromByteOffset: 16, as: UInt64.self)
+            key.w3 = e.load(fromByteOffset: 24, as: UInt64.self)
+            key.w4 = e.load(fromByteOffset: 32, as: UInt64.self)
+            key.bin = e.load(fromByteOffset: Self.binOffset, as: UInt32.self)
+            body(key, Counters(
+                packets: e.load(fromByteOffset: Self.packetsOffset, as: UInt64.self),
+                bytes: e.load(fromByteOffset: Self.bytesOffset, as: UInt64.self),
+                flows: UInt64(tag & ~Self.usedBit)))
         }
     }
 }

@@ -31,7 +31,8 @@ public struct ViewDefinition: Sendable {
 public struct View: Sendable {
     public let definition: ViewDefinition
     let select: Selection
-    /// Set when the view's primitives fit a `PackedKey`: rows then live in `packedRows`.
+    /// Set when the view's primitives fit a `PackedKey`: rows then live in `packedRows`
+    /// (and in `rows` for the few flows whose addresses cannot be packed).
     let layout: KeyLayout?
     var rows: [BinnedKey: Counters] = [:]
     var packedRows = PackedTable()
@@ -81,7 +82,7 @@ public struct View: Sendable {
     }
 
     /// Rows accumulated since the last drain.
-    public var rowCount: Int { layout == nil ? rows.count : packedRows.count }
+    public var rowCount: Int { rows.count + packedRows.count }
 
     @inline(__always)
     public func key(for r: FlowRecord) -> FlowKey {
@@ -114,6 +115,7 @@ public struct View: Sendable {
     /// Scratch space for `add(contentsOf:)`, kept between calls.
     var batchKeys: [PackedKey] = []
     var batchSlots: [Int] = []
+    var batchRecords: [Int] = []
     /// Where the batch's touched words go, so the reads are not optimised away.
     var touched: UInt64 = 0
 
@@ -126,22 +128,29 @@ public struct View: Sendable {
         }
         batchKeys.removeAll(keepingCapacity: true)
         batchSlots.removeAll(keepingCapacity: true)
+        batchRecords.removeAll(keepingCapacity: true)
         var sum: UInt64 = 0
-        for r in records {
-            let key = layout.pack(r, bin: bin(for: r, arrival: arrival), useIPNextHop: definition.useIPNextHop)
+        for i in records.indices {
+            let r = records[i]
+            let bin = bin(for: r, arrival: arrival)
+            guard let key = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop) else {
+                addFull(r, bin: bin)
+                continue
+            }
             let slot = packedRows.home(key)
             sum &+= packedRows.touch(slot)
             batchKeys.append(key)
             batchSlots.append(slot)
+            batchRecords.append(i)
         }
         touched &+= sum
         let capacity = packedRows.capacity
-        for i in 0..<records.count {
+        for (n, i) in batchRecords.enumerated() {
             let r = records[i]
             let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
             // A table that grew during the batch has moved its slots: probe from the new home.
-            let start = packedRows.capacity == capacity ? batchSlots[i] : packedRows.home(batchKeys[i])
-            if !packedRows.add(batchKeys[i], counters, limit: definition.maximumEntries, from: start) {
+            let start = packedRows.capacity == capacity ? batchSlots[n] : packedRows.home(batchKeys[n])
+            if !packedRows.add(batchKeys[n], counters, limit: definition.maximumEntries - rows.count, from: start) {
                 droppedFlows &+= 1
             }
         }
@@ -151,18 +160,23 @@ public struct View: Sendable {
     @inline(__always)
     public mutating func add(_ r: FlowRecord, arrival: UInt32) {
         let bin = bin(for: r, arrival: arrival)
-        let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
-        if let layout {
-            let row = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop)
-            if !packedRows.add(row, counters, limit: definition.maximumEntries) {
+        if let layout, let row = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop) {
+            let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
+            if !packedRows.add(row, counters, limit: definition.maximumEntries - rows.count) {
                 droppedFlows &+= 1
             }
             return
         }
+        addFull(r, bin: bin)
+    }
+
+    /// The full-key path: views too wide to pack, and the rare flows a packed key cannot hold.
+    mutating func addFull(_ r: FlowRecord, bin: UInt32) {
+        let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
         let row = BinnedKey(key: key(for: r), bin: bin)
         if let index = rows.index(forKey: row) {
             rows.values[index].add(counters)
-        } else if rows.count < definition.maximumEntries {
+        } else if rows.count + packedRows.count < definition.maximumEntries {
             rows[row] = counters
         } else {
             droppedFlows &+= 1
@@ -190,15 +204,11 @@ public struct View: Sendable {
     /// shard's thread goes straight back to reading datagrams. `DrainedRows.merged()` unpacks
     /// them, on the writer's thread.
     public mutating func take() -> DrainedRows {
-        if let layout {
-            let taken = packedRows
-            // The next interval likely has as many rows: avoid growing the table again.
-            packedRows = PackedTable(minimumCapacity: taken.count)
-            return DrainedRows(storage: .packed(taken, layout))
-        }
-        let taken = rows
-        rows = Dictionary(minimumCapacity: taken.count)
-        return DrainedRows(storage: .rows(taken))
+        let taken = DrainedRows(packed: layout == nil ? nil : packedRows, layout: layout, rows: rows)
+        // The next interval likely has as many rows: avoid growing the tables again.
+        if layout != nil { packedRows = PackedTable(minimumCapacity: packedRows.count) }
+        rows = Dictionary(minimumCapacity: rows.count)
+        return taken
     }
 
     /// Hands over the rows accumulated since the last drain, unpacked.
@@ -220,39 +230,29 @@ public struct View: Sendable {
 
 /// A view's rows handed over at a flush, from one shard.
 public struct DrainedRows: Sendable {
-    enum Storage: Sendable {
-        case packed(PackedTable, KeyLayout)
-        case rows([BinnedKey: Counters])
-    }
+    let packed: PackedTable?
+    let layout: KeyLayout?
+    let rows: [BinnedKey: Counters]
 
-    let storage: Storage
-
-    public var count: Int {
-        switch storage {
-        case .packed(let table, _): return table.count
-        case .rows(let rows): return rows.count
-        }
-    }
+    public var count: Int { (packed?.count ?? 0) + rows.count }
 
     /// Adds these rows to `rows`.
-    public func merge(into rows: inout [BinnedKey: Counters]) {
-        switch storage {
-        case .packed(let table, let layout):
-            rows.reserveCapacity(rows.count + table.count)
-            table.forEach { key, counters in
-                rows[layout.unpack(key), default: Counters()].add(counters)
+    public func merge(into all: inout [BinnedKey: Counters]) {
+        if let packed, let layout {
+            all.reserveCapacity(all.count + packed.count)
+            packed.forEach { key, counters in
+                all[layout.unpack(key), default: Counters()].add(counters)
             }
-        case .rows(let other):
-            View.merge(other, into: &rows)
         }
+        View.merge(rows, into: &all)
     }
 
     /// The rows, unpacked.
     public func merged() -> [BinnedKey: Counters] {
-        if case .rows(let rows) = storage { return rows }
-        var rows: [BinnedKey: Counters] = [:]
-        merge(into: &rows)
-        return rows
+        if packed == nil { return rows }
+        var all: [BinnedKey: Counters] = [:]
+        merge(into: &all)
+        return all
     }
 
     /// Rows of several shards of one view, summed.

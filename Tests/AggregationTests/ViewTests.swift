@@ -88,7 +88,34 @@ import Glibc
         let view = View(ViewDefinition(name: "v", primitives: [primitive], binning: nil))
         let layout = try #require(view.layout)
         let key = view.key(for: r)
-        #expect(layout.unpack(layout.pack(r, bin: 77, useIPNextHop: false)) == BinnedKey(key: key, bin: 77))
+        let packed = try #require(layout.pack(r, bin: 77, useIPNextHop: false))
+        #expect(layout.unpack(packed) == BinnedKey(key: key, bin: 77))
+    }
+
+    /// Addresses whose family cannot be told in-band take the full-key path and still count.
+    @Test func unpackableAddressesStillAggregate() throws {
+        var view = View(ViewDefinition(name: "v", primitives: [.srcHost, .dstHost], binning: nil))
+        let layout = try #require(view.layout)
+        let odd = ["::", "::ffff:192.0.2.1", "::ffff:0:0"]
+        for text in odd {
+            var r = Self.record(text, "2001:db8::1", sport: 1, dport: 2, proto: 6, packets: 1, bytes: 10, start: 0)
+            #expect(layout.pack(r, bin: 0, useIPNextHop: false) == nil, "\(text)")
+            view.add(r, arrival: 0)
+            r.packets = 2
+            view.add(contentsOf: [r, r], arrival: 0)
+        }
+        // Ordinary neighbours pack, and IPv4 stays apart from its mapped IPv6 form.
+        let v4 = Self.record("192.0.2.1", "2001:db8::1", sport: 1, dport: 2, proto: 6, packets: 1, bytes: 10, start: 0)
+        #expect(layout.pack(v4, bin: 0, useIPNextHop: false) != nil)
+        view.add(v4, arrival: 0)
+        let rows = view.drain()
+        #expect(rows.count == 4)
+        for text in odd {
+            var k = FlowKey()
+            k.srcAddr = IPAddress(text)!
+            k.dstAddr = IPAddress("2001:db8::1")!
+            #expect(rows[BinnedKey(key: k, bin: 0)] == Counters(packets: 5, bytes: 30, flows: 3), "\(text)")
+        }
     }
 
     @Test func wideViewsFallBackToFullKeys() {
