@@ -41,7 +41,6 @@ public final class Collector: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let threads: Int
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
-    let intake = NIOLockedValueBox<UDPIntake?>(nil)
     /// The UDP port bound, once bound (useful with port 0).
     public let boundPort = NIOLockedValueBox<Int?>(nil)
 
@@ -113,7 +112,6 @@ public final class Collector: Service, Sendable {
             shards.withLockedValue { $0[index] = ShardHandle(loop: loop, shard: NIOLoopBound(shard, eventLoop: loop)) }
             return shard
         }
-        intake.withLockedValue { $0 = bound }
         boundPort.withLockedValue { $0 = bound.localPort }
         metrics.port.withLockedValue { $0 = bound.localPort }
         logger.info("collecting flows", metadata: [

@@ -118,54 +118,49 @@ public final class SQLiteStore: Sendable {
         let updated = SQLTime.format(now, utc: utc)
         var stampCache: [UInt32: String] = [:]
         try pool.write { db in
+            let connection = db.sqliteConnection
+            func step(_ statement: SQLiteStatement, _ sql: String) throws {
+                let status = sqlite3_step(statement)
+                sqlite3_reset(statement)
+                guard status == SQLITE_DONE else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: status),
+                        message: connection.map { String(cString: sqlite3_errmsg($0)) }, sql: sql)
+                }
+            }
+            // Rows are bound through SQLite's C API: building argument arrays per row cost more
+            // than SQLite's own work.
             if prepared.canUpsert {
-                // Bound through SQLite's C API: per-row argument arrays cost more than SQLite itself.
-                let statement = try db.cachedStatement(sql: schema.upsertStatement).sqliteStatement
-                let connection = db.sqliteConnection
+                let upsert = try db.cachedStatement(sql: schema.upsertStatement).sqliteStatement
                 for (row, counters) in rows {
                     var index: Int32 = 1
-                    Self.bindKey(row.key, schema: schema, statement, &index)
-                    sqlite3_bind_int64(statement, index, Int64(bitPattern: counters.packets))
-                    sqlite3_bind_int64(statement, index + 1, Int64(bitPattern: counters.bytes))
-                    index += 2
-                    if schema.hasFlowsColumn {
-                        sqlite3_bind_int64(statement, index, Int64(bitPattern: counters.flows))
-                        index += 1
-                    }
-                    Self.bindText(stamp(row.bin, &stampCache, utc: utc), statement, index)
-                    Self.bindText(updated, statement, index + 1)
-                    let status = sqlite3_step(statement)
-                    sqlite3_reset(statement)
-                    guard status == SQLITE_DONE else {
-                        throw DatabaseError(
-                            resultCode: ResultCode(rawValue: status),
-                            message: connection.map { String(cString: sqlite3_errmsg($0)) },
-                            sql: schema.upsertStatement)
-                    }
+                    Self.bindKey(row.key, schema: schema, upsert, &index)
+                    Self.bindCounters(counters, schema: schema, upsert, &index)
+                    Self.bindText(stamp(row.bin, &stampCache, utc: utc), upsert, index)
+                    Self.bindText(updated, upsert, index + 1)
+                    try step(upsert, schema.upsertStatement)
                 }
             } else {
-                let update = try db.cachedStatement(sql: schema.updateStatement)
-                let insert = try db.cachedStatement(sql: schema.insertStatement)
-                var values: [DatabaseValue] = []
+                // A hand-made table without a unique key over the view: pmacct's UPDATE, then
+                // INSERT when no row changed.
+                let update = try db.cachedStatement(sql: schema.updateStatement).sqliteStatement
+                let insert = try db.cachedStatement(sql: schema.insertStatement).sqliteStatement
                 for (row, counters) in rows {
                     let inserted = stamp(row.bin, &stampCache, utc: utc)
-                    values.removeAll(keepingCapacity: true)
-                    values.append(Int64(bitPattern: counters.packets).databaseValue)
-                    values.append(Int64(bitPattern: counters.bytes).databaseValue)
-                    if schema.hasFlowsColumn { values.append(Int64(bitPattern: counters.flows).databaseValue) }
-                    values.append(updated.databaseValue)
-                    Self.appendKey(row.key, schema: schema, to: &values)
-                    values.append(inserted.databaseValue)
-                    update.setUncheckedArguments(StatementArguments(values))
-                    try update.execute()
+                    var index: Int32 = 1
+                    Self.bindCounters(counters, schema: schema, update, &index)
+                    Self.bindText(updated, update, index)
+                    index += 1
+                    Self.bindKey(row.key, schema: schema, update, &index)
+                    Self.bindText(inserted, update, index)
+                    try step(update, schema.updateStatement)
                     if db.changesCount == 0 {
-                        values.removeAll(keepingCapacity: true)
-                        Self.appendKey(row.key, schema: schema, to: &values)
-                        Self.appendCounters(counters, schema: schema, to: &values)
-                        values.append(inserted.databaseValue)
-                        values.append(updated.databaseValue)
-                        insert.setUncheckedArguments(StatementArguments(values))
-                        try insert.execute()
+                        index = 1
+                        Self.bindKey(row.key, schema: schema, insert, &index)
+                        Self.bindCounters(counters, schema: schema, insert, &index)
+                        Self.bindText(inserted, insert, index)
+                        Self.bindText(updated, insert, index + 1)
+                        try step(insert, schema.insertStatement)
                     }
                 }
             }
@@ -204,6 +199,18 @@ public final class SQLiteStore: Sendable {
         bindText(a.isNone ? "0.0.0.0" : a.description, statement, index)
     }
 
+    /// Binds packets, bytes and (in tables pathflow creates) flows from parameter `index` on.
+    @inline(__always)
+    static func bindCounters(_ c: Counters, schema: TableSchema, _ statement: SQLiteStatement, _ index: inout Int32) {
+        sqlite3_bind_int64(statement, index, Int64(bitPattern: c.packets))
+        sqlite3_bind_int64(statement, index + 1, Int64(bitPattern: c.bytes))
+        index += 2
+        if schema.hasFlowsColumn {
+            sqlite3_bind_int64(statement, index, Int64(bitPattern: c.flows))
+            index += 1
+        }
+    }
+
     /// Binds the view's primitives from parameter `index` on, in `schema.primitives` order.
     static func bindKey(_ k: FlowKey, schema: TableSchema, _ statement: SQLiteStatement, _ index: inout Int32) {
         for p in schema.primitives {
@@ -235,46 +242,6 @@ public final class SQLiteStore: Sendable {
             }
             index += 1
         }
-    }
-
-    static func appendCounters(_ c: Counters, schema: TableSchema, to values: inout [DatabaseValue]) {
-        values.append(Int64(bitPattern: c.packets).databaseValue)
-        values.append(Int64(bitPattern: c.bytes).databaseValue)
-        if schema.hasFlowsColumn { values.append(Int64(bitPattern: c.flows).databaseValue) }
-    }
-
-    static func appendKey(_ k: FlowKey, schema: TableSchema, to values: inout [DatabaseValue]) {
-        for p in schema.primitives {
-            switch p {
-            case .srcHost: values.append(address(k.srcAddr))
-            case .dstHost: values.append(address(k.dstAddr))
-            case .srcNet: values.append(address(k.srcNet))
-            case .dstNet: values.append(address(k.dstNet))
-            case .peerSrcIP: values.append(address(k.peerSrc))
-            case .peerDstIP: values.append(address(k.peerDst))
-            case .srcPort: values.append(Int64(k.srcPort).databaseValue)
-            case .dstPort: values.append(Int64(k.dstPort).databaseValue)
-            case .proto:
-                values.append(schema.numericProtocols
-                    ? Int64(k.proto).databaseValue : ProtocolName.name(k.proto).databaseValue)
-            case .tos: values.append(Int64(k.tos).databaseValue)
-            case .tcpFlags: values.append(Int64(k.tcpFlags).databaseValue)
-            case .inIface: values.append(Int64(k.inIface).databaseValue)
-            case .outIface: values.append(Int64(k.outIface).databaseValue)
-            case .srcMask: values.append(Int64(k.srcMask).databaseValue)
-            case .dstMask: values.append(Int64(k.dstMask).databaseValue)
-            case .srcAS: values.append(Int64(k.srcAS).databaseValue)
-            case .dstAS: values.append(Int64(k.dstAS).databaseValue)
-            case .samplingRate: values.append(Int64(k.samplingRate).databaseValue)
-            case .exportProtoVersion: values.append(Int64(k.version).databaseValue)
-            }
-        }
-    }
-
-    /// pmacct writes 0.0.0.0 where a flow had no address.
-    @inline(__always)
-    static func address(_ a: IPAddress) -> DatabaseValue {
-        a.isNone ? "0.0.0.0".databaseValue : a.description.databaseValue
     }
 }
 
