@@ -57,7 +57,7 @@ struct Collect: AsyncParsableCommand {
         }
 
         let logger = Logging.bootstrap(logfile: config.logfile, debug: config.debug)
-        let pid = try config.pidfile.map { try PidFile(path: $0) }
+        let pid = try config.pidfile.flatMap { try PidFile.create(path: $0, logger: logger) }
         defer { pid?.remove() }
 
         let collector: Collector

@@ -16,20 +16,24 @@ enum PathflowVersion {
 }
 
 /// The pidfile: written at start, removed at exit; a live pid in it stops a second start.
+/// A pidfile that cannot be written (a non-root user and /var/run) is a warning, as in pmacct.
 struct PidFile {
     let path: String
 
-    init(path: String) throws {
-        self.path = path
+    static func create(path: String, logger: Logger) throws -> PidFile? {
         if let text = try? readSmallFile(path), let other = Int32(text.trimmingCharacters(in: " \n")),
            other > 0, other != getpid(), kill(other, 0) == 0 {
             throw RuntimeFailure("pidfile \(path) names process \(other), which is running")
         }
         guard let file = fopen(path, "w") else {
-            throw RuntimeFailure("cannot write pidfile \(path): \(String(cString: strerror(errno)))")
+            logger.warning("cannot write pidfile; going on without it", metadata: [
+                "pidfile": "\(path)", "error": "\(String(cString: strerror(errno)))",
+            ])
+            return nil
         }
         fputs("\(getpid())\n", file)
         fclose(file)
+        return PidFile(path: path)
     }
 
     func remove() {
