@@ -145,7 +145,7 @@ final class PackedTable: @unchecked Sendable {
         bigger.base = old
     }
 
-    func forEach(_ body: (PackedKey, Counters) -> Void) {
+    func forEach(_ body: (PackedKey, Counters) throws -> Void) rethrows {
         for slot in 0..<capacity {
             let e = entry(slot)
             let tag = e.load(fromByteOffset: Self.tagOffset, as: UInt32.self)
@@ -157,7 +157,7 @@ final class PackedTable: @unchecked Sendable {
             key.w3 = e.load(fromByteOffset: 24, as: UInt64.self)
             key.w4 = e.load(fromByteOffset: 32, as: UInt64.self)
             key.bin = e.load(fromByteOffset: Self.binOffset, as: UInt32.self)
-            body(key, Counters(
+            try body(key, Counters(
                 packets: e.load(fromByteOffset: Self.packetsOffset, as: UInt64.self),
                 bytes: e.load(fromByteOffset: Self.bytesOffset, as: UInt64.self),
                 flows: UInt64(tag & ~Self.usedBit)))

@@ -236,6 +236,14 @@ public struct DrainedRows: Sendable {
 
     public var count: Int { (packed?.count ?? 0) + rows.count }
 
+    /// Every row, unpacked one at a time.
+    public func forEach(_ body: (BinnedKey, Counters) throws -> Void) rethrows {
+        if let packed, let layout {
+            try packed.forEach { key, counters in try body(layout.unpack(key), counters) }
+        }
+        for (key, counters) in rows { try body(key, counters) }
+    }
+
     /// Adds these rows to `rows`.
     public func merge(into all: inout [BinnedKey: Counters]) {
         if let packed, let layout {

@@ -207,8 +207,7 @@ public final class Collector: Service, Sendable {
         let now = Int(time(nil))
         do {
             let result = try await NIOThreadPool.singleton.runIfActive {
-                let rows = DrainedRows.merged(taken)
-                return try view.store.write(table: view.schema.table, rows: rows, now: now, utc: view.config.timestampsUTC)
+                try view.store.write(table: view.schema.table, parts: taken, now: now, utc: view.config.timestampsUTC)
             }
             metrics.recordFlush(view: view.config.name, rows: result.rows, seconds: result.seconds)
             if result.rows > 0 {

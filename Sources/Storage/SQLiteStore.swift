@@ -109,11 +109,29 @@ public final class SQLiteStore: Sendable {
     public func write(
         table: String, rows: [BinnedKey: Counters], now: Int, utc: Bool
     ) throws -> WriteResult {
+        try write(table: table, count: rows.count, now: now, utc: utc) { body in
+            for (row, counters) in rows { try body(row, counters) }
+        }
+    }
+
+    /// Writes the rows several shards drained, straight from their tables: a key drained by two
+    /// shards is upserted twice and its counters add up, so no merged copy is ever built.
+    @discardableResult
+    public func write(table: String, parts: [DrainedRows], now: Int, utc: Bool) throws -> WriteResult {
+        try write(table: table, count: parts.reduce(0) { $0 + $1.count }, now: now, utc: utc) { body in
+            for part in parts { try part.forEach(body) }
+        }
+    }
+
+    func write(
+        table: String, count: Int, now: Int, utc: Bool,
+        rows: ((BinnedKey, Counters) throws -> Void) throws -> Void
+    ) throws -> WriteResult {
         guard let prepared = tables.withLock({ $0[table] }) else {
             throw Error.schema(table: table, reason: "not prepared")
         }
         let started = monotonicSeconds()
-        if rows.isEmpty { return WriteResult(rows: 0, seconds: 0) }
+        if count == 0 { return WriteResult(rows: 0, seconds: 0) }
         let schema = prepared.schema
         let updated = SQLTime.format(now, utc: utc)
         var stampCache: [UInt32: String] = [:]
@@ -132,7 +150,7 @@ public final class SQLiteStore: Sendable {
             // than SQLite's own work.
             if prepared.canUpsert {
                 let upsert = try db.cachedStatement(sql: schema.upsertStatement).sqliteStatement
-                for (row, counters) in rows {
+                try rows { row, counters in
                     var index: Int32 = 1
                     Self.bindKey(row.key, schema: schema, upsert, &index)
                     Self.bindCounters(counters, schema: schema, upsert, &index)
@@ -145,7 +163,7 @@ public final class SQLiteStore: Sendable {
                 // INSERT when no row changed.
                 let update = try db.cachedStatement(sql: schema.updateStatement).sqliteStatement
                 let insert = try db.cachedStatement(sql: schema.insertStatement).sqliteStatement
-                for (row, counters) in rows {
+                try rows { row, counters in
                     let inserted = stamp(row.bin, &stampCache, utc: utc)
                     var index: Int32 = 1
                     Self.bindCounters(counters, schema: schema, update, &index)
@@ -165,7 +183,7 @@ public final class SQLiteStore: Sendable {
                 }
             }
         }
-        return WriteResult(rows: rows.count, seconds: monotonicSeconds() - started)
+        return WriteResult(rows: count, seconds: monotonicSeconds() - started)
     }
 
     /// A read-only connection for reports and tests.

@@ -52,6 +52,14 @@ import Testing
         }
     }
 
+    /// A reading connection that waits out a lock held for a moment (a checkpoint), as a
+    /// report or the sqlite3 shell with a busy timeout would.
+    static func reader(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     /// A synchronous read, usable from async tests.
     static func fetch<T>(_ queue: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
         try queue.read(body)
@@ -107,7 +115,7 @@ import Testing
         }
         let toSend = datagrams
         try await run(config) { port in try Self.sendDatagrams(toSend, to: port) }
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         let totals = try queue.read { db in
             try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, SUM(packets) AS p, SUM(bytes) AS b, MIN(ip_proto) AS proto FROM acct")
         }
@@ -138,7 +146,7 @@ import Testing
         var writer = IPFIXWriter()
         let datagrams = [writer.templateMessage(exportTime: 1), writer.dataMessage([Self.record(0), Self.record(1)], exportTime: 1)]
         try await run(config) { port in try Self.sendDatagrams(datagrams, to: port) }
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         let fetched = try queue.read { try Row.fetchOne($0, sql: "SELECT * FROM sampled") }
         let row = try #require(fetched)
         #expect(row["peer_ip_src"] as String? == "127.0.0.1")
@@ -173,7 +181,7 @@ import Testing
             #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="truncated_header"} 3"#))
             #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="unsupported_version"} 1"#))
         }
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         let packets = try Self.fetch(queue) { try Int.fetchOne($0, sql: "SELECT SUM(packets) FROM acct") }
         #expect(packets == 2)
     }

@@ -1,4 +1,5 @@
 import Aggregation
+import FlowWire
 import Foundation
 import GRDB
 import NetCore
@@ -181,6 +182,7 @@ import Testing
         let reader = try DatabaseQueue(path: path, configuration: {
             var c = Configuration()
             c.readonly = true
+            c.busyMode = .timeout(5)
             return c
         }())
         let input = rows
@@ -192,5 +194,34 @@ import Testing
         }
         try await write
         #expect(try await reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM acct") } == 50_000)
+    }
+}
+
+@Suite struct ShardPartsTests {
+    /// Two shards that saw the same key: both parts are upserted, the row holds the sum.
+    @Test func partsOfSeveralShardsAddUp() throws {
+        setenv("TZ", "UTC", 1)
+        tzset()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-parts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("p.db").path)
+        let primitives: [Primitive] = [.srcHost, .dstHost, .srcPort, .dstPort, .proto]
+        try store.prepare(try TableSchema(table: "acct", primitives: primitives, tableVersion: 1, numericProtocols: false))
+        let definition = ViewDefinition(name: "acct", primitives: primitives, binning: nil)
+        var shards = [View(definition), View(definition)]
+        for (i, packets) in [(0, 2), (1, 3), (1, 4)] as [(Int, UInt64)] {
+            var r = FlowRecord()
+            r.srcAddr = IPAddress("10.0.0.1")!
+            r.dstAddr = IPAddress("2001:db8::9")!
+            r.proto = 17
+            r.packets = packets
+            r.bytes = packets * 100
+            shards[i].add(r, arrival: 0)
+        }
+        let parts = [shards[0].take(), shards[1].take()]
+        let result = try store.write(table: "acct", parts: parts, now: 0, utc: true)
+        #expect(result.rows == 2)
+        let row = try store.read { try Row.fetchOne($0, sql: "SELECT COUNT(*) AS n, SUM(packets) AS p, SUM(bytes) AS b FROM acct") }
+        #expect(row?["n"] as Int? == 1 && row?["p"] as Int? == 9 && row?["b"] as Int? == 900)
     }
 }
