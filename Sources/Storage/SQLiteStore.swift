@@ -149,20 +149,22 @@ public final class SQLiteStore: Sendable {
             // Rows are bound through SQLite's C API: building argument arrays per row cost more
             // than SQLite's own work.
             if prepared.canUpsert {
-                let upsert = try db.cachedStatement(sql: schema.upsertStatement).sqliteStatement
+                let sql = schema.upsertStatement
+                let upsert = try db.cachedStatement(sql: sql).sqliteStatement
                 try rows { row, counters in
                     var index: Int32 = 1
                     Self.bindKey(row.key, schema: schema, upsert, &index)
                     Self.bindCounters(counters, schema: schema, upsert, &index)
                     Self.bindText(stamp(row.bin, &stampCache, utc: utc), upsert, index)
                     Self.bindText(updated, upsert, index + 1)
-                    try step(upsert, schema.upsertStatement)
+                    try step(upsert, sql)
                 }
             } else {
                 // A hand-made table without a unique key over the view: pmacct's UPDATE, then
                 // INSERT when no row changed.
-                let update = try db.cachedStatement(sql: schema.updateStatement).sqliteStatement
-                let insert = try db.cachedStatement(sql: schema.insertStatement).sqliteStatement
+                let updateSQL = schema.updateStatement, insertSQL = schema.insertStatement
+                let update = try db.cachedStatement(sql: updateSQL).sqliteStatement
+                let insert = try db.cachedStatement(sql: insertSQL).sqliteStatement
                 try rows { row, counters in
                     let inserted = stamp(row.bin, &stampCache, utc: utc)
                     var index: Int32 = 1
@@ -171,14 +173,14 @@ public final class SQLiteStore: Sendable {
                     index += 1
                     Self.bindKey(row.key, schema: schema, update, &index)
                     Self.bindText(inserted, update, index)
-                    try step(update, schema.updateStatement)
+                    try step(update, updateSQL)
                     if db.changesCount == 0 {
                         index = 1
                         Self.bindKey(row.key, schema: schema, insert, &index)
                         Self.bindCounters(counters, schema: schema, insert, &index)
                         Self.bindText(inserted, insert, index)
                         Self.bindText(updated, insert, index + 1)
-                        try step(insert, schema.insertStatement)
+                        try step(insert, insertSQL)
                     }
                 }
             }
