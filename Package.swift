@@ -33,6 +33,10 @@ let package = Package(
             dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(name: "PathflowConfig", dependencies: ["NetCore"], swiftSettings: strict),
+        .target(
+            name: "BGPWire",
+            dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
         .target(
             name: "Storage",
@@ -80,6 +84,10 @@ let package = Package(
             path: "tools/flowgen",
             swiftSettings: strict),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
+        .testTarget(
+            name: "BGPWireTests",
+            dependencies: ["BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
