@@ -122,7 +122,7 @@ enum FuzzReplay {
     /// softflowd's IPFIX options template with samplingPacketInterval 0xffff0352 and
     /// samplingPacketSpace 0xffff09eb. Their sum overflowed UInt32 and trapped. The message
     /// then has a set with id 0, so it is rejected, but only after the options record was read.
-    @Test func ipfixSamplingSpaceOverflow() throws {
+    @Test func ipfixSamplingIntervalPlusSpaceTooLarge() throws {
         let (steps, problems) = FuzzReplay.replay(try FuzzReplay.stored("crash-ipfix-sampling-space-overflow"))
         #expect(problems.isEmpty)
         #expect(steps.count == 1)
