@@ -11,6 +11,10 @@ extension Update {
         _ b: inout ByteBuffer, into update: inout Update, context: Context, mpFamilies: inout [AddressFamily]
     ) throws {
         var seen = Set<UInt8>()
+        var as4Path: [PathAttributes.Segment]?
+        defer {
+            if let as4Path { update.attributes.asPath = mergeAS4Path(update.attributes.asPath, as4Path) }
+        }
         func malformed(_ action: Action, _ reason: String) {
             switch action {
             case .discard: update.discarded.append(reason)
@@ -93,6 +97,15 @@ extension Update {
                 if length % 8 == 0, length > 0 {
                     while let v = value.readInteger(as: UInt64.self) { a.extendedCommunities.append(v) }
                 } else { malformed(.treatAsWithdraw, "EXTENDED_COMMUNITIES length \(length)") }
+            case 17:  // AS4_PATH (RFC 6793 §4.2.3): only from a 2-octet speaker; from a 4-octet one, discard.
+                if context.fourOctetAS {
+                    malformed(.discard, "AS4_PATH from a 4-octet AS speaker")
+                } else if let path = readASPath(&value, asnSize: 4),
+                          !path.contains(where: { $0.kind == .confedSequence || $0.kind == .confedSet }) {
+                    as4Path = path
+                } else {
+                    malformed(.discard, "AS4_PATH malformed")
+                }
             case 32:  // LARGE_COMMUNITY
                 if length % 12 == 0, length > 0 {
                     while let g = value.readInteger(as: UInt32.self), let l1 = value.readInteger(as: UInt32.self),
@@ -111,6 +124,38 @@ extension Update {
             }
             update.attributes = a
         }
+    }
+
+    /// RFC 6793 §4.2.3: the leading ASNs the AS4_PATH does not cover come from the AS_PATH;
+    /// an AS4_PATH longer than the AS_PATH is ignored.
+    static func mergeAS4Path(_ asPath: [PathAttributes.Segment], _ as4Path: [PathAttributes.Segment]) -> [PathAttributes.Segment] {
+        func count(_ path: [PathAttributes.Segment]) -> Int {
+            path.reduce(0) { total, segment in
+                switch segment.kind {
+                case .sequence: return total + segment.asns.count
+                case .set: return total + 1
+                case .confedSequence, .confedSet: return total
+                }
+            }
+        }
+        let keep = count(asPath) - count(as4Path)
+        guard keep >= 0 else { return asPath }
+        var merged: [PathAttributes.Segment] = []
+        var remaining = keep
+        for segment in asPath where remaining > 0 {
+            switch segment.kind {
+            case .sequence:
+                let taken = Array(segment.asns.prefix(remaining))
+                merged.append(.init(kind: .sequence, asns: taken))
+                remaining -= taken.count
+            case .set:
+                merged.append(segment)
+                remaining -= 1
+            case .confedSequence, .confedSet:
+                merged.append(segment)
+            }
+        }
+        return merged + as4Path
     }
 
     static func readASPath(_ b: inout ByteBuffer, asnSize: Int) -> [PathAttributes.Segment]? {

@@ -136,6 +136,27 @@ import Testing
         #expect(twoOctet.attributes.asPathText == "65001")
     }
 
+    /// RFC 6793 §4.2.3, a 2-octet speaker: AS_PATH [65001 23456 23456], AS4_PATH [4200000001 4200000002]
+    /// → 65001 4200000001 4200000002.
+    @Test func as4PathMergesForTwoOctetSpeakers() throws {
+        let twoOctet = Update.Context(addPath: [], fourOctetAS: false)
+        let asPath: [UInt8] = [0x40, 2, 8, 2, 3, 0xfd, 0xe9, 0x5b, 0xa0, 0x5b, 0xa0]
+        let as4Path: [UInt8] = [0xc0, 17, 10, 2, 2, 0xfa, 0x56, 0xea, 0x01, 0xfa, 0x56, 0xea, 0x02]
+        let merged = try Update.decode(
+            Self.update(attributes: Self.origin + asPath + Self.nextHop + as4Path, nlri: Self.nlri), context: twoOctet)
+        #expect(merged.attributes.asPathText == "65001 4200000001 4200000002")
+        // An AS4_PATH longer than the AS_PATH is ignored.
+        let longer: [UInt8] = [0xc0, 17, 18, 2, 4] + [UInt8](repeating: 1, count: 16)
+        let ignored = try Update.decode(
+            Self.update(attributes: Self.origin + asPath + Self.nextHop + longer, nlri: Self.nlri), context: twoOctet)
+        #expect(ignored.attributes.asPathText == "65001 23456 23456")
+        // From a 4-octet speaker an AS4_PATH is discarded.
+        let fromNew = try Update.decode(
+            Self.update(attributes: Self.origin + Self.asPath + Self.nextHop + as4Path, nlri: Self.nlri),
+            context: Update.Context(addPath: [], fourOctetAS: true))
+        #expect(fromNew.attributes.asPathText == "65001" && fromNew.discarded == ["AS4_PATH from a 4-octet AS speaker"])
+    }
+
     @Test func sessionResetsWhereRFC7606SaysSo() {
         let plain = Update.Context(addPath: [], fourOctetAS: true)
         // A prefix length of 33 for IPv4: the NLRI cannot be parsed.
