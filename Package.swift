@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "pathflow", targets: ["pathflow"]),
         .executable(name: "flowgen", targets: ["flowgen"]),
         .library(name: "FlowWire", targets: ["FlowWire"]),
+        .library(name: "FlowWireFuzzing", targets: ["FlowWireFuzzing"]),
         .library(name: "Aggregation", targets: ["Aggregation"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "PathflowConfig", targets: ["PathflowConfig"]),
@@ -33,6 +34,8 @@ let package = Package(
             dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .target(name: "PathflowConfig", dependencies: ["NetCore"], swiftSettings: strict),
+        // The fuzz target's input format and invariants, shared by Fuzz/ and the regression tests.
+        .target(name: "FlowWireFuzzing", dependencies: ["FlowWire", "NetCore"], swiftSettings: strict),
         .target(
             name: "BGPWire",
             dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
@@ -97,7 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "NetCore"], swiftSettings: strict),
+        .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore"], swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
         .testTarget(

@@ -16,8 +16,7 @@ let package = Package(
             name: "FlowWireFuzz",
             dependencies: [
                 "FlowWireFuzzEntry",
-                .product(name: "FlowWire", package: "pathflow"),
-                .product(name: "NetCore", package: "pathflow"),
+                .product(name: "FlowWireFuzzing", package: "pathflow"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

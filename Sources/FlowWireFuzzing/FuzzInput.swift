@@ -1,0 +1,97 @@
+import FlowWire
+import NetCore
+
+/// The input format of the FlowWire fuzz target, and the invariants it checks, in one place
+/// for the libFuzzer target (Fuzz/) and the regression tests that replay its crashers.
+///
+/// Chunks are separated by the 4 bytes `marker`; a chunk's first byte picks the exporter
+/// (modulo the number of exporters), the rest is one datagram. One decoder with small limits sees
+/// every chunk in order, so templates, sampling and sequence state carry across datagrams and
+/// exporters interleave.
+public enum FuzzInput {
+    public static let marker: [UInt8] = [0xf1, 0x0f, 0x1f, 0x0f]
+
+    public static let exporters: [IPAddress] = [
+        IPAddress(v4: 0x7f00_0001), IPAddress(v4: 0x7f00_0002),
+        IPAddress(v6High: 0, low: 1), IPAddress(v4: 0x7f00_0003),
+    ]
+
+    /// Small enough that the template limits are reachable from one input.
+    public static var limits: FlowDecoder.Limits {
+        var limits = FlowDecoder.Limits()
+        limits.templatesPerDomain = 6
+        limits.templatesTotal = 12
+        limits.fieldsPerTemplate = 64
+        limits.maximumSequenceGap = 1 << 16
+        return limits
+    }
+
+    /// What decoding one chunk gave.
+    public struct Step: Sendable {
+        public var exporter: IPAddress
+        public var outcome: DecodeOutcome
+        public var records: [FlowRecord]
+    }
+
+    /// Byte ranges of the non-empty chunks between markers.
+    public static func chunks(_ input: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var i = 0
+        while i + marker.count <= input.count {
+            if input[i] == marker[0] && input[i + 1] == marker[1] && input[i + 2] == marker[2] && input[i + 3] == marker[3] {
+                ranges.append(start..<i)
+                i += marker.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        ranges.append(start..<input.count)
+        return ranges.filter { !$0.isEmpty }
+    }
+
+    /// Decodes `input` as the fuzz target does; returns each chunk's outcome and records, and
+    /// every invariant that did not hold.
+    public static func replay(_ input: UnsafeRawBufferPointer) -> (steps: [Step], problems: [String]) {
+        let limits = limits
+        var decoder = FlowDecoder(limits: limits)
+        var steps: [Step] = []
+        var problems: [String] = []
+        var sentinel = FlowRecord()
+        sentinel.bytes = 4242
+        for (index, range) in chunks(input).enumerated() {
+            let exporter = exporters[Int(input[range.lowerBound]) % exporters.count]
+            let datagram = UnsafeRawBufferPointer(rebasing: input[(range.lowerBound + 1)..<range.upperBound])
+            let before = decoder
+            var records = [sentinel]
+            let outcome = decoder.decode(datagram, from: exporter, into: &records)
+            if records.first != sentinel { problems.append("#\(index): earlier records changed") }
+            let added = Array(records.dropFirst())
+            if let error = outcome.error, !added.isEmpty || outcome.records != 0 {
+                problems.append("#\(index): rejected (\(error)) but appended \(added.count) records")
+            }
+            if outcome.error == nil && added.count != outcome.records {
+                problems.append("#\(index): outcome.records \(outcome.records), appended \(added.count)")
+            }
+            if !added.allSatisfy({ $0.exporter == exporter && $0.version == outcome.version }) {
+                problems.append("#\(index): a record of another exporter or version")
+            }
+            if decoder.templateCount > limits.templatesTotal {
+                problems.append("#\(index): \(decoder.templateCount) templates, limit \(limits.templatesTotal)")
+            }
+            // The decoder is a value: the same state and datagram decode the same way again.
+            var again = before
+            var replayed: [FlowRecord] = []
+            if again.decode(datagram, from: exporter, into: &replayed) != outcome || replayed != added {
+                problems.append("#\(index): decoding is not deterministic")
+            }
+            steps.append(Step(exporter: exporter, outcome: outcome, records: added))
+        }
+        return (steps, problems)
+    }
+
+    public static func replay(_ input: [UInt8]) -> (steps: [Step], problems: [String]) {
+        input.withUnsafeBytes { replay($0) }
+    }
+}
