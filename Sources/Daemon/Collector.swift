@@ -47,6 +47,9 @@ public final class Collector: Service, Sendable {
     public init(config: CollectorConfig, logger: Logger, threads: Int = System.coreCount) throws {
         self.config = config
         self.logger = logger
+        guard !config.bgp.enabled else {
+            throw StartupError(description: "bgp_daemon: true: the BGP daemon is not part of this build yet")
+        }
         var stores: [String: SQLiteStore] = [:]
         var sinks: [ViewSink] = []
         for (index, view) in config.views.enumerated() {
@@ -123,7 +126,7 @@ public final class Collector: Service, Sendable {
         if let endpoint = config.metricsEndpoint {
             metricsServer = try await MetricsServer.start(
                 host: endpoint.host, port: endpoint.port, group: group,
-                render: { [self] in self.renderMetrics() })
+                routes: httpRoutes())
             logger.info("metrics endpoint", metadata: ["listen": "\(endpoint)", "path": "/metrics"])
         }
 
@@ -237,6 +240,16 @@ public final class Collector: Service, Sendable {
             for part in parts { total.merge(part) }
             return total
         }
+    }
+
+    func httpRoutes() -> HTTPRoutes {
+        [
+            "/metrics": { [self] _ in
+                self.renderMetrics().map {
+                    HTTPAnswer(contentType: "text/plain; version=0.0.4; charset=utf-8", body: $0)
+                }
+            },
+        ]
     }
 
     func renderMetrics() -> EventLoopFuture<String> {

@@ -2,7 +2,22 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A small HTTP/1.1 server answering GET /metrics in Prometheus text format.
+/// One answer of the HTTP endpoint.
+struct HTTPAnswer: Sendable {
+    var status: HTTPResponseStatus = .ok
+    var contentType = "text/plain; charset=utf-8"
+    var body: String
+
+    static func notFound(_ text: String) -> HTTPAnswer {
+        HTTPAnswer(status: .notFound, body: text)
+    }
+}
+
+/// Handlers by path; each gets the query parameters and answers asynchronously.
+typealias HTTPRoutes = [String: @Sendable ([String: String]) -> EventLoopFuture<HTTPAnswer>]
+
+/// A small HTTP/1.1 server on the metrics address: GET /metrics in Prometheus text format, and
+/// whatever other read-only routes the daemon adds (the RIB's looking glass).
 final class MetricsServer: Sendable {
     let channel: any Channel
 
@@ -12,14 +27,14 @@ final class MetricsServer: Sendable {
 
     static func start(
         host: String, port: Int, group: MultiThreadedEventLoopGroup,
-        render: @escaping @Sendable () -> EventLoopFuture<String>
+        routes: HTTPRoutes
     ) async throws -> MetricsServer {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(render: render))
+                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(routes: routes))
                 }
             }
             .bind(host: host, port: port).get()
@@ -37,11 +52,11 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let render: @Sendable () -> EventLoopFuture<String>
+    let routes: HTTPRoutes
     var head: HTTPRequestHead?
 
-    init(render: @escaping @Sendable () -> EventLoopFuture<String>) {
-        self.render = render
+    init(routes: HTTPRoutes) {
+        self.routes = routes
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -53,32 +68,60 @@ final class MetricsHandler: ChannelInboundHandler {
         case .end:
             guard let request = head else { return }
             head = nil
-            let path = request.uri.split(separator: "?").first.map(String.init) ?? request.uri
-            guard request.method == .GET, path == "/metrics" || path == "/" else {
-                respond(context: context, status: .notFound, body: "not found; try /metrics\n", keepAlive: request.isKeepAlive)
+            let parts = request.uri.split(separator: "?", maxSplits: 1)
+            let path = parts.first.map(String.init) ?? request.uri
+            let route = routes[path == "/" ? "/metrics" : path]
+            guard request.method == .GET, let route else {
+                let known = routes.keys.sorted().joined(separator: ", ")
+                respond(context: context, answer: .notFound("not found; try \(known)\n"), keepAlive: request.isKeepAlive)
                 return
             }
+            let query = parts.count == 2 ? Self.query(parts[1]) : [:]
             let keepAlive = request.isKeepAlive
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            render().hop(to: context.eventLoop).whenComplete { result in
+            route(query).hop(to: context.eventLoop).whenComplete { result in
                 let (handler, context) = bound.value
                 switch result {
-                case .success(let text):
-                    handler.respond(context: context, status: .ok, body: text, keepAlive: keepAlive,
-                                    contentType: "text/plain; version=0.0.4; charset=utf-8")
+                case .success(let answer):
+                    handler.respond(context: context, answer: answer, keepAlive: keepAlive)
                 case .failure(let error):
-                    handler.respond(context: context, status: .internalServerError, body: "\(error)\n", keepAlive: keepAlive)
+                    handler.respond(context: context, answer: HTTPAnswer(status: .internalServerError, body: "\(error)\n"),
+                                    keepAlive: keepAlive)
                 }
             }
         }
     }
 
-    func respond(
-        context: ChannelHandlerContext, status: HTTPResponseStatus, body: String, keepAlive: Bool,
-        contentType: String = "text/plain; charset=utf-8"
-    ) {
+    /// `a=1&b=x%3A1` → ["a": "1", "b": "x:1"].
+    static func query(_ text: Substring) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            guard let key = kv.first.map(String.init) else { continue }
+            result[key] = kv.count == 2 ? percentDecoded(kv[1]) : ""
+        }
+        return result
+    }
+
+    static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = text.utf8.makeIterator()
+        while let byte = utf8.next() {
+            if byte == UInt8(ascii: "%"), let h = utf8.next(), let l = utf8.next(),
+               let value = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func respond(context: ChannelHandlerContext, answer: HTTPAnswer, keepAlive: Bool) {
+        let body = answer.body
+        let status = answer.status
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Type", value: answer.contentType)
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

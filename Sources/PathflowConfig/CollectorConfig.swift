@@ -32,6 +32,8 @@ public struct CollectorConfig: Sendable, Hashable {
     /// `timestamps_utc` given without a plugin name.
     public var timestampsUTC: Bool = false
     public var views: [ViewConfig] = []
+    /// The BGP daemon (`bgp_daemon*`, `bgp_table_dump*`).
+    public var bgp = BGPDaemonConfig()
 
     public init(views: [ViewConfig] = []) {
         self.views = views

@@ -5,6 +5,8 @@ struct ConfigEvaluator {
     struct GlobalDraft: Sendable {
         var config = CollectorConfig()
         var samplingMapLine: RawConfig.Line?
+        var allowFileLine: RawConfig.Line?
+        var md5FileLine: RawConfig.Line?
     }
 
     struct ViewDraft: Sendable {
@@ -153,6 +155,32 @@ struct ConfigEvaluator {
         }
         if let line = global.samplingMapLine, let path = global.config.samplingMapPath {
             loadSamplingMap(path, line)
+        }
+        if let line = global.allowFileLine, let path = global.config.bgp.allowFilePath, let text = readList(path, line) {
+            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path)
+            global.config.bgp.allowList = prefixes
+            diagnostics += problems
+        }
+        if let line = global.md5FileLine, let path = global.config.bgp.md5FilePath, let text = readList(path, line) {
+            let (keys, problems) = BGPListParser.md5Keys(text: text, file: path)
+            global.config.bgp.md5Keys = keys
+            diagnostics += problems
+        }
+        if global.config.bgp.tableDumpFile != nil && global.config.bgp.tableDumpRefreshTime == nil {
+            diagnostics.append(ConfigDiagnostic(
+                file: file, line: 0, key: "bgp_table_dump_refresh_time",
+                message: "bgp_table_dump_file needs bgp_table_dump_refresh_time (60 to 86400 s); no dumps will be written",
+                severity: .skipped))
+        }
+    }
+
+    /// pmacct exits when a map named in the configuration cannot be read at startup.
+    private mutating func readList(_ path: String, _ line: RawConfig.Line) -> String? {
+        do {
+            return try TextFile.read(path)
+        } catch {
+            report(line, "cannot read '\(path)': \(error)", .fatal)
+            return nil
         }
     }
 

@@ -6,7 +6,7 @@ enum ConfigKeys {
     static func rule(for key: String) -> KeyRule? {
         let key = aliases[key] ?? key
         if key == "plugins" { return .plugins }
-        if let rule = global[key] { return .global(rule) }
+        if let rule = global[key] ?? bgp[key] { return .global(rule) }
         if let rule = view[key] { return .view(rule) }
         if let entry = unimplemented[key] { return .unimplemented(reason: entry.reason, harmless: entry.harmless) }
         if noEffect.contains(key) { return .noEffect }
@@ -76,6 +76,91 @@ enum ConfigKeys {
                 return .failure(.invalid("invalid value '\(value)': expected HOST:PORT, [IPv6]:PORT or false"))
             }
             return .success { draft, _ in draft.config.metricsListen = value }
+        },
+    ]
+
+    // MARK: Implemented, BGP daemon (daemon-wide)
+
+    static let bgp: [String: KeyRule.Global] = [
+        "bgp_daemon": .bool { $0.bgp.enabled = $1 },
+        "bgp_daemon_ip": KeyRule.Global { value in
+            guard IPAddress(value) != nil else {
+                return .failure(.unsupported("'\(value)' is not an IP address (pmacct's BGP daemon refuses to start)"))
+            }
+            return .success { draft, _ in draft.config.bgp.listenAddress = value }
+        },
+        "bgp_daemon_port": KeyRule.Global { value in
+            ConfigValue.positive(value, max: 65535).map { port in { draft, _ in draft.config.bgp.listenPort = port } }
+        },
+        "bgp_daemon_id": KeyRule.Global { value in
+            // pmacct falls back to bgp_daemon_ip when the value is not an IPv4 address.
+            guard let address = IPAddress(value), address.family == .v4, address.v4Value != 0 else {
+                return .failure(.invalid("invalid value '\(value)': expected a non-zero IPv4 address"))
+            }
+            return .success { draft, _ in draft.config.bgp.identifierText = value }
+        },
+        "bgp_daemon_as": KeyRule.Global { value in
+            guard let asn = ASCIIText.decimal(value), asn > 0, asn <= Int(UInt32.max) else {
+                return .failure(.invalid("invalid value '\(value)': expected an AS number from 1 to 4294967295"))
+            }
+            return .success { draft, _ in draft.config.bgp.localAS = UInt32(asn) }
+        },
+        "bgp_daemon_max_peers": KeyRule.Global { value in
+            ConfigValue.positive(value, max: 10_000).map { n in { draft, _ in draft.config.bgp.maxPeers = n } }
+        },
+        "bgp_daemon_allow_file": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.bgp.allowFilePath = path
+                    draft.allowFileLine = line
+                }
+            }
+        },
+        "bgp_daemon_md5_file": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.bgp.md5FilePath = path
+                    draft.md5FileLine = line
+                }
+            }
+        },
+        "bgp_daemon_add_path_ignore": .bool { $0.bgp.addPathIgnore = $1 },
+        "bgp_table_dump_file": KeyRule.Global { value in
+            BGPDumpPath.validate(value).map { path in { draft, _ in draft.config.bgp.tableDumpFile = path } }
+        },
+        "bgp_table_dump_refresh_time": KeyRule.Global { value in
+            guard let seconds = ASCIIText.decimal(value), (60...86400).contains(seconds) else {
+                return .failure(.invalid("invalid value '\(value)': expected seconds from 60 to 86400"))
+            }
+            return .success { draft, _ in draft.config.bgp.tableDumpRefreshTime = seconds }
+        },
+        "bgp_table_dump_output": .table(["json": .success(())], expected: "json") { _, _ in },
+        "bgp_daemon_holdtime": KeyRule.Global { value in
+            // RFC 4271 §4.2: zero or at least three seconds.
+            guard let seconds = ASCIIText.decimal(value), seconds == 0 || (3...65535).contains(seconds) else {
+                return .failure(.invalid("invalid value '\(value)': expected 0 or seconds from 3 to 65535"))
+            }
+            return .success { draft, _ in draft.config.bgp.holdTime = seconds }
+        },
+        "bgp_daemon_max_prefixes": KeyRule.Global { value in
+            guard let n = ASCIIText.decimal(value), n <= Int(Int32.max) else {
+                return .failure(.invalid("invalid value '\(value)': expected a whole number (0 for no limit)"))
+            }
+            return .success { draft, _ in draft.config.bgp.maxPrefixes = n }
+        },
+        "bgp_daemon_neighbors": KeyRule.Global { value in
+            var neighbors: [BGPDaemonConfig.Neighbor] = []
+            for item in value.split(separator: ",").map(ASCIIText.trim) where !item.isEmpty {
+                if let address = IPAddress(item) {
+                    neighbors.append(.init(address: address))
+                } else if let endpoint = ListenEndpoint(parsing: item), let address = IPAddress(endpoint.host) {
+                    neighbors.append(.init(address: address, port: endpoint.port))
+                } else {
+                    return .failure(.invalid("invalid neighbour '\(item)': expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT"))
+                }
+            }
+            let parsed = neighbors
+            return .success { draft, _ in draft.config.bgp.neighbors = parsed }
         },
     ]
 
@@ -259,7 +344,6 @@ enum ConfigKeys {
         "nfacctd_dtls_port": never("NetFlow/IPFIX over DTLS is not implemented yet"),
         "pcap_savefile": never("reading NetFlow/IPFIX from a pcap file is not implemented yet"),
         "use_ip_next_hop": off("peer_dst_ip from the IP next hop (use_ip_next_hop) is not implemented yet"),
-        "bgp_daemon": off("BGP enrichment isn't available yet"),
         "bmp_daemon": off("BMP enrichment isn't available yet"),
         "telemetry_daemon": off("streaming telemetry is not implemented"),
         "flow_to_rd_map": never("flow_to_rd_map is not implemented yet"),

@@ -27,6 +27,20 @@ struct CheckConfig: ParsableCommand {
         }
         for diagnostic in diagnostics { print(diagnostic) }
         print("listen \(config.listenAddress) port \(config.listenPort); metrics \(config.metricsListen)")
+        if config.bgp.enabled {
+            let bgp = config.bgp
+            let id = (0..<4).map { String((bgp.identifier >> (24 - 8 * UInt32($0))) & 0xff) }.joined(separator: ".")
+            var line = "bgp listen \(bgp.listenAddress) port \(bgp.listenPort), identifier \(id), "
+            line += bgp.localAS.map { "local AS \($0)" } ?? "local AS mirrors each peer (iBGP)"
+            line += ", hold time \(bgp.holdTime)s, max peers \(bgp.maxPeers)"
+            line += bgp.maxPrefixes > 0 ? ", max prefixes \(bgp.maxPrefixes) per peer" : ", no prefix limit"
+            if bgp.addPathIgnore { line += ", ADD-PATH off" }
+            print(line)
+            if let allow = bgp.allowList { print("bgp allow list: \(allow.count) entr\(allow.count == 1 ? "y" : "ies")") }
+            if !bgp.md5Keys.isEmpty { print("bgp TCP MD5 keys: \(bgp.md5Keys.count)") }
+            if !bgp.neighbors.isEmpty { print("bgp neighbours to connect to: \(bgp.neighbors.map(\.description).joined(separator: ", "))") }
+            if let dump = bgp.tableDumpFile, let every = bgp.tableDumpRefreshTime { print("bgp table dump every \(every)s → \(dump)") }
+        }
         for view in config.views {
             var line = "view \(view.name): \(view.plugin.rawValue) aggregate \(view.aggregate.joined(separator: ","))"
             if view.plugin == .sqlite3 {

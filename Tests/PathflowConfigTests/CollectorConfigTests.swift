@@ -196,7 +196,6 @@ struct CollectorConfigTests {
         ("nfacctd_as: bgp", "BGP enrichment isn't available yet"),
         ("nfacctd_net: longest", "BGP enrichment isn't available yet"),
         ("nfacctd_as: file", "networks_file"),
-        ("bgp_daemon: true", "BGP enrichment isn't available yet"),
         ("bmp_daemon: true", "BMP"),
         ("sfacctd_port: 6343", "sFlow"),
         ("aggregate_primitives: /etc/pmacct/primitives.lst", "custom primitives"),
@@ -240,7 +239,7 @@ struct CollectorConfigTests {
         let (config, diagnostics) = Fixtures.make([
             "plugins: sqlite3", "plugin_pipe_size: 10240000", "plugin_buffer_size: 10240",
             "sql_cache_entries: 32771", "sql_dont_try_update: true", "sql_multi_values: 1024000",
-            "bgp_daemon_port: 1179",
+            "bgp_daemon_batch: 10",
         ])
         #expect(config != nil)
         #expect(diagnostics.count == 6)
