@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "PathflowConfig", targets: ["PathflowConfig"]),
         .library(name: "NetCore", targets: ["NetCore"]),
+        .library(name: "BGPWire", targets: ["BGPWire"]),
+        .library(name: "RIB", targets: ["RIB"]),
+        .library(name: "BGPWireFuzzing", targets: ["BGPWireFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -40,6 +43,21 @@ let package = Package(
             name: "BGPWire",
             dependencies: ["NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
+        // The BGP fuzz target's input format and invariants, shared by Fuzz/ and the regression tests.
+        .target(
+            name: "BGPWireFuzzing",
+            dependencies: ["BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(name: "RIB", dependencies: ["NetCore", "BGPWire"], swiftSettings: strict),
+        .target(
+            name: "BGPSpeaker",
+            dependencies: [
+                "NetCore", "BGPWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
         .target(
             name: "Storage",
@@ -61,6 +79,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "NetCore", "FlowWire", "FlowCollector", "Aggregation", "Storage", "PathflowConfig",
+                "BGPWire", "RIB", "BGPSpeaker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -89,18 +108,28 @@ let package = Package(
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
         .testTarget(
             name: "BGPWireTests",
-            dependencies: ["BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["BGPWire", "BGPWireFuzzing", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "PathflowConfig", "FlowWire", "NetCore",
+                "Daemon", "PathflowConfig", "FlowWire", "NetCore", "BGPWire",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore"], swiftSettings: strict),
+        .testTarget(name: "RIBTests", dependencies: ["RIB", "BGPWire", "NetCore"], swiftSettings: strict),
+        .testTarget(
+            name: "BGPSpeakerTests",
+            dependencies: [
+                "BGPSpeaker", "BGPWire", "NetCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
         .testTarget(

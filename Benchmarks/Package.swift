@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "pathflow", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -42,6 +43,20 @@ let package = Package(
                 .product(name: "NetCore", package: "pathflow"),
             ],
             path: "Benchmarks/FlowIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // RIB ingest, memory and lookups on a generated full-size table (see RIBTable.swift).
+        .executableTarget(
+            name: "RIBIngest",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RIB", package: "pathflow"),
+                .product(name: "BGPWire", package: "pathflow"),
+                .product(name: "NetCore", package: "pathflow"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RIBIngest",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// A libFuzzer target for FlowWire's decoder, in its own package so the main build and tests
-// stay free of sanitizer flags. Build and run: tools/fuzz-flowwire
+// libFuzzer targets, in their own package so the main build and tests stay free of sanitizer
+// flags. FlowWire's decoder: tools/fuzz-flowwire. BGPWire's UPDATE codec: tools/fuzz-bgpwire.
 import PackageDescription
 
 let package = Package(
@@ -17,6 +17,15 @@ let package = Package(
             dependencies: [
                 "FlowWireFuzzEntry",
                 .product(name: "FlowWireFuzzing", package: "pathflow"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(name: "BGPWireFuzzEntry"),
+        .executableTarget(
+            name: "BGPWireFuzz",
+            dependencies: [
+                "BGPWireFuzzEntry",
+                .product(name: "BGPWireFuzzing", package: "pathflow"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -30,4 +30,22 @@ public struct BGPError: Error, Sendable, Equatable, CustomStringConvertible {
     static func open(_ subcode: UInt8, _ reason: String, data: [UInt8] = []) -> BGPError {
         BGPError(code: 2, subcode: subcode, data: data, reason: reason)
     }
+    // §6.3 UPDATE Message Error; subcodes named in `UpdateSubcode`.
+    static func update(_ subcode: UpdateSubcode, _ reason: String, data: [UInt8] = []) -> BGPError {
+        BGPError(code: 3, subcode: subcode.rawValue, data: data, reason: reason)
+    }
+
+    /// RFC 4271 §4.5 and §6.3: the subcodes of UPDATE Message Error (code 3).
+    public enum UpdateSubcode: UInt8, Sendable {
+        case malformedAttributeList = 1
+        case unrecognizedWellKnownAttribute = 2
+        case missingWellKnownAttribute = 3
+        case attributeFlagsError = 4
+        case attributeLengthError = 5
+        case invalidOrigin = 6
+        case invalidNextHop = 8
+        case optionalAttributeError = 9
+        case invalidNetworkField = 10
+        case malformedASPath = 11
+    }
 }

@@ -41,15 +41,14 @@ public final class Collector: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let threads: Int
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
+    /// The BGP daemon when `bgp_daemon: true`; run it as a service before the collector.
+    public let bgp: BGPService?
     /// The UDP port bound, once bound (useful with port 0).
     public let boundPort = NIOLockedValueBox<Int?>(nil)
 
     public init(config: CollectorConfig, logger: Logger, threads: Int = System.coreCount) throws {
         self.config = config
         self.logger = logger
-        guard !config.bgp.enabled else {
-            throw StartupError(description: "bgp_daemon: true: the BGP daemon is not part of this build yet")
-        }
         var stores: [String: SQLiteStore] = [:]
         var sinks: [ViewSink] = []
         for (index, view) in config.views.enumerated() {
@@ -96,6 +95,7 @@ public final class Collector: Service, Sendable {
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
+        self.bgp = config.bgp.enabled ? BGPService(config: config, registry: metrics.registry, logger: logger) : nil
         self.threads = max(1, threads)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
     }
@@ -243,13 +243,25 @@ public final class Collector: Service, Sendable {
     }
 
     func httpRoutes() -> HTTPRoutes {
-        [
+        var routes: HTTPRoutes = [
             "/metrics": { [self] _ in
-                self.renderMetrics().map {
+                self.bgp?.publishStatistics()
+                return self.renderMetrics().map {
                     HTTPAnswer(contentType: "text/plain; version=0.0.4; charset=utf-8", body: $0)
                 }
             },
         ]
+        if let bgp {
+            routes.merge(bgp.routes(on: group.next()), uniquingKeysWith: { a, _ in a })
+        } else {
+            for path in ["/rib/peers", "/rib/lookup", "/rib/dump"] {
+                routes[path] = { [group] _ in
+                    group.next().makeSucceededFuture(HTTPAnswer(
+                        status: .notFound, body: "the BGP daemon is not running (bgp_daemon: true turns it on)\n"))
+                }
+            }
+        }
+        return routes
     }
 
     func renderMetrics() -> EventLoopFuture<String> {

@@ -34,7 +34,9 @@ public enum BGPDumpPath {
     /// The file name for one router's dump at `time` (seconds since the epoch).
     public static func render(_ template: String, time: Int, utc: Bool, peerAddress: String, peerPort: Int) -> String {
         var text = template
-        for (variable, replacement) in [("$peer_src_ip", peerAddress), ("$peer_tcp_port", String(peerPort))] {
+        // pmacct writes the address with '.' and ':' as '_' (127_0_0_2).
+        let address = String(peerAddress.map { $0 == "." || $0 == ":" ? "_" : $0 })
+        for (variable, replacement) in [("$peer_src_ip", address), ("$peer_tcp_port", String(peerPort))] {
             text = text.split(separator: variable, omittingEmptySubsequences: false).joined(separator: replacement)
         }
         guard text.contains("%") else { return text }

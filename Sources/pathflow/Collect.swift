@@ -68,7 +68,9 @@ struct Collect: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: collector)],
+                // Started in order, stopped in reverse: flows stop (and flush) before BGP does.
+                services: (collector.bgp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + [.init(service: collector)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -46,7 +46,7 @@ struct Rib: AsyncParsableCommand {
         func get(_ path: String, _ query: [(String, String)] = []) throws {
             let endpoint = try address()
             var all = query
-            if json { all.append(("format", "json")) }
+            all.append(("format", json ? "json" : "text"))
             let target = all.isEmpty ? path : path + "?" + all.map { "\($0)=\(percentEncoded($1))" }.joined(separator: "&")
             let (status, body) = try HTTPGet.fetch(host: endpoint.host, port: endpoint.port, target: target)
             guard status == 200 else {

@@ -146,7 +146,7 @@ struct BGPDumpPathTests {
         // 2026-11-23 22:04:05 UTC
         let path = BGPDumpPath.render("/spool/bgp-$peer_src_ip-$peer_tcp_port-%Y%m%d-%H%M%S.log",
                                       time: 1_795_471_445, utc: true, peerAddress: "192.0.2.1", peerPort: 40123)
-        #expect(path == "/spool/bgp-192.0.2.1-40123-20261123-220405.log")
+        #expect(path == "/spool/bgp-192_0_2_1-40123-20261123-220405.log")
     }
 
     @Test func unknownVariablesAreRejected() {

@@ -16,9 +16,13 @@ Standard library only.
 
 import ipaddress
 import json
+import os
 import re
 import sys
 from collections import Counter
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import speakerview  # noqa: E402
 
 
 def is_ip(tok):
@@ -83,16 +87,8 @@ def table_pairs(lines):
 
 
 def bird_pairs(lines):
-    pairs = []
-    cur = None
-    for line in lines:
-        first = line.split()[0] if line.split() else ""
-        if line and not line[0].isspace() and is_prefix(first):
-            cur = first
-        m = re.search(r"BGP\.next_hop:\s+(\S+)", line)
-        if m and cur:
-            pairs.append((cur, m.group(1)))
-    return pairs
+    """`birdc show route ... all`: the parser the end-to-end cases use (speakerview.py)."""
+    return [(p.prefix, p.next_hop) for p in speakerview.bird_paths("", "\n".join(lines))]
 
 
 def exabgp_triples(lines):

@@ -7,12 +7,13 @@ speakers choose their own ADD-PATH ids), next hop, AS_PATH (a list; a nested
 list is an AS_SET), origin, LOCAL_PREF, MED, communities, large communities,
 extended communities (route targets).  STEPS are the changes made after the
 initial table has been sent: one implicit replace (same prefix and path,
-new attributes) and two withdrawals.
+new attributes), two withdrawals and one added path.  capture.sh makes
+changes 1-3; the end-to-end cases (tools/e2e/lib_bgp.py) all four.
 
 Usage: routes.py KIND [options]; KIND is one of
   gobgp-conf     gobgpd TOML (neighbor admin-down until routes are in)
   gobgp-initial  gobgp CLI arguments, one "global rib add" per line
-  gobgp-step N   gobgp CLI arguments for change N (1..3)
+  gobgp-step N   gobgp CLI arguments for change N (1..4)
   bird-conf      bird2 configuration; --stage N applies changes 1..N
   exabgp-conf    exabgp configuration (static routes; API process for changes)
   exabgp-step N  exabgp API commands for change N
@@ -55,13 +56,17 @@ PATHS = [
      [], [], []),
 ]
 
-# change 1: implicit replace of 192.0.2.0/24 path 2; 2 and 3: withdrawals
+# change 1: implicit replace of 192.0.2.0/24 path 2; 2 and 3: withdrawals;
+# 4: a third path for 198.51.100.0/24 (AS_SET with a 4-octet ASN, no MED)
 REPLACE = ("192.0.2.0/24", 2, "10.0.0.2", [65020, 65023], "igp", 110, 21,
            ["65000:3", "65000:4"], [], [])
+ADD = ("198.51.100.0/24", 3, "10.0.0.3", [65030, [4200000003, 65031]], "egp", 150, None,
+       ["65000:30"], ["65000:3:3"], ["65000:300"])
 STEPS = {
     1: ("replace", REPLACE),
     2: ("withdraw", ("203.0.113.0/25", 2)),
     3: ("withdraw", ("2001:db8:2::/48", 3)),
+    4: ("add", ADD),
 }
 
 
@@ -77,9 +82,18 @@ def table(stage):
         key = tuple(what[:2])
         if kind == "replace":
             rows = [what if tuple(r[:2]) == key else r for r in rows]
+        elif kind == "add":
+            rows = rows + [what]
         else:
             rows = [r for r in rows if tuple(r[:2]) != key]
     return rows
+
+
+def counts(stage):
+    """(IPv4 paths, IPv6 paths) after changes 1..stage."""
+    rows = table(stage)
+    v6 = sum(1 for r in rows if is6(r[0]))
+    return len(rows) - v6, v6
 
 
 # ---------------------------------------------------------------- gobgp
@@ -111,16 +125,27 @@ def gobgp_add(r):
     return " ".join(args)
 
 
-def gobgp_conf(o):
-    return """# gobgpd: iBGP (AS {asn}) toward the collector, which is a route-reflector client
+def gobgp_config(local, neighbors, hold=90, keepalive=30, connect_retry=None):
+    """gobgpd TOML; neighbors: [(address, port)], every one admin-down."""
+    out = ["""# gobgpd: iBGP (AS {asn}) toward the collector, which is a route-reflector client
 # receiving every path (ADD-PATH send-max 255).  Routes are added with the gobgp
-# CLI while the neighbor is admin-down, then "gobgp neighbor {peer} enable".
+# CLI while the neighbor is admin-down, then "gobgp neighbor {first} enable".
 [global.config]
   as = {asn}
   router-id = "{local}"
   port = -1
   local-address-list = ["{local}"]
-
+""".format(asn=ASN, local=local, first=" / ".join(n[0] for n in neighbors))]
+    for peer, port in neighbors:
+        timers = ""
+        if hold != 90 or keepalive != 30 or connect_retry is not None:
+            timers = "  [neighbors.timers.config]\n    hold-time = %d\n    keepalive-interval = %d\n" % (
+                hold, keepalive)
+            if connect_retry is not None:
+                # also the pause after a reset (GoBGP waits 30 s by default)
+                timers += "    connect-retry = %d\n    idle-hold-time-after-reset = %d\n" % (
+                    connect_retry, connect_retry)
+        out.append("""
 [[neighbors]]
   [neighbors.config]
     neighbor-address = "{peer}"
@@ -129,7 +154,7 @@ def gobgp_conf(o):
   [neighbors.transport.config]
     local-address = "{local}"
     remote-port = {port}
-  [neighbors.route-reflector.config]
+{timers}  [neighbors.route-reflector.config]
     route-reflector-client = true
     route-reflector-cluster-id = "{local}"
   # GoBGP sends End-of-RIB only when graceful restart is enabled on both sides
@@ -146,7 +171,21 @@ def gobgp_conf(o):
       afi-safi-name = "ipv6-unicast"
     [neighbors.afi-safis.add-paths.config]
       send-max = 255
-""".format(asn=ASN, local=o.local, peer=o.peer, port=o.port)
+""".format(asn=ASN, local=local, peer=peer, port=port, timers=timers))
+    return "".join(out)
+
+
+def gobgp_conf(o):
+    return gobgp_config(o.local, [(o.peer, o.port)])
+
+
+def gobgp_step(n):
+    """gobgp CLI arguments for change n."""
+    kind, what = STEPS[n]
+    if kind in ("replace", "add"):
+        return gobgp_add(what)
+    r = [x for x in PATHS if tuple(x[:2]) == tuple(what)][0]
+    return "global rib del -a %s %s identifier %d" % ("ipv6" if is6(r[0]) else "ipv4", r[0], r[1])
 
 
 # ---------------------------------------------------------------- bird2
@@ -178,32 +217,46 @@ def bird_route(r):
     return "    route %s blackhole {\n%s\n    };" % (prefix, body)
 
 
-def bird_conf(o):
-    rows = table(o.stage)
+def bird_config(stage, local, neighbors, log="/dev/null", hold=90, listen_port=None, connect_delay=None):
+    """bird2 configuration with changes 1..stage applied; neighbors:
+    [(protocol name, address, port)].  listen_port: BIRD's own listening
+    port on `local` (strict bind), instead of 179 on every address.
+    connect_delay: seconds before the first connection attempt after the
+    protocol starts or is enabled (BIRD's default is 5)."""
+    rows = table(stage)
     out = ["""# bird2: one static protocol per path number (BIRD sends one path per
 # route source), reflected by iBGP (AS {asn}) to the collector, a
 # route-reflector client with ADD-PATH tx.  Stage {stage} of the changes.
 log "{log}" all;
 router id {local};
 protocol device {{ scan time 0; }}
-""".format(asn=ASN, stage=o.stage, local=o.local, log=o.log)]
+""".format(asn=ASN, stage=stage, local=local, log=log)]
     for pid in (1, 2, 3):
         for fam, v6 in (("ipv4", False), ("ipv6", True)):
             rs = [r for r in rows if r[1] == pid and is6(r[0]) == v6]
             out.append("protocol static path%d_%s {\n  %s { import all; };\n%s\n}\n" % (
                 pid, fam[-1], fam, "\n".join(bird_route(r) for r in rs)))
-    out.append("""protocol bgp collector {{
-  local {local} as {asn};
+    local_clause = "local %s as %d;" % (local, ASN)
+    if listen_port is not None:
+        local_clause = "local %s port %d as %d;\n  strict bind yes;" % (local, listen_port, ASN)
+    for name, peer, port in neighbors:
+        out.append("""protocol bgp {name} {{
+  {local_clause}
   neighbor {peer} port {port} as {asn};
   rr client;
   rr cluster id {local};
-  hold time 90;
-  connect retry time 1;
+  hold time {hold};
+  connect retry time 1;{delay}
   ipv4 {{ import none; export all; add paths tx; }};
   ipv6 {{ import none; export all; add paths tx; }};
 }}
-""".format(local=o.local, peer=o.peer, port=o.port, asn=ASN))
+""".format(name=name, local_clause=local_clause, local=local, peer=peer, port=port, asn=ASN, hold=hold,
+           delay="" if connect_delay is None else "\n  connect delay time %d;" % connect_delay))
     return "\n".join(out)
+
+
+def bird_conf(o):
+    return bird_config(o.stage, o.local, [("collector", o.peer, o.port)], log=o.log)
 
 
 # ---------------------------------------------------------------- exabgp
@@ -277,7 +330,7 @@ neighbor {peer} {{
 def exabgp_step(n, neighbor=None):
     kind, what = STEPS[n]
     pre = "neighbor %s " % neighbor if neighbor else ""
-    if kind == "replace":
+    if kind in ("replace", "add"):
         return pre + "announce route " + exa_route(what)
     prefix, pid = what
     nh = [r[2] for r in PATHS if (r[0], r[1]) == (prefix, pid)][0]
@@ -359,13 +412,7 @@ def main():
     elif k == "gobgp-initial":
         print("\n".join(gobgp_add(r) for r in PATHS))
     elif k == "gobgp-step":
-        kind, what = STEPS[o.step]
-        if kind == "replace":
-            print(gobgp_add(what))
-        else:
-            r = [x for x in PATHS if tuple(x[:2]) == tuple(what)][0]
-            print("global rib del -a %s %s identifier %d" % (
-                "ipv6" if is6(r[0]) else "ipv4", r[0], r[1]))
+        print(gobgp_step(o.step))
     elif k == "bird-conf":
         print(bird_conf(o), end="")
     elif k == "exabgp-conf":

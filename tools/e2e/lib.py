@@ -7,7 +7,8 @@ when the case ends, whatever happens.  All network traffic goes to
 127.0.0.1 only, and every wait below is bounded in time.
 
 Exit status of a case script: 0 = pass, 1 = fail, 2 = error in the test
-itself, 3 = interrupted.  The temporary directory of a failed case is kept.  On failure the last stdout line is `FAIL-REASON: <text>`, which
+itself, 3 = interrupted, 4 = skipped (the last stdout line is then
+`SKIP-REASON: <text>`).  The temporary directory of a failed case is kept.  On failure the last stdout line is `FAIL-REASON: <text>`, which
 tools/e2e/run prints.
 
 Environment:
@@ -73,6 +74,13 @@ aggregate: src_host, dst_host, src_port, dst_port, proto, tos
 
 class CaseFailure(Exception):
     pass
+
+
+class CaseSkipped(Exception):
+    """The case cannot run against this build (a feature it tests is not in it)."""
+
+
+EXIT_SKIPPED = 4
 
 
 def log(*args):
@@ -1214,6 +1222,9 @@ def main(case_fn):
         case_fn(c)
         if c.problems:
             raise CaseFailure("; ".join(c.problems))
+    except CaseSkipped as e:
+        print("SKIP-REASON: " + str(e).replace("\n", " "), flush=True)
+        status = EXIT_SKIPPED
     except CaseFailure as e:
         msg = str(e)
         if c.problems and msg != "; ".join(c.problems):
@@ -1230,5 +1241,6 @@ def main(case_fn):
     finally:
         c.failed = status in (1, 2)     # kept for a look; not when interrupted
         c.cleanup()
-    log("%s: %s in %.1fs" % (name, "passed" if status == 0 else "failed", time.monotonic() - t0))
+    outcome = {0: "passed", EXIT_SKIPPED: "skipped"}.get(status, "failed")
+    log("%s: %s in %.1fs" % (name, outcome, time.monotonic() - t0))
     sys.exit(status)

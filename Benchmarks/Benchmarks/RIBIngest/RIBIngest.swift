@@ -1,0 +1,210 @@
+import BGPWire
+import Benchmark
+import Foundation
+import NetCore
+import RIB
+import Synchronization
+
+/// RIB ingest, memory and lookups on the table described in `RIBTable` (1,000,000 IPv4 prefixes
+/// × 4 ADD-PATH paths, one router).
+///
+/// - ingest: `apply()` of the pre-decoded UPDATEs into an empty RIB on one core; the custom
+///   metric is paths per second.
+/// - memory: the table built from wire bytes (each UPDATE decoded, applied and dropped), so what
+///   stays allocated is the RIB. `memoryLeakedBytes` is the net of bytes requested from malloc
+///   during the build (divide by 4,000,000 for bytes per path); the custom metrics divide the
+///   RSS growth and the RIB's own count of its tables by the paths.
+/// - lookups: 1,000,000 flows (`makeLookups`) looked up ten times over, 1,000 per `read`: the
+///   source side's best path (no next-hop, LPM only) and `match()` with next-hops, through the
+///   batched `match(_:into:)`; `match()` one call per flow for comparison; and batched
+///   `match()` while another thread applies a stream of UPDATEs (implicit replaces of all
+///   four paths of groups of prefixes) as fast as it can.
+
+let table = RIBTable()
+let peer = PeerIdentity(address: IPAddress(v4: 0x0a00_00fe), bgpID: 0x0a00_00fe, asn: 65000)
+
+/// A RIB holding the whole table, built from wire bytes.
+func loadedRIB() -> (RIB, RouterID) {
+    let rib = RIB()
+    let router = rib.addRouter(peer)
+    for body in table.updates { rib.apply(RIBTable.decode(body), to: router) }
+    return (rib, router)
+}
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+          let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func perSecond(_ count: Int, _ elapsed: Duration) -> Int {
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return Int(Double(count) / seconds)
+}
+
+final class WriterControl: Sendable {
+    let stop = Atomic<Bool>(false)
+    let applied = Atomic<Int>(0)
+}
+
+/// 1,000,000 flows: each destination inside a random announced prefix, each next-hop one of
+/// the four (so every lookup is an exact match, on the best path a quarter of the time); with
+/// `nextHop: false` the flows carry none (the source side's best-path lookup).
+func makeLookups(count: Int, router: RouterID, nextHop: Bool) -> [FlowLookup] {
+    var random = SplitMix64(seed: 77)
+    return (0..<count).map { _ in
+        let prefix = table.prefixes[Int(random.next() % UInt64(table.prefixes.count))]
+        let host = UInt32(truncatingIfNeeded: random.next()) & ~(UInt32.max << (32 - UInt32(prefix.length)))
+        let hop = IPAddress(v4: 0x0a00_0000 | UInt32(1 + random.next() % 4))
+        return FlowLookup(destination: IPAddress(v4: prefix.address | host), nextHop: nextHop ? hop : IPAddress(high: 0, low: 0, family: .none), router: router)
+    }
+}
+
+/// Looks every flow up `rounds` times, one read lock per 1,000; returns lookups per second.
+/// `batched`: through `match(_:into:)`; otherwise one `match(destination:nextHop:router:)` each.
+func lookups(_ rib: RIB, _ flows: [FlowLookup], rounds: Int, batched: Bool) -> Int {
+    let batch = 1_000
+    var sink: UInt32 = 0
+    let results = UnsafeMutableBufferPointer<PathMatch>.allocate(capacity: batch)
+    defer { results.deallocate() }
+    let clock = ContinuousClock()
+    let start = clock.now
+    flows.withUnsafeBufferPointer { all in
+        for _ in 0..<rounds {
+            var i = 0
+            while i < all.count {
+                let end = min(all.count, i + batch)
+                let part = UnsafeBufferPointer(rebasing: all[i..<end])
+                sink &+= rib.read { r in
+                    var s: UInt32 = 0
+                    if batched {
+                        r.match(part, into: results)
+                        for j in 0..<part.count { s &+= results[j].path?.pathID ?? 0 }
+                    } else {
+                        for q in part { s &+= r.match(destination: q.destination, nextHop: q.nextHop, router: q.router).path?.pathID ?? 0 }
+                    }
+                    return s
+                }
+                i = end
+            }
+        }
+    }
+    let elapsed = clock.now - start
+    blackHole(sink)
+    return perSecond(flows.count * rounds, elapsed)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
+        timeUnits: .milliseconds,
+        warmupIterations: 0,
+        maxDuration: .seconds(30),
+        maxIterations: 5
+    )
+    let pathsPerSecond = BenchmarkMetric.custom("paths/s", polarity: .prefersLarger, useScalingFactor: false)
+    let lookupsPerSecond = BenchmarkMetric.custom("lookups/s", polarity: .prefersLarger, useScalingFactor: false)
+    let writerPerSecond = BenchmarkMetric.custom("writer paths/s", polarity: .prefersLarger, useScalingFactor: false)
+
+    Benchmark("RIB ingest, 1M prefixes x 4 paths", configuration: .init(
+        metrics: [.wallClock, .cpuTotal, .peakMemoryResident, pathsPerSecond], warmupIterations: 1)
+    ) { benchmark in
+        let updates = table.decodedUpdates()
+        let rib = RIB()
+        let router = rib.addRouter(peer)
+        let clock = ContinuousClock()
+        benchmark.startMeasurement()
+        let start = clock.now
+        for update in updates { rib.apply(update, to: router) }
+        let elapsed = clock.now - start
+        benchmark.stopMeasurement()
+        let held = rib.read { r in r.statistics.paths }
+        precondition(held == table.pathCount)
+        benchmark.measurement(pathsPerSecond, perSecond(held, elapsed))
+    }
+
+    let bytesPerPathRSS = BenchmarkMetric.custom("bytes/path (RSS)", useScalingFactor: false)
+    let bytesPerPathTables = BenchmarkMetric.custom("bytes/path (RIB tables)", useScalingFactor: false)
+    let attributeSets = BenchmarkMetric.custom("attribute sets", useScalingFactor: false)
+
+    Benchmark("RIB memory, 1M prefixes x 4 paths", configuration: .init(
+        metrics: [.wallClock, .memoryLeakedBytes, .peakMemoryResidentDelta, bytesPerPathRSS, bytesPerPathTables, attributeSets],
+        maxIterations: 1)
+    ) { benchmark in
+        _ = table.updates.count
+        let before = residentBytes()
+        benchmark.startMeasurement()
+        let (rib, _) = loadedRIB()
+        benchmark.stopMeasurement()
+        let grown = residentBytes() - before
+        let stats = rib.read { r in r.statistics }
+        precondition(stats.paths == table.pathCount)
+        benchmark.measurement(bytesPerPathRSS, grown / stats.paths)
+        benchmark.measurement(bytesPerPathTables, stats.tableBytes / stats.paths)
+        benchmark.measurement(attributeSets, stats.attributeSets)
+        blackHole(rib)
+    }
+
+    let flowCount = 1_000_000
+    let rounds = 10
+    let lookupVariants: [(String, Bool, Bool)] = [
+        ("best path of the LPM, batched", false, true),
+        ("match() with next-hops, batched", true, true),
+        ("match() with next-hops, one at a time", true, false),
+    ]
+    for (name, nextHop, batched) in lookupVariants {
+        Benchmark("RIB lookups, \(name) (10M)", configuration: .init(
+            metrics: [.wallClock, .cpuTotal, lookupsPerSecond], scalingFactor: .mega)
+        ) { benchmark in
+            let (rib, router) = loadedRIB()
+            let flows = makeLookups(count: flowCount, router: router, nextHop: nextHop)
+            let kinds = rib.read { r in Set(r.match(Array(flows.prefix(10_000))).map(\.kind)) }
+            precondition(kinds == [nextHop ? .exact : .best])
+            benchmark.startMeasurement()
+            let rate = lookups(rib, flows, rounds: rounds, batched: batched)
+            benchmark.stopMeasurement()
+            benchmark.measurement(lookupsPerSecond, rate)
+        }
+    }
+
+    Benchmark("RIB lookups, match() batched, writer streaming UPDATEs (10M)", configuration: .init(
+        metrics: [.wallClock, .cpuTotal, lookupsPerSecond, writerPerSecond], scalingFactor: .mega)
+    ) { benchmark in
+        let (rib, router) = loadedRIB()
+        let flows = makeLookups(count: flowCount, router: router, nextHop: true)
+        // The stream: the first 200,000 UPDATEs again with LOCAL_PREF raised by one, so each is
+        // an implicit replace of its paths with a new attribute set; then the originals back.
+        let originals = Array(table.updates.prefix(200_000))
+        let changed = originals.map { body -> Update in
+            var update = RIBTable.decode(body)
+            update.attributes.localPref = (update.attributes.localPref ?? 100) + 1
+            return update
+        }
+        let stream = changed + originals.map(RIBTable.decode)
+        let control = WriterControl()
+        let finished = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            var paths = 0
+            // Bounded: 50 passes over the stream at most.
+            outer: for _ in 0..<50 {
+                for update in stream {
+                    if control.stop.load(ordering: .relaxed) { break outer }
+                    paths += rib.apply(update, to: router).replaced
+                }
+            }
+            control.applied.store(paths, ordering: .relaxed)
+            finished.signal()
+        }
+        let clock = ContinuousClock()
+        writer.start()
+        benchmark.startMeasurement()
+        let start = clock.now
+        let rate = lookups(rib, flows, rounds: rounds, batched: true)
+        control.stop.store(true, ordering: .relaxed)
+        finished.wait()
+        let elapsed = clock.now - start
+        benchmark.stopMeasurement()
+        benchmark.measurement(lookupsPerSecond, rate)
+        benchmark.measurement(writerPerSecond, perSecond(control.applied.load(ordering: .relaxed), elapsed))
+    }
+}

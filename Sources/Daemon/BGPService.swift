@@ -1,0 +1,179 @@
+import BGPSpeaker
+import BGPWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NetCore
+import PathflowConfig
+import Prometheus
+import RIB
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The BGP daemon: the speaker (sessions on one event loop), the RIB it writes, periodic table
+/// dumps, and the data behind the looking glass. Inert until `run()`; graceful shutdown sends
+/// Cease to every peer.
+public final class BGPService: Service, Sendable {
+    public let rib = RIB()
+    let config: BGPDaemonConfig
+    let timestampsUTC: Bool
+    let logger: Logger
+    let metrics: BGPMetrics
+    let group: MultiThreadedEventLoopGroup
+    let speaker: Speaker
+    let sessions = NIOLockedValueBox<[UInt64: RouterSession]>([:])
+
+    public init(config: CollectorConfig, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.config = config.bgp
+        self.timestampsUTC = config.timestampsUTC
+        self.logger = logger
+        let metrics = BGPMetrics(registry: registry)
+        self.metrics = metrics
+        // One thread: every session's route events come from it, so the RIB has one writer.
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let rib = self.rib
+        let sessions = self.sessions
+        speaker = Speaker(config: Self.speakerConfig(config.bgp), eventLoop: group.next(), logger: logger) { _ in
+            RIBFeeder(rib: rib, metrics: metrics, logger: logger, sessions: sessions)
+        }
+    }
+
+    static func speakerConfig(_ bgp: BGPDaemonConfig) -> SpeakerConfig {
+        var session = SessionConfig(identifier: bgp.identifier, localAS: bgp.localAS)
+        session.holdTime = UInt16(bgp.holdTime)
+        session.addPathReceive = !bgp.addPathIgnore
+        var config = SpeakerConfig(session: session)
+        config.listenAddress = bgp.listenAddress
+        config.listenPort = bgp.listenPort
+        config.allow = bgp.allowList
+        config.maximumPeers = bgp.maxPeers
+        config.maximumPrefixes = bgp.maxPrefixes > 0 ? bgp.maxPrefixes : nil
+        let keys = Dictionary(bgp.md5Keys.map { ($0.address, $0.password) }, uniquingKeysWith: { _, last in last })
+        config.neighbors = bgp.neighbors.map {
+            SpeakerConfig.Neighbor(address: $0.address, port: $0.port, connect: true, md5Key: keys[$0.address])
+        }
+        // Routers with a key that we do not connect to ourselves still need it on the listener.
+        for key in bgp.md5Keys where !bgp.neighbors.contains(where: { $0.address == key.address }) {
+            config.neighbors.append(.init(address: key.address, connect: false, md5Key: key.password))
+        }
+        return config
+    }
+
+    /// The port the listener bound (useful with port 0), once running.
+    public var listeningPort: Int? { speaker.listeningPort }
+
+    public func run() async throws {
+        do {
+            try await speaker.start()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw Collector.StartupError(description: "BGP daemon on \(config.listenAddress) port \(config.listenPort): \(error)")
+        }
+        logger.info("BGP daemon listening", metadata: [
+            "address": "\(config.listenAddress)", "port": "\(speaker.listeningPort ?? config.listenPort)",
+            "bgp_id": "\(IPAddress(v4: config.identifier))",
+            "local_as": "\(config.localAS.map(String.init) ?? "mirrors each peer")",
+        ])
+        var seq = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let now = Int(time(nil))
+            if config.tableDumpFile != nil, let period = config.tableDumpRefreshTime {
+                // Dumps fall on multiples of the period since the epoch, as nfacctd's do.
+                let next = (now / period + 1) * period
+                let wait = Double(next - now)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(wait)) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                await writeDumps(at: next, period: period, seq: seq)
+                seq += 1
+            } else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+            }
+        }
+        await speaker.shutdown()
+        logger.info("BGP daemon stopped")
+        try await group.shutdownGracefully()
+    }
+
+    // MARK: dumps and looking glass
+
+    func timestamp(_ time: Int) -> String {
+        var t = time_t(time)
+        var parts = tm()
+        if timestampsUTC { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
+        var buffer = [CChar](repeating: 0, count: 32)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The sessions with a table, ordered by address, optionally only the one `router` names
+    /// (its session address or BGP identifier).
+    func routerSessions(matching router: String? = nil) -> [RouterSession] {
+        var all = sessions.withLockedValue { Array($0.values) }
+        all.sort { ($0.peer.remoteAddress, $0.peer.remotePort) < ($1.peer.remoteAddress, $1.peer.remotePort) }
+        guard let router else { return all }
+        guard let address = IPAddress(router) else { return [] }
+        return all.filter { $0.peer.remoteAddress == address || (address.family == .v4 && $0.peer.bgpID == address.v4Value) }
+    }
+
+    /// One router's dump, pmacct's lines. Read in chunks, so a long dump never holds the RIB
+    /// (and the writer, and flow lookups queued behind it) for long.
+    func dumpLines(_ session: RouterSession, timestamp: String, period: Int, seq: Int) -> [String] {
+        let peer = PmacctDump.Peer(address: session.peer.remoteAddress, port: session.peer.remotePort)
+        var lines = [PmacctDump.initLine(timestamp: timestamp, peer: peer, period: period, seq: seq)]
+        var entries = 0
+        rib.read { reader in
+            reader.forEachPath(router: session.router) { prefix, path, _ in
+                let family = prefix.address.family == .v6 ? AddressFamily.ipv6Unicast : .ipv4Unicast
+                let pathID: UInt32? = session.peer.addPath.contains(family) ? path.pathID : nil
+                lines.append(PmacctDump.pathLine(
+                    timestamp: timestamp, peer: peer, seq: seq, prefix: prefix, pathID: pathID,
+                    attributes: reader.attributes(path.attributes)))
+                entries += 1
+            }
+        }
+        lines.append(PmacctDump.closeLine(timestamp: timestamp, peer: peer, entries: entries, seq: seq))
+        return lines
+    }
+
+    func writeDumps(at time: Int, period: Int, seq: Int) async {
+        guard let template = config.tableDumpFile else { return }
+        let stamp = timestamp(time)
+        for session in routerSessions() {
+            let path = BGPDumpPath.render(template, time: time, utc: timestampsUTC,
+                                          peerAddress: session.peer.remoteAddress.description, peerPort: session.peer.remotePort)
+            let lines = dumpLines(session, timestamp: stamp, period: period, seq: seq)
+            do {
+                try Self.write(lines.joined(separator: "\n") + "\n", to: path)
+            } catch {
+                metrics.counter("pathflow_bgp_dump_errors_total", [], "Table dumps that could not be written").increment()
+                logger.error("cannot write the BGP table dump", metadata: ["file": "\(path)", "error": "\(error)"])
+            }
+        }
+        logger.debug("BGP table dump written", metadata: ["routers": "\(sessions.withLockedValue { $0.count })"])
+    }
+
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Replaces the file (mode 0600, like nfacctd's dumps).
+    static func write(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WriteError(description: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw WriteError(description: String(cString: strerror(errno))) }
+            bytes = bytes.dropFirst(n)
+        }
+    }
+
+    func publishStatistics() {
+        metrics.recordStatistics(rib.read { $0.statistics })
+    }
+}
