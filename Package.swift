@@ -120,7 +120,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore"], swiftSettings: strict),
-        .testTarget(name: "RIBTests", dependencies: ["RIB", "BGPWire", "NetCore"], swiftSettings: strict),
+        .testTarget(
+            name: "RIBTests",
+            dependencies: ["RIB", "BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(
             name: "BGPSpeakerTests",
             dependencies: [

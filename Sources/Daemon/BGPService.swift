@@ -125,14 +125,17 @@ public final class BGPService: Service, Sendable {
         let peer = PmacctDump.Peer(address: session.peer.remoteAddress, port: session.peer.remotePort)
         var lines = [PmacctDump.initLine(timestamp: timestamp, peer: peer, period: period, seq: seq)]
         var entries = 0
-        rib.read { reader in
-            reader.forEachPath(router: session.router) { prefix, path, _ in
-                let family = prefix.address.family == .v6 ? AddressFamily.ipv6Unicast : .ipv4Unicast
-                let pathID: UInt32? = session.peer.addPath.contains(family) ? path.pathID : nil
-                lines.append(PmacctDump.pathLine(
-                    timestamp: timestamp, peer: peer, seq: seq, prefix: prefix, pathID: pathID,
-                    attributes: reader.attributes(path.attributes)))
-                entries += 1
+        var cursor: PathCursor? = .start
+        while let from = cursor {
+            cursor = rib.read { reader in
+                reader.forEachPath(router: session.router, from: from, prefixes: 4096) { prefix, path, _ in
+                    let family = prefix.address.family == .v6 ? AddressFamily.ipv6Unicast : .ipv4Unicast
+                    let pathID: UInt32? = session.peer.addPath.contains(family) ? path.pathID : nil
+                    lines.append(PmacctDump.pathLine(
+                        timestamp: timestamp, peer: peer, seq: seq, prefix: prefix, pathID: pathID,
+                        attributes: reader.attributes(path.attributes)))
+                    entries += 1
+                }
             }
         }
         lines.append(PmacctDump.closeLine(timestamp: timestamp, peer: peer, entries: entries, seq: seq))

@@ -99,11 +99,14 @@ struct AttributeStore: BitwiseCopyable {
     }
 
     func attributes(_ ref: AttributesRef) -> PathAttributes {
-        values.unsafelyUnwrapped[Int(ref.rawValue)]
+        precondition(Int(ref.rawValue) < slotCount, "RIB: \(ref) is not an attribute set of this RIB")
+        return values.unsafelyUnwrapped[Int(ref.rawValue)]
     }
 
     func references(_ ref: AttributesRef) -> Int {
-        Int(refcounts[Int(ref.rawValue)])
+        precondition(Int(ref.rawValue) < slotCount, "RIB: \(ref) is not an attribute set of this RIB")
+        let n = refcounts[Int(ref.rawValue)]
+        return n == Self.freeMark ? 0 : Int(n)
     }
 
     /// Bytes of the arena and index (not the sets' own arrays).

@@ -47,4 +47,17 @@ enum BestPath {
             }
         }
     }
+
+    /// Whether a path joining a set whose best is `best` goes out before the MED step: lower
+    /// LOCAL_PREF, or equal and a longer AS_PATH, or both equal and a higher ORIGIN. Such a
+    /// path changes neither the extremes of those steps nor the set that reaches the MED step,
+    /// so the best path stays the same and the full elimination can be skipped.
+    @inline(__always)
+    static func losesEarly(_ path: Path, to best: Path, summaries: RawBuffer<AttributeSummary>) -> Bool {
+        let p = summaries[Int(path.attributes.rawValue)]
+        let b = summaries[Int(best.attributes.rawValue)]
+        if p.localPref != b.localPref { return p.localPref < b.localPref }
+        if p.asPathLength != b.asPathLength { return p.asPathLength > b.asPathLength }
+        return p.origin > b.origin
+    }
 }

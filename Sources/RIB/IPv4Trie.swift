@@ -7,10 +7,10 @@
 /// exactly while some prefix longer than its parent level lies inside it.
 ///
 /// Level-2 chunks are stored compressed (as in Poptrie's leaf vectors): a 256-bit map of the
-/// slots where the value changes, then one value per run. A full table's level 2 is then a
-/// few megabytes instead of tens and stays in the last-level cache, leaving a lookup one
-/// memory access (the prefix entry) instead of two. The writer edits a chunk in its plain
-/// 256-slot form and stores it compressed again.
+/// slots where the value changes, then one value per run. For the benchmark's million-prefix
+/// table level 2 takes 16 MB instead of about 58 (10 bytes less per path), and what stays cached of
+/// it is worth more; a lookup reads the map and then the run, usually from one or two cache
+/// lines. The writer edits a chunk in its plain 256-slot form and stores it compressed again.
 struct IPv4Trie: BitwiseCopyable {
     private(set) var root = RawBuffer<UInt32>()
     /// Compressed level-2 chunks: 8 words of run-start bitmap, 1 word of rank bases (bytes 0–2:

@@ -58,7 +58,7 @@ public struct RIBReader: ~Copyable {
         try core.pointee.table(router)?.pointee.forEachPath(body)
     }
 
-    /// The attribute set `ref` names.
+    /// The attribute set `ref` names. `ref` must come from a path returned inside this `read`.
     public func attributes(_ ref: AttributesRef) -> PathAttributes {
         core.pointee.store.attributes(ref)
     }
@@ -66,23 +66,30 @@ public struct RIBReader: ~Copyable {
     /// NEXT_HOP (or MP_REACH_NLRI next-hop) of `ref`, without copying the set.
     @inline(__always)
     public func nextHop(_ ref: AttributesRef) -> IPAddress {
-        core.pointee.store.summaries[Int(ref.rawValue)].nextHop
+        summary(ref).nextHop
     }
 
     /// First ASN of the AS_PATH, where traffic leaves us (peer_dst_as); 0 for an empty path.
     @inline(__always)
     public func firstASN(_ ref: AttributesRef) -> UInt32 {
-        core.pointee.store.summaries[Int(ref.rawValue)].firstASN
+        summary(ref).firstASN
     }
 
     /// Last ASN of the AS_PATH, the origin AS (dst_as); 0 for an empty path.
     @inline(__always)
     public func lastASN(_ ref: AttributesRef) -> UInt32 {
-        core.pointee.store.summaries[Int(ref.rawValue)].lastASN
+        summary(ref).lastASN
     }
 
-    /// How many paths use `ref` (interning is shared across prefixes and routers).
-    public func references(_ ref: AttributesRef) -> Int {
+    @inline(__always)
+    private func summary(_ ref: AttributesRef) -> AttributeSummary {
+        let summaries = core.pointee.store.summaries
+        precondition(Int(ref.rawValue) < summaries.capacity, "RIBReader: \(ref) is not an attribute set of this RIB")
+        return summaries[Int(ref.rawValue)]
+    }
+
+    /// How many paths use `ref`. Internal: `removeRouter` changes use counts outside the lock.
+    func references(_ ref: AttributesRef) -> Int {
         core.pointee.store.references(ref)
     }
 

@@ -64,22 +64,29 @@ struct RouterTable: BitwiseCopyable {
     }
 
     private mutating func add(_ path: Path, to paths: inout PathSet, store: inout AttributeStore) -> Announced {
-        let outcome: Announced
+        let previousBest = paths.path(Int(paths.best), overflow)
         switch paths.upsert(path, overflow: overflow, summaries: store.summaries) {
         case .added:
             store.retain(path.attributes)
             pathCount += 1
-            outcome = .added
+            if BestPath.losesEarly(path, to: previousBest, summaries: store.summaries) {
+                // The best path stays; only its index may have moved up by one.
+                let best = Int(paths.best)
+                let shifted = best + 1 < Int(paths.count) && paths.path(best + 1, overflow).pathID == previousBest.pathID
+                paths.best = UInt16(shifted ? best + 1 : best)
+                return .added
+            }
+            paths.best = selectBest(paths, store)
+            return .added
         case .replaced(let old):
             // Retain first: a replace with the same attributes must not free them in between.
             store.retain(path.attributes)
             store.release(old)
-            outcome = .replaced
+            paths.best = selectBest(paths, store)
+            return .replaced
         case .full:
             return .rejected
         }
-        paths.best = selectBest(paths, store)
-        return outcome
     }
 
     /// Removes one path; false if the table did not hold it.

@@ -116,4 +116,65 @@ import Testing
         rib.apply(Routes.withdraw([("10.0.0.0/8", 1)]), to: router)
         #expect(best() == 2)
     }
+
+    /// RFC 4271 §9.1.2.2 and RFC 4456 §9 written out step by step over the attributes
+    /// themselves, as an independent reference for the RIB's cached best path.
+    static func reference(_ paths: [UInt32: PathAttributes], peerBGPID: UInt32) -> UInt32? {
+        func length(_ a: PathAttributes) -> Int {
+            a.asPath.reduce(0) { total, segment in
+                switch segment.kind {
+                case .sequence: total + segment.asns.count
+                case .set: total + 1
+                case .confedSequence, .confedSet: total
+                }
+            }
+        }
+        func neighbour(_ a: PathAttributes) -> UInt32 {
+            a.asPath.first { $0.kind == .sequence || $0.kind == .set }?.asns.first ?? 0
+        }
+        var candidates = Array(paths)
+        func keep(_ key: (PathAttributes) -> Int) {
+            let best = candidates.map { key($0.value) }.min()
+            candidates.removeAll { key($0.value) != best }
+        }
+        keep { -Int($0.localPref ?? 100) }
+        keep(length)
+        keep { Int($0.origin?.rawValue ?? 2) }
+        let beforeMED = candidates
+        candidates.removeAll { c in
+            beforeMED.contains { neighbour($0.value) == neighbour(c.value) && ($0.value.med ?? 0) < (c.value.med ?? 0) }
+        }
+        keep { Int($0.originatorID ?? peerBGPID) }
+        keep { $0.clusterList.count }
+        return candidates.map(\.key).min()
+    }
+
+    /// Random announcements, replaces and withdrawals on one prefix; after each, the cached best
+    /// path is the reference's.
+    @Test func randomChangesAgainstReference() {
+        var generator = SplitMix(seed: 11)
+        let rib = RIB()
+        let peerBGPID = Routes.v4("10.0.0.5")
+        let router = rib.addRouter(PeerIdentity(address: Routes.address("192.0.2.1"), bgpID: peerBGPID, asn: 65000))
+        var held: [UInt32: PathAttributes] = [:]
+        func pick<T>(_ values: [T]) -> T { values[Int(generator.next() % UInt64(values.count))] }
+        for step in 0..<3000 {
+            let id = UInt32(1 + generator.next() % 7)
+            if held[id] != nil && generator.next() % 3 == 0 {
+                rib.apply(Routes.withdraw([("198.51.100.0/24", id)]), to: router)
+                held[id] = nil
+            } else {
+                var a = Self.path(
+                    asPath: pick([[Self.sequence(65001)], [Self.sequence(65001, 7)], [Self.sequence(65002, 7)], [Self.sequence(65002)],
+                                  [Self.sequence(65001), .init(kind: .set, asns: [8, 9])]]),
+                    localPref: pick([nil, 100, 100, 200]), med: pick([nil, 0, 5, 10]), origin: pick([.igp, .igp, .egp, .incomplete]),
+                    originatorID: pick([nil, "10.0.0.3", "10.0.0.7"]), clusterList: pick([[], ["10.0.0.1"], ["10.0.0.1", "10.0.0.2"]]))
+                a.communities = [id]
+                rib.apply(Routes.announce([("198.51.100.0/24", id)], a), to: router)
+                held[id] = a
+            }
+            let got = rib.read { r in r.paths(of: Routes.prefix("198.51.100.0/24"), router: router)?.best.pathID }
+            #expect(got == Self.reference(held, peerBGPID: peerBGPID), "step \(step)")
+        }
+    }
 }

@@ -19,7 +19,7 @@ import NetCore
 /// of 40, each a customer, peer or transit: LOCAL_PREF 200, 100 or 80, and a MED for some),
 /// 0–4 transit ASes, the origin AS, prepended on 10%, an AS_SET tail on 1%. Communities:
 /// neighbour:class, 65000:1000+p, 65000:2000+region (one of 4 per group), NO_EXPORT on 5%.
-/// That gives about 240,000 distinct attribute sets.
+/// That gives about 290,000 distinct attribute sets.
 ///
 /// UPDATEs: one per (group, path id), all the group's NLRI with that path's attributes, as
 /// speakers pack routes that share attributes; in group order, the four paths in turn.
