@@ -48,6 +48,11 @@ let package = Package(
             name: "BGPWireFuzzing",
             dependencies: ["BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
+        // The captured BGP sessions and their independent decoding, read by the BGP test targets.
+        .target(
+            name: "BGPFixtures",
+            dependencies: ["BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .target(name: "RIB", dependencies: ["NetCore", "BGPWire"], swiftSettings: strict),
         .target(
             name: "BGPSpeaker",
@@ -108,7 +113,7 @@ let package = Package(
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
         .testTarget(
             name: "BGPWireTests",
-            dependencies: ["BGPWire", "BGPWireFuzzing", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["BGPWire", "BGPWireFuzzing", "BGPFixtures", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
@@ -122,12 +127,12 @@ let package = Package(
         .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore"], swiftSettings: strict),
         .testTarget(
             name: "RIBTests",
-            dependencies: ["RIB", "BGPWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["RIB", "BGPWire", "BGPFixtures", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "BGPSpeakerTests",
             dependencies: [
-                "BGPSpeaker", "BGPWire", "NetCore",
+                "BGPSpeaker", "BGPWire", "BGPFixtures", "NetCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

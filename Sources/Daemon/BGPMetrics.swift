@@ -34,26 +34,34 @@ final class BGPMetrics: Sendable {
         gauge("pathflow_bgp_prefixes", [("peer", peer)], "Prefixes held from the peer")
     }
 
-    func recordApply(_ result: ApplyResult, peer: String) {
-        let labels = [("peer", peer)]
-        counter("pathflow_bgp_updates_total", labels, "UPDATE messages received").increment()
-        if result.announced > 0 {
-            counter("pathflow_bgp_paths_announced_total", labels, "Paths announced (new)").increment(by: Int64(result.announced))
+    /// One peer's per-UPDATE counters and gauges, looked up in the registry once per session
+    /// rather than once per UPDATE.
+    struct Peer {
+        let updates, announced, replaced, withdrawn, withdrawnUnknown, rejected: Counter
+        let paths, prefixes: Gauge
+
+        init(_ metrics: BGPMetrics, peer: String) {
+            let labels = [("peer", peer)]
+            updates = metrics.counter("pathflow_bgp_updates_total", labels, "UPDATE messages received")
+            announced = metrics.counter("pathflow_bgp_paths_announced_total", labels, "Paths announced (new)")
+            replaced = metrics.counter("pathflow_bgp_paths_replaced_total", labels, "Paths replaced implicitly (same prefix and path id)")
+            withdrawn = metrics.counter("pathflow_bgp_paths_withdrawn_total", labels, "Paths withdrawn")
+            withdrawnUnknown = metrics.counter("pathflow_bgp_withdrawals_unknown_total", labels, "Withdrawals of paths not held")
+            rejected = metrics.counter("pathflow_bgp_paths_rejected_total", labels, "Announced paths the RIB could not take")
+            paths = metrics.peerPaths(peer)
+            prefixes = metrics.peerPrefixes(peer)
         }
-        if result.replaced > 0 {
-            counter("pathflow_bgp_paths_replaced_total", labels, "Paths replaced implicitly (same prefix and path id)").increment(by: Int64(result.replaced))
+
+        func record(_ result: ApplyResult) {
+            updates.increment()
+            if result.announced > 0 { announced.increment(by: Int64(result.announced)) }
+            if result.replaced > 0 { replaced.increment(by: Int64(result.replaced)) }
+            if result.withdrawn > 0 { withdrawn.increment(by: Int64(result.withdrawn)) }
+            if result.withdrawnUnknown > 0 { withdrawnUnknown.increment(by: Int64(result.withdrawnUnknown)) }
+            if result.rejected > 0 { rejected.increment(by: Int64(result.rejected)) }
+            paths.set(Int64(result.pathsHeld))
+            prefixes.set(Int64(result.prefixesHeld))
         }
-        if result.withdrawn > 0 {
-            counter("pathflow_bgp_paths_withdrawn_total", labels, "Paths withdrawn").increment(by: Int64(result.withdrawn))
-        }
-        if result.withdrawnUnknown > 0 {
-            counter("pathflow_bgp_withdrawals_unknown_total", labels, "Withdrawals of paths not held").increment(by: Int64(result.withdrawnUnknown))
-        }
-        if result.rejected > 0 {
-            counter("pathflow_bgp_paths_rejected_total", labels, "Announced paths the RIB could not take").increment(by: Int64(result.rejected))
-        }
-        peerPaths(peer).set(Int64(result.pathsHeld))
-        peerPrefixes(peer).set(Int64(result.prefixesHeld))
     }
 
     func recordStatistics(_ statistics: RIBStatistics) {

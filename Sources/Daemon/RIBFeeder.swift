@@ -1,6 +1,7 @@
 import BGPSpeaker
 import BGPWire
 import Logging
+import Prometheus
 import NIOConcurrencyHelpers
 import NetCore
 import RIB
@@ -17,8 +18,14 @@ final class RIBFeeder: RouteSink {
     let rib: RIB
     let metrics: BGPMetrics
     let logger: Logger
-    /// Sessions by id, shared with the HTTP side (looking glass, dumps) under a lock.
+    /// Sessions by id, shared with the HTTP side (looking glass, dumps) under a lock; written
+    /// only when a session comes up or goes down.
     let sessions: NIOLockedValueBox<[UInt64: RouterSession]>
+    /// The same sessions for this loop alone, with their counters: an UPDATE takes no lock and
+    /// makes no registry lookup before the RIB's.
+    var live: [UInt64: (router: RouterID, metrics: BGPMetrics.Peer)] = [:]
+    /// Messages received per peer address and type, kept once looked up.
+    var messageCounters: [IPAddress: [BGPMessage.Kind: Counter]] = [:]
 
     init(rib: RIB, metrics: BGPMetrics, logger: Logger, sessions: NIOLockedValueBox<[UInt64: RouterSession]>) {
         self.rib = rib
@@ -29,6 +36,7 @@ final class RIBFeeder: RouteSink {
 
     func established(_ peer: PeerInfo) {
         let router = rib.addRouter(PeerIdentity(address: peer.remoteAddress, bgpID: peer.bgpID, asn: peer.asn))
+        live[peer.sessionID] = (router, BGPMetrics.Peer(metrics, peer: peer.remoteAddress.description))
         let count = sessions.withLockedValue { all -> Int in
             all[peer.sessionID] = RouterSession(router: router, peer: peer)
             return all.count
@@ -42,9 +50,9 @@ final class RIBFeeder: RouteSink {
     }
 
     func update(_ update: Update, session: UInt64) -> Int {
-        guard let entry = sessions.withLockedValue({ $0[session] }) else { return 0 }
+        guard let entry = live[session] else { return 0 }
         let result = rib.apply(update, to: entry.router)
-        metrics.recordApply(result, peer: entry.peer.remoteAddress.description)
+        entry.metrics.record(result)
         return result.pathsHeld
     }
 
@@ -65,6 +73,7 @@ final class RIBFeeder: RouteSink {
             guard let entry = all.removeValue(forKey: session) else { return nil }
             return (entry, all.count)
         }) else { return }
+        live[session] = nil
         let summary = rib.read { $0.summary(of: entry.router) }
         rib.removeRouter(entry.router)
         let peer = entry.peer.remoteAddress.description
@@ -98,8 +107,14 @@ final class RIBFeeder: RouteSink {
             metrics.counter("pathflow_bgp_attributes_discarded_total", [("peer", address.description)],
                             "Malformed attributes discarded (RFC 7606)").increment(by: Int64(count))
         case .messageReceived(let address, let kind):
-            metrics.counter("pathflow_bgp_messages_received_total", [("peer", address.description), ("type", "\(kind)")],
-                            "BGP messages received, by type").increment()
+            if let counter = messageCounters[address]?[kind] {
+                counter.increment()
+            } else {
+                let counter = metrics.counter("pathflow_bgp_messages_received_total",
+                                              [("peer", address.description), ("type", "\(kind)")], "BGP messages received, by type")
+                messageCounters[address, default: [:]][kind] = counter
+                counter.increment()
+            }
         case .stateChanged, .routeRefreshReceived:
             break
         }

@@ -1,3 +1,4 @@
+import BGPFixtures
 import BGPWire
 import Foundation
 import NIOCore
@@ -5,33 +6,16 @@ import NetCore
 
 /// Sessions captured from real speakers (fixtures/bgp, provenance in fixtures/bgp/README.md).
 enum SpeakerFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/bgp")
-
-    static let speakers = ["gobgpd", "bird2", "frr", "exabgp"]
+    static let directory = BGPFixtures.directory
+    static let speakers = BGPFixtures.speakers
 
     /// One whole message (header included) per line.
     static func lines(_ file: String) throws -> [[UInt8]] {
-        let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-        return text.split(separator: "\n").map { line in
-            var bytes: [UInt8] = []
-            var index = line.startIndex
-            while index < line.endIndex {
-                let next = line.index(index, offsetBy: 2)
-                bytes.append(UInt8(line[index..<next], radix: 16)!)
-                index = next
-            }
-            return bytes
-        }
+        try BGPFixtures.messages(file)
     }
 
     static func message(_ bytes: [UInt8]) throws -> BGPMessage {
-        var buffer = ByteBuffer(bytes: bytes)
-        guard let message = try BGPMessage.frame(&buffer), buffer.readableBytes == 0 else {
-            throw FixtureError(description: "not one whole message")
-        }
-        return message
+        try BGPFixtures.frameWhole(bytes)
     }
 
     /// The route events of `S-addpath.expected.json` (tools/bgp/decode.py, an independent decoder),
@@ -86,10 +70,6 @@ enum SpeakerFixtures {
                 ? "+\(prefix)#\(pathID) via \(nextHop) [\(asPath)] lp \(localPref ?? -1) med \(med ?? -1) \(communities)"
                 : "-\(prefix)#\(pathID)"
         }
-    }
-
-    struct FixtureError: Error, CustomStringConvertible {
-        var description: String
     }
 }
 

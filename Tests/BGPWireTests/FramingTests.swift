@@ -1,4 +1,5 @@
 import NIOCore
+import BGPFixtures
 import Testing
 @testable import BGPWire
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NetCore
+import BGPFixtures
 import Testing
 @testable import BGPWire
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NetCore
+import BGPFixtures
 import Testing
 @testable import BGPWire
 import BGPWireFuzzing

@@ -2,70 +2,32 @@ import Foundation
 import NIOCore
 import NetCore
 import Testing
+import BGPFixtures
 @testable import BGPWire
 
 /// Every UPDATE of every captured session decodes to the route events an independent decoder
 /// (tools/bgp/decode.py) wrote to fixtures/bgp/*.expected.json.
 @Suite struct UpdateTests {
-    static let context = Update.Context(addPath: [.ipv4Unicast, .ipv6Unicast], fourOctetAS: true)
+    static let context = BGPFixtures.context
 
-    static func dotted(_ v: UInt32) -> String {
-        "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
-    }
-
-    /// One route event in the oracle's vocabulary.
+    /// One route event in the oracle's vocabulary (`BGPFixtures.oracle(_, "routes")`).
     static func events(_ update: Update) -> [[String: String]] {
-        var out: [[String: String]] = []
-        let a = update.attributes
-        for route in update.announced {
-            out.append([
-                "action": "announce",
-                "family": route.prefix.address.family == .v6 ? "ipv6" : "ipv4",
-                "path_id": String(route.pathID),
-                "prefix": route.prefix.description,
-                "next_hop": a.nextHop.description,
-                "origin": a.origin.map { ["igp", "egp", "incomplete"][Int($0.rawValue)] } ?? "",
-                "as_path": a.asPathText,
-                "local_pref": a.localPref.map(String.init) ?? "",
-                "med": a.med.map(String.init) ?? "",
-                "communities": a.communities.map { "\($0 >> 16):\($0 & 0xffff)" }.joined(separator: ","),
-                "large_communities": a.largeCommunities.map { "\($0.global):\($0.local1):\($0.local2)" }.joined(separator: ","),
-                "ext_communities": String(a.extendedCommunities.count),
-                "originator_id": a.originatorID.map(dotted) ?? "",
-                "cluster_list": a.clusterList.map(dotted).joined(separator: ","),
-            ])
-        }
-        for route in update.withdrawn {
-            out.append([
+        update.announced.map { route in
+            var event = BGPFixtures.fields(route.prefix, pathID: route.pathID, update.attributes)
+            event["action"] = "announce"
+            return event
+        } + update.withdrawn.map { route in
+            [
                 "action": "withdraw",
                 "family": route.prefix.address.family == .v6 ? "ipv6" : "ipv4",
                 "path_id": String(route.pathID),
                 "prefix": route.prefix.description,
-            ])
+            ]
         }
-        return out
     }
 
     static func expected(_ speaker: String) throws -> [[String: String]] {
-        let url = BGPFixtures.directory.appendingPathComponent("\(speaker)-addpath.expected.json")
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        return (json["routes"] as! [[String: Any]]).map { route in
-            func text(_ key: String) -> String {
-                switch route[key] {
-                case let list as [Any]: return list.map { "\($0)" }.joined(separator: ",")
-                case is NSNull, nil: return ""
-                case let v: return "\(v!)"
-                }
-            }
-            var event: [String: String] = [:]
-            for key in ["action", "family", "path_id", "prefix"] { event[key] = text(key) }
-            if event["action"] == "announce" {
-                for key in ["next_hop", "origin", "as_path", "local_pref", "med", "communities",
-                            "large_communities", "originator_id", "cluster_list"] { event[key] = text(key) }
-                event["ext_communities"] = String((route["ext_communities"] as? [Any])?.count ?? 0)
-            }
-            return event
-        }
+        try BGPFixtures.oracle(speaker, "routes")
     }
 
     @Test(arguments: BGPFixtures.speakers)

@@ -3,83 +3,33 @@ import Foundation
 import NIOCore
 import NetCore
 import Testing
+import BGPFixtures
 @testable import RIB
 
 /// The four captured ADD-PATH sessions (fixtures/bgp/README.md) fed into the RIB end up as the
 /// table an independent decoder says a receiver holds (`final_rib` in *.expected.json).
 @Suite struct CapturedSessionTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/bgp")
-    /// Each speaker's session address (fixtures/bgp/README.md, "Tools and versions").
-    static let speakers = ["gobgpd": "127.0.0.2", "bird2": "127.0.0.3", "frr": "127.0.0.4", "exabgp": "127.0.0.5"]
-    static let context = Update.Context(addPath: [.ipv4Unicast, .ipv6Unicast], fourOctetAS: true)
+    static let speakers = BGPFixtures.sessionAddress
+    static let context = BGPFixtures.context
 
     static func messages(_ speaker: String) throws -> [BGPMessage] {
-        let text = try String(contentsOf: directory.appendingPathComponent("\(speaker)-addpath.hex"), encoding: .utf8)
-        return try text.split(separator: "\n").map { line in
-            var bytes: [UInt8] = []
-            var index = line.startIndex
-            while index < line.endIndex {
-                let next = line.index(index, offsetBy: 2)
-                bytes.append(UInt8(line[index..<next], radix: 16)!)
-                index = next
-            }
-            var buffer = ByteBuffer(bytes: bytes)
-            return try #require(try BGPMessage.frame(&buffer))
-        }
+        try BGPFixtures.session(speaker)
     }
-
-    static func dotted(_ v: UInt32) -> String { IPAddress(v4: v).description }
 
     /// One held path in the oracle's vocabulary.
     static func row(_ prefix: IPPrefix, _ path: Path, _ a: PathAttributes) -> [String: String] {
-        [
-            "family": prefix.address.family == .v6 ? "ipv6" : "ipv4",
-            "path_id": String(path.pathID),
-            "prefix": prefix.description,
-            "next_hop": a.nextHop.description,
-            "origin": a.origin.map { ["igp", "egp", "incomplete"][Int($0.rawValue)] } ?? "",
-            "as_path": a.asPathText,
-            "local_pref": a.localPref.map(String.init) ?? "",
-            "med": a.med.map(String.init) ?? "",
-            "communities": a.communities.map { "\($0 >> 16):\($0 & 0xffff)" }.joined(separator: ","),
-            "large_communities": a.largeCommunities.map { "\($0.global):\($0.local1):\($0.local2)" }.joined(separator: ","),
-            "ext_communities": String(a.extendedCommunities.count),
-            "originator_id": a.originatorID.map(dotted) ?? "",
-            "cluster_list": a.clusterList.map(dotted).joined(separator: ","),
-            "atomic_aggregate": String(a.atomicAggregate),
-        ]
+        BGPFixtures.fields(prefix, pathID: path.pathID, a)
     }
 
     static func finalRIB(_ speaker: String) throws -> [[String: String]] {
-        let url = directory.appendingPathComponent("\(speaker)-addpath.expected.json")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let rows = try #require(json["final_rib"] as? [[String: Any]])
-        return rows.map { route in
-            func text(_ key: String) -> String {
-                switch route[key] {
-                case let list as [Any]: return list.map { "\($0)" }.joined(separator: ",")
-                case is NSNull, nil: return ""
-                case let v: return "\(v!)"
-                }
-            }
-            var row: [String: String] = [:]
-            for key in ["family", "path_id", "prefix", "next_hop", "origin", "as_path", "local_pref", "med",
-                        "communities", "large_communities", "originator_id", "cluster_list"] {
-                row[key] = text(key)
-            }
-            row["atomic_aggregate"] = String((route["atomic_aggregate"] as? Bool) ?? false)
-            row["ext_communities"] = String((route["ext_communities"] as? [Any])?.count ?? 0)
-            return row
-        }
+        try BGPFixtures.oracle(speaker, "final_rib")
     }
 
     static func sorted(_ rows: [[String: String]]) -> [[String: String]] {
         rows.sorted { ($0["prefix"]!, Int($0["path_id"]!)!) < ($1["prefix"]!, Int($1["path_id"]!)!) }
     }
 
-    @Test(arguments: ["gobgpd", "bird2", "frr", "exabgp"])
+    @Test(arguments: BGPFixtures.speakers)
     func sessionBuildsTheOraclesTable(speaker: String) throws {
         let messages = try Self.messages(speaker)
         let open = try Open.decode(try #require(messages.first { $0.kind == .open }).body)
