@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "FlowWire", targets: ["FlowWire"]),
         .library(name: "FlowWireFuzzing", targets: ["FlowWireFuzzing"]),
         .library(name: "Aggregation", targets: ["Aggregation"]),
+        .library(name: "Enrichment", targets: ["Enrichment"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "PathflowConfig", targets: ["PathflowConfig"]),
         .library(name: "NetCore", targets: ["NetCore"]),
@@ -65,6 +66,8 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
         .target(
+            name: "Enrichment", dependencies: ["NetCore", "FlowWire", "Aggregation", "BGPWire", "RIB"], swiftSettings: strict),
+        .target(
             name: "Storage",
             dependencies: [
                 "NetCore", "Aggregation",
@@ -84,7 +87,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "NetCore", "FlowWire", "FlowCollector", "Aggregation", "Storage", "PathflowConfig",
-                "BGPWire", "RIB", "BGPSpeaker",
+                "BGPWire", "RIB", "BGPSpeaker", "Enrichment",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -137,6 +140,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "EnrichmentTests",
+            dependencies: ["Enrichment", "Aggregation", "FlowWire", "RIB", "BGPWire", "NetCore"],
             swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),

@@ -46,12 +46,17 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // RIB ingest, memory and lookups on a generated full-size table (see RIBTable.swift).
+        // RIB ingest, memory and lookups on a generated full-size table (see RIBTable.swift), and
+        // flows enriched from it (decode, router selection, lookup, next-hop match, aggregation).
         .executableTarget(
             name: "RIBIngest",
             dependencies: [
+                "IngestStream",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RIB", package: "pathflow"),
+                .product(name: "Enrichment", package: "pathflow"),
+                .product(name: "Aggregation", package: "pathflow"),
+                .product(name: "FlowWire", package: "pathflow"),
                 .product(name: "BGPWire", package: "pathflow"),
                 .product(name: "NetCore", package: "pathflow"),
                 .product(name: "NIOCore", package: "swift-nio"),

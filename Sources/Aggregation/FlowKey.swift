@@ -21,6 +21,17 @@ public struct FlowKey: Hashable, Sendable {
     public var srcMask: UInt8 = 0
     public var dstMask: UInt8 = 0
     public var version: UInt8 = 0
+    public var peerSrcAS: UInt32 = 0
+    public var peerDstAS: UInt32 = 0
+    public var localPref: UInt32 = 0
+    public var med: UInt32 = 0
+    /// `TextPool` numbers.
+    public var asPath: UInt32 = 0
+    public var stdComm: UInt32 = 0
+    public var extComm: UInt32 = 0
+    public var lrgComm: UInt32 = 0
+    /// A `PathMatchCode`.
+    public var pathMatch: UInt8 = 0
 
     public init() {}
 
@@ -51,6 +62,10 @@ public struct FlowKey: Hashable, Sendable {
         let small = UInt64(proto) | UInt64(tos) << 8 | UInt64(tcpFlags) << 16 | UInt64(srcMask) << 24
             | UInt64(dstMask) << 32 | UInt64(version) << 40
         h = mix(h, families << 24 ^ small)
+        h = mix(h, UInt64(peerSrcAS) << 32 | UInt64(peerDstAS))
+        h = mix(h, UInt64(localPref) << 32 | UInt64(med))
+        h = mix(h, UInt64(asPath) << 32 | UInt64(stdComm))
+        h = mix(h, UInt64(extComm) << 32 | UInt64(lrgComm) ^ UInt64(pathMatch) << 56)
         return h
     }
 

@@ -44,8 +44,9 @@ struct KeyLayout: Sendable {
         switch p {
         case .srcHost, .dstHost, .srcNet, .dstNet, .peerSrcIP, .peerDstIP: return 16
         case .inIface, .outIface, .srcAS, .dstAS, .samplingRate: return 4
+        case .peerSrcAS, .peerDstAS, .localPref, .med, .asPath, .stdComm, .extComm, .lrgComm: return 4
         case .srcPort, .dstPort: return 2
-        case .proto, .tos, .tcpFlags, .srcMask, .dstMask, .exportProtoVersion: return 1
+        case .proto, .tos, .tcpFlags, .srcMask, .dstMask, .exportProtoVersion, .pathMatch: return 1
         }
     }
 
@@ -64,7 +65,7 @@ struct KeyLayout: Sendable {
                 case .dstHost: fits = Self.store(r.dstAddr, raw, o) && fits
                 case .srcNet: fits = Self.store(r.srcAddr.masked(to: Int(r.srcMask)), raw, o) && fits
                 case .dstNet: fits = Self.store(r.dstAddr.masked(to: Int(r.dstMask)), raw, o) && fits
-                case .peerSrcIP: fits = Self.store(r.exporter, raw, o) && fits
+                case .peerSrcIP: fits = Self.store(r.exporterAddress, raw, o) && fits
                 case .peerDstIP:
                     let nextHop = r.bgpNextHop.isNone && useIPNextHop ? r.ipNextHop : r.bgpNextHop
                     fits = Self.store(nextHop, raw, o) && fits
@@ -81,6 +82,15 @@ struct KeyLayout: Sendable {
                 case .srcMask: raw[o] = r.srcMask
                 case .dstMask: raw[o] = r.dstMask
                 case .exportProtoVersion: raw[o] = r.version
+                case .peerSrcAS: raw.storeBytes(of: r.peerSrcAS, toByteOffset: o, as: UInt32.self)
+                case .peerDstAS: raw.storeBytes(of: r.peerDstAS, toByteOffset: o, as: UInt32.self)
+                case .localPref: raw.storeBytes(of: r.localPref, toByteOffset: o, as: UInt32.self)
+                case .med: raw.storeBytes(of: r.med, toByteOffset: o, as: UInt32.self)
+                case .asPath: raw.storeBytes(of: r.asPathText, toByteOffset: o, as: UInt32.self)
+                case .stdComm: raw.storeBytes(of: r.stdCommText, toByteOffset: o, as: UInt32.self)
+                case .extComm: raw.storeBytes(of: r.extCommText, toByteOffset: o, as: UInt32.self)
+                case .lrgComm: raw.storeBytes(of: r.lrgCommText, toByteOffset: o, as: UInt32.self)
+                case .pathMatch: raw[o] = r.pathMatch
                 }
             }
             return fits
@@ -142,6 +152,15 @@ struct KeyLayout: Sendable {
                 case .srcMask: k.srcMask = raw[o]
                 case .dstMask: k.dstMask = raw[o]
                 case .exportProtoVersion: k.version = raw[o]
+                case .peerSrcAS: k.peerSrcAS = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .peerDstAS: k.peerDstAS = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .localPref: k.localPref = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .med: k.med = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .asPath: k.asPath = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .stdComm: k.stdComm = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .extComm: k.extComm = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .lrgComm: k.lrgComm = raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+                case .pathMatch: k.pathMatch = raw[o]
                 }
             }
         }

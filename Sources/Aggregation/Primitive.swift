@@ -19,6 +19,15 @@ public enum Primitive: String, CaseIterable, Sendable, Hashable {
     case dstAS = "dst_as"
     case samplingRate = "sampling_rate"
     case exportProtoVersion = "export_proto_version"
+    case peerSrcAS = "peer_src_as"
+    case peerDstAS = "peer_dst_as"
+    case asPath = "as_path"
+    case stdComm = "std_comm"
+    case extComm = "ext_comm"
+    case lrgComm = "lrg_comm"
+    case localPref = "local_pref"
+    case med = "med"
+    case pathMatch = "path_match"
 
     public enum ColumnType: Sendable {
         case address, integer, text
@@ -46,13 +55,40 @@ public enum Primitive: String, CaseIterable, Sendable, Hashable {
         case .dstAS: return "as_dst"
         case .samplingRate: return "sampling_rate"
         case .exportProtoVersion: return "export_proto_version"
+        case .peerSrcAS: return "peer_as_src"
+        case .peerDstAS: return "peer_as_dst"
+        case .asPath: return "as_path"
+        case .stdComm: return "comms"
+        case .extComm: return "ecomms"
+        case .lrgComm: return "lcomms"
+        case .localPref: return "local_pref"
+        case .med: return "med"
+        case .pathMatch: return "path_match"
         }
     }
 
     /// Order of columns in created tables and of fields in rows: pmacct's schema order.
+    /// The BGP columns follow pmacct's `acct_bgp` table (as_src … med); `path_match` is ours.
     public static let tableOrder: [Primitive] = [
         .srcHost, .dstHost, .srcNet, .dstNet, .srcMask, .dstMask, .srcAS, .dstAS,
-        .peerSrcIP, .peerDstIP, .inIface, .outIface, .srcPort, .dstPort, .tcpFlags, .proto, .tos,
-        .samplingRate, .exportProtoVersion,
+        .peerSrcAS, .peerDstAS, .peerSrcIP, .peerDstIP, .stdComm, .extComm, .lrgComm, .asPath,
+        .localPref, .med, .inIface, .outIface, .srcPort, .dstPort, .tcpFlags, .proto, .tos,
+        .samplingRate, .exportProtoVersion, .pathMatch,
     ]
+
+    /// Primitives held as `TextPool` numbers in keys and written as text.
+    public var isText: Bool {
+        switch self {
+        case .asPath, .stdComm, .extComm, .lrgComm: true
+        default: false
+        }
+    }
+
+    /// Primitives whose values come from the BGP RIB only (no flow field carries them).
+    public var needsBGP: Bool {
+        switch self {
+        case .asPath, .stdComm, .extComm, .lrgComm, .localPref, .med, .pathMatch: true
+        default: false
+        }
+    }
 }

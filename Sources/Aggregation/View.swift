@@ -47,6 +47,8 @@ public struct View: Sendable {
         var peerSrc = false, peerDst = false, inIface = false, outIface = false
         var srcMask = false, dstMask = false, srcAS = false, dstAS = false
         var samplingRate = false, version = false
+        var peerSrcAS = false, peerDstAS = false, localPref = false, med = false
+        var asPath = false, stdComm = false, extComm = false, lrgComm = false, pathMatch = false
 
         init(_ primitives: [Primitive]) {
             for p in primitives {
@@ -70,6 +72,15 @@ public struct View: Sendable {
                 case .dstAS: dstAS = true
                 case .samplingRate: samplingRate = true
                 case .exportProtoVersion: version = true
+                case .peerSrcAS: peerSrcAS = true
+                case .peerDstAS: peerDstAS = true
+                case .localPref: localPref = true
+                case .med: med = true
+                case .asPath: asPath = true
+                case .stdComm: stdComm = true
+                case .extComm: extComm = true
+                case .lrgComm: lrgComm = true
+                case .pathMatch: pathMatch = true
                 }
             }
         }
@@ -97,7 +108,7 @@ public struct View: Sendable {
         if s.proto { k.proto = r.proto }
         if s.tos { k.tos = r.tos }
         if s.tcpFlags { k.tcpFlags = r.tcpFlags }
-        if s.peerSrc { k.peerSrc = r.exporter }
+        if s.peerSrc { k.peerSrc = r.exporterAddress }
         if s.peerDst {
             k.peerDst = r.bgpNextHop.isNone && definition.useIPNextHop ? r.ipNextHop : r.bgpNextHop
         }
@@ -109,6 +120,15 @@ public struct View: Sendable {
         if s.dstAS { k.dstAS = r.dstAS }
         if s.samplingRate { k.samplingRate = r.samplingRate }
         if s.version { k.version = r.version }
+        if s.peerSrcAS { k.peerSrcAS = r.peerSrcAS }
+        if s.peerDstAS { k.peerDstAS = r.peerDstAS }
+        if s.localPref { k.localPref = r.localPref }
+        if s.med { k.med = r.med }
+        if s.asPath { k.asPath = r.asPathText }
+        if s.stdComm { k.stdComm = r.stdCommText }
+        if s.extComm { k.extComm = r.extCommText }
+        if s.lrgComm { k.lrgComm = r.lrgCommText }
+        if s.pathMatch { k.pathMatch = r.pathMatch }
         return k
     }
 

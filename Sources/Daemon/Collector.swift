@@ -1,4 +1,5 @@
 import Aggregation
+import Enrichment
 import FlowCollector
 import FlowWire
 import Logging
@@ -43,6 +44,8 @@ public final class Collector: Service, Sendable {
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
     /// The BGP daemon when `bgp_daemon: true`; run it as a service before the collector.
     public let bgp: BGPService?
+    /// AS paths and community lists of the flow keys, shared by every shard and view.
+    let texts = TextPool()
     /// The UDP port bound, once bound (useful with port 0).
     public let boundPort = NIOLockedValueBox<Int?>(nil)
 
@@ -64,8 +67,10 @@ public final class Collector: Service, Sendable {
             let binning = view.history.map {
                 TimeBinning(timeBin: $0, roundoff: view.historyRoundoff, now: Int(time(nil)))
             }
+            // With nfacctd_net: bgp, peer_dst_ip is the path's next-hop or nothing (pmacct).
             let definition = ViewDefinition(
-                name: view.name, primitives: primitives, binning: binning, timeNew: config.timeNew)
+                name: view.name, primitives: primitives, binning: binning, timeNew: config.timeNew,
+                useIPNextHop: config.useIPNextHop && config.netSource != .bgp)
             let schema: TableSchema
             do {
                 schema = try TableSchema(
@@ -104,14 +109,18 @@ public final class Collector: Service, Sendable {
         let definitions = views.map(\.definition)
         let sampling = SamplingMap(rules: config.samplingMap)
         let renormalizes = config.renormalize
-        let keepsASNumbers = config.asSource == .netflow
+        let keepsASNumbers = config.asSource == .netflow || config.asSource == .longest
+        let enrichment = bgp.map { ($0.rib, enricherSettings) }
+        let texts = self.texts
         let shards = self.shards
         let settings = UDPIntake.Settings(
             host: config.listenAddress, port: config.listenPort, sockets: threads,
             receiveBufferBytes: config.receiveBufferBytes)
         let bound = try await UDPIntake.bind(settings: settings, group: group) { index, loop in
+            let enricher = enrichment.map { Enricher(rib: $0.0, texts: texts, settings: $0.1) }
             let shard = CollectorShard(
-                views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers)
+                views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers,
+                enricher: enricher)
             shards.withLockedValue { $0[index] = ShardHandle(loop: loop, shard: NIOLoopBound(shard, eventLoop: loop)) }
             return shard
         }
@@ -210,7 +219,8 @@ public final class Collector: Service, Sendable {
         let now = Int(time(nil))
         do {
             let result = try await NIOThreadPool.singleton.runIfActive {
-                try view.store.write(table: view.schema.table, parts: taken, now: now, utc: view.config.timestampsUTC)
+                try view.store.write(
+                    table: view.schema.table, parts: taken, now: now, utc: view.config.timestampsUTC, texts: self.texts)
             }
             metrics.recordFlush(view: view.config.name, rows: result.rows, seconds: result.seconds)
             if result.rows > 0 {
@@ -288,5 +298,30 @@ extension TimeBinning {
         case .weeks(let n): self.init(unit: .weeks, count: n, roundoff: roundoff, now: now)
         case .months(let n): self.init(unit: .months, count: n, roundoff: roundoff, now: now)
         }
+    }
+}
+
+extension Collector {
+    /// How shards map flows to BGP paths, from nfacctd_as, nfacctd_net, bgp_agent_map and friends.
+    var enricherSettings: Enricher.Settings {
+        var s = Enricher.Settings()
+        switch config.asSource {
+        case .none: s.asSource = .none
+        case .netflow: s.asSource = .netflow
+        case .bgp: s.asSource = .bgp
+        case .longest: s.asSource = .longest
+        }
+        switch config.netSource {
+        case .netflow: s.netSource = .netflow
+        case .bgp: s.netSource = .bgp
+        case .longest: s.netSource = .longest
+        }
+        s.peerSrcASFromBGP = config.peerSrcASFromBGP
+        s.mismatchUsesBest = config.nexthopMismatchUsesBest
+        s.useIPNextHop = config.useIPNextHop
+        s.agentMap = config.agentMap.map {
+            Enricher.AgentMapEntry(exporters: $0.exporters, bgpIP: $0.bgpIP, v4: $0.family != .v6, v6: $0.family != .v4)
+        }
+        return s
     }
 }

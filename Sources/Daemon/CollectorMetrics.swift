@@ -1,3 +1,4 @@
+import Aggregation
 import FlowCollector
 import FlowWire
 import NetCore
@@ -18,6 +19,7 @@ final class CollectorMetrics: Sendable {
     struct Published {
         var exporters: [IPAddress: ShardStats.Exporter] = [:]
         var viewDropped: [UInt64] = []
+        var pathMatches: [UInt64] = []
         var socketDrops: UInt64 = 0
     }
 
@@ -92,6 +94,14 @@ final class CollectorMetrics: Sendable {
                 }
             }
             last.viewDropped = stats.viewDroppedFlows
+            for (i, n) in stats.pathMatches.enumerated() {
+                let before = i < last.pathMatches.count ? last.pathMatches[i] : 0
+                guard n > before, let code = PathMatchCode(rawValue: UInt8(i)), code != .none else { continue }
+                counter("pathflow_flow_path_match_total", labels: [("match", code.description)],
+                        help: "Flows mapped to a BGP path, by how (exact, covering, best) or why not (mismatch, no_route, no_peer)")
+                    .increment(by: Int64(n - before))
+            }
+            last.pathMatches = stats.pathMatches
             if let drops {
                 let counter = counter("pathflow_udp_socket_drops_total", labels: [], help: "Datagrams the kernel dropped on the collector's sockets (full receive buffer)")
                 if drops > last.socketDrops { counter.increment(by: Int64(drops - last.socketDrops)) }

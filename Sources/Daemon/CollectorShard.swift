@@ -1,4 +1,5 @@
 import Aggregation
+import Enrichment
 import FlowCollector
 import FlowWire
 import NetCore
@@ -10,15 +11,19 @@ final class CollectorShard: DatagramSink {
     var stats = ShardStats()
     let sampling: SamplingMap
     let renormalizes: Bool
-    /// nfacctd_as: netflow keeps the exporter's src/dst AS; pmacct's default leaves them 0.
+    /// nfacctd_as: netflow (or longest) keeps the exporter's ASNs; pmacct's default leaves them 0,
+    /// and with `bgp` they come from the RIB alone.
     let keepsASNumbers: Bool
+    /// Maps flows to their BGP paths when the BGP daemon runs.
+    let enricher: Enricher?
     private var records: [FlowRecord] = []
 
-    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool) {
+    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool, enricher: Enricher? = nil) {
         self.views = views.map(View.init)
         self.sampling = sampling
         self.renormalizes = renormalizes
         self.keepsASNumbers = keepsASNumbers
+        self.enricher = enricher
         self.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
         records.reserveCapacity(1024)
     }
@@ -29,20 +34,22 @@ final class CollectorShard: DatagramSink {
         count(outcome, from: sender)
         if records.isEmpty { return }
         let mapsSampling = !sampling.isEmpty
-        if !mapsSampling && !renormalizes && keepsASNumbers {
-            addToViews(arrival: arrival)
-            return
-        }
-        for index in records.indices {
-            if mapsSampling, let rate = sampling.rate(for: records[index]) {
-                records[index].samplingRate = rate
+        if mapsSampling || renormalizes || !keepsASNumbers {
+            let keepsPeerSrcAS = keepsASNumbers || enricher?.settings.peerSrcASFromBGP == true
+            for index in records.indices {
+                if mapsSampling, let rate = sampling.rate(for: records[index]) {
+                    records[index].samplingRate = rate
+                }
+                if renormalizes { renormalize(&records[index]) }
+                if !keepsASNumbers {
+                    records[index].srcAS = 0
+                    records[index].dstAS = 0
+                    records[index].peerDstAS = 0
+                    if !keepsPeerSrcAS { records[index].peerSrcAS = 0 }
+                }
             }
-            if renormalizes { renormalize(&records[index]) }
-            if !keepsASNumbers {
-                records[index].srcAS = 0
-                records[index].dstAS = 0
-            }
         }
+        enricher?.enrich(&records)
         addToViews(arrival: arrival)
     }
 
@@ -84,6 +91,7 @@ final class CollectorShard: DatagramSink {
     func snapshot() -> ShardStats {
         var copy = stats
         for (i, view) in views.enumerated() { copy.viewDroppedFlows[i] = view.droppedFlows }
+        if let enricher { copy.pathMatches = enricher.matches }
         return copy
     }
 }

@@ -134,10 +134,10 @@ extension BGPService {
     /// The path's attributes under pmacct's dump names.
     static func addAttributes(_ a: PathAttributes, to o: inout JSONLine) {
         o.add("bgp_nexthop", a.nextHop.isNone ? "0.0.0.0" : a.nextHop.description)
-        o.add("as_path", PmacctDump.asPath(a.asPath))
-        if !a.communities.isEmpty { o.add("comms", PmacctDump.communities(a.communities)) }
-        if !a.extendedCommunities.isEmpty { o.add("ecomms", PmacctDump.extendedCommunities(a.extendedCommunities)) }
-        if !a.largeCommunities.isEmpty { o.add("lcomms", PmacctDump.largeCommunities(a.largeCommunities)) }
+        o.add("as_path", PmacctText.asPath(a.asPath))
+        if !a.communities.isEmpty { o.add("comms", PmacctText.communities(a.communities)) }
+        if !a.extendedCommunities.isEmpty { o.add("ecomms", PmacctText.extendedCommunities(a.extendedCommunities)) }
+        if !a.largeCommunities.isEmpty { o.add("lcomms", PmacctText.largeCommunities(a.largeCommunities)) }
         o.add("origin", PmacctDump.origin(a.origin))
         if let localPref = a.localPref { o.add("local_pref", localPref) }
         if let med = a.med { o.add("med", med) }
@@ -151,14 +151,14 @@ extension BGPService {
         var parts: [String] = []
         if let pathID { parts.append("path-id \(pathID)") }
         parts.append("next-hop \(a.nextHop.isNone ? "-" : a.nextHop.description)")
-        let path = PmacctDump.asPath(a.asPath)
+        let path = PmacctText.asPath(a.asPath)
         parts.append("as-path \(path.isEmpty ? "(empty)" : path)")
         parts.append("origin \(PmacctDump.origin(a.origin))")
         if let localPref = a.localPref { parts.append("local-pref \(localPref)") }
         if let med = a.med { parts.append("med \(med)") }
-        if !a.communities.isEmpty { parts.append("communities \(PmacctDump.communities(a.communities))") }
-        if !a.extendedCommunities.isEmpty { parts.append("ext-communities \(PmacctDump.extendedCommunities(a.extendedCommunities))") }
-        if !a.largeCommunities.isEmpty { parts.append("large-communities \(PmacctDump.largeCommunities(a.largeCommunities))") }
+        if !a.communities.isEmpty { parts.append("communities \(PmacctText.communities(a.communities))") }
+        if !a.extendedCommunities.isEmpty { parts.append("ext-communities \(PmacctText.extendedCommunities(a.extendedCommunities))") }
+        if !a.largeCommunities.isEmpty { parts.append("large-communities \(PmacctText.largeCommunities(a.largeCommunities))") }
         if let originator = a.originatorID { parts.append("originator \(IPAddress(v4: originator))") }
         if !a.clusterList.isEmpty { parts.append("cluster-list \(PmacctDump.clusterList(a.clusterList))") }
         return parts.joined(separator: "  ")

@@ -49,36 +49,14 @@ enum PmacctDump {
         o.add("ip_prefix", prefix.description)
         if let pathID { o.add("as_path_id", pathID) }
         o.add("bgp_nexthop", a.nextHop.isNone ? "0.0.0.0" : a.nextHop.description)
-        o.add("as_path", asPath(a.asPath))
-        if !a.communities.isEmpty { o.add("comms", communities(a.communities)) }
-        if !a.extendedCommunities.isEmpty { o.add("ecomms", extendedCommunities(a.extendedCommunities)) }
-        if !a.largeCommunities.isEmpty { o.add("lcomms", largeCommunities(a.largeCommunities)) }
+        o.add("as_path", PmacctText.asPath(a.asPath))
+        if !a.communities.isEmpty { o.add("comms", PmacctText.communities(a.communities)) }
+        if !a.extendedCommunities.isEmpty { o.add("ecomms", PmacctText.extendedCommunities(a.extendedCommunities)) }
+        if !a.largeCommunities.isEmpty { o.add("lcomms", PmacctText.largeCommunities(a.largeCommunities)) }
         o.add("origin", origin(a.origin))
         if let localPref = a.localPref { o.add("local_pref", localPref) }
         if let med = a.med { o.add("med", med) }
         return o.line
-    }
-
-    /// Sequences space-separated (consecutive ones merged); sets `{a,b}` with members sorted and
-    /// unique, as pmacct (Quagga's aspath code) normalises them on receipt.
-    static func asPath(_ segments: [PathAttributes.Segment]) -> String {
-        var parts: [String] = []
-        var previousWasSequence = false
-        for segment in segments {
-            switch segment.kind {
-            case .sequence:
-                let text = segment.asns.map(String.init).joined(separator: " ")
-                if previousWasSequence, let last = parts.popLast() { parts.append(last + " " + text) } else { parts.append(text) }
-            case .set:
-                parts.append("{" + Array(Set(segment.asns)).sorted().map(String.init).joined(separator: ",") + "}")
-            case .confedSequence:
-                parts.append("(" + segment.asns.map(String.init).joined(separator: " ") + ")")
-            case .confedSet:
-                parts.append("[" + Array(Set(segment.asns)).sorted().map(String.init).joined(separator: ",") + "]")
-            }
-            previousWasSequence = segment.kind == .sequence
-        }
-        return parts.joined(separator: " ")
     }
 
     static func origin(_ origin: PathAttributes.Origin?) -> String {
@@ -89,47 +67,7 @@ enum PmacctDump {
         }
     }
 
-    /// RFC 1997 communities as `AS:value`, the well-known ones by name.
-    static func communities(_ values: [UInt32]) -> String {
-        Array(Set(values)).sorted().map { value -> String in
-            switch value {
-            case 0: return "internet"
-            case 0xFFFF_FF01: return "no-export"
-            case 0xFFFF_FF02: return "no-advertise"
-            case 0xFFFF_FF03: return "local-AS"
-            default: return "\(value >> 16):\(value & 0xFFFF)"
-            }
-        }.joined(separator: " ")
-    }
-
-    /// RFC 4360 route targets and sites of origin (`RT:`/`SoO:` with 2-octet AS, IPv4 or 4-octet
-    /// AS administrators, RFC 5668); pmacct writes `?` for every other kind. Lists are written unique
-    /// and sorted, as pmacct stores them.
-    static func extendedCommunities(_ values: [UInt64]) -> String {
-        Array(Set(values)).sorted().map { value -> String in
-            let type = UInt8(truncatingIfNeeded: value >> 56) & 0x3F
-            let subtype = UInt8(truncatingIfNeeded: value >> 48)
-            guard subtype == 2 || subtype == 3 else { return "?" }
-            let prefix = subtype == 2 ? "RT:" : "SoO:"
-            switch type {
-            case 0:
-                return prefix + "\((value >> 32) & 0xFFFF):\(value & 0xFFFF_FFFF)"
-            case 1:
-                return prefix + IPAddress(v4: UInt32(truncatingIfNeeded: value >> 16)).description + ":\(value & 0xFFFF)"
-            case 2:
-                return prefix + "\((value >> 16) & 0xFFFF_FFFF):\(value & 0xFFFF)"
-            default:
-                return "?"
-            }
-        }.joined(separator: " ")
-    }
-
     static func clusterList(_ ids: [UInt32]) -> String {
         ids.map { IPAddress(v4: $0).description }.joined(separator: " ")
-    }
-
-    static func largeCommunities(_ values: [PathAttributes.LargeCommunity]) -> String {
-        Array(Set(values)).sorted { ($0.global, $0.local1, $0.local2) < ($1.global, $1.local1, $1.local2) }
-            .map { "\($0.global):\($0.local1):\($0.local2)" }.joined(separator: " ")
     }
 }

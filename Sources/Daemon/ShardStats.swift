@@ -17,6 +17,8 @@ struct ShardStats: Sendable {
     var exporters: [IPAddress: Exporter] = [:]
     /// Flows each view dropped because its table was full, by view index.
     var viewDroppedFlows: [UInt64] = []
+    /// Flows mapped to BGP paths, by `PathMatchCode` raw value (empty without BGP).
+    var pathMatches: [UInt64] = []
 
     mutating func merge(_ other: ShardStats) {
         for (address, stats) in other.exporters {
@@ -35,6 +37,10 @@ struct ShardStats: Sendable {
             viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
         }
         for (i, v) in other.viewDroppedFlows.enumerated() { viewDroppedFlows[i] += v }
+        if pathMatches.count < other.pathMatches.count {
+            pathMatches += Array(repeating: 0, count: other.pathMatches.count - pathMatches.count)
+        }
+        for (i, v) in other.pathMatches.enumerated() { pathMatches[i] += v }
     }
 }
 

@@ -40,5 +40,27 @@ public struct FlowRecord: Sendable, Equatable {
     /// 5, 9 or 10.
     public var version: UInt8 = 0
 
+    // Set by BGP enrichment, never by the decoder: what the path the flow took says beyond the
+    // fields above (which enrichment may also set, per nfacctd_as and nfacctd_net).
+
+    /// LOCAL_PREF and MULTI_EXIT_DISC of the path; 0 when absent, as pmacct writes them.
+    public var localPref: UInt32 = 0
+    public var med: UInt32 = 0
+    /// The path's AS_PATH and communities as text, by their number in the collector's text pool
+    /// (0: empty).
+    public var asPathText: UInt32 = 0
+    public var stdCommText: UInt32 = 0
+    public var extCommText: UInt32 = 0
+    public var lrgCommText: UInt32 = 0
+    /// How the flow was mapped to its path (`PathMatchCode`); 0 when not enriched.
+    public var pathMatch: UInt8 = 0
+
     public init() {}
+
+    /// The exporter as pmacct's peer_src_ip and BGP router selection see it: IE 130/131 when the
+    /// record (or an options record) carried it, else the UDP source.
+    @inline(__always)
+    public var exporterAddress: IPAddress {
+        agentAddress.isNone ? exporter : agentAddress
+    }
 }

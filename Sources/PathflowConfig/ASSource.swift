@@ -5,4 +5,8 @@ public enum ASSource: String, Sendable, Hashable {
     case none
     /// The ASNs the exporter put in the flow records.
     case netflow
+    /// The path the flow took in its router's BGP RIB; 0 when none.
+    case bgp
+    /// BGP when its prefix is at least as long as the exporter's mask, else the flow record's.
+    case longest
 }

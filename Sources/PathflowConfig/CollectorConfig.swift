@@ -25,6 +25,17 @@ public struct CollectorConfig: Sendable, Hashable {
     public var asSource: ASSource = .none
     /// `nfacctd_net`.
     public var netSource: NetSource = .netflow
+    /// `bgp_agent_map`, loaded: the first entry matching an exporter names its BGP peer.
+    public var agentMap: [AgentMapEntry] = []
+    /// The `bgp_agent_map` path.
+    public var agentMapPath: String?
+    /// `bgp_peer_src_as_type: bgp`: peer_src_as from the BGP RIB (the source's best path).
+    public var peerSrcASFromBGP: Bool = false
+    /// `bgp_nexthop_mismatch: best` (pathflow's own key): a flow whose BGP next-hop no path
+    /// carries takes the best path's attributes; by default (`none`) it gets none, as in pmacct.
+    public var nexthopMismatchUsesBest: Bool = false
+    /// `use_ip_next_hop`: the IP next-hop (IE 15/62) stands in for a missing BGP next-hop.
+    public var useIPNextHop: Bool = false
     /// `nfacctd_pipe_size`: the socket receive buffer; nil leaves the system default.
     public var receiveBufferBytes: Int?
     /// `metrics_listen` (pathflow's own key): `HOST:PORT`, `[IPv6]:PORT`, or `false`.

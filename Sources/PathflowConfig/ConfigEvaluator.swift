@@ -6,6 +6,7 @@ struct ConfigEvaluator {
         var config = CollectorConfig()
         var samplingMapLine: RawConfig.Line?
         var allowFileLine: RawConfig.Line?
+        var agentMapLine: RawConfig.Line?
         var md5FileLine: RawConfig.Line?
     }
 
@@ -159,6 +160,11 @@ struct ConfigEvaluator {
         if let line = global.allowFileLine, let path = global.config.bgp.allowFilePath, let text = readList(path, line) {
             let (prefixes, problems) = BGPListParser.allowList(text: text, file: path)
             global.config.bgp.allowList = prefixes
+            diagnostics += problems
+        }
+        if let line = global.agentMapLine, let path = global.config.agentMapPath, let text = readList(path, line) {
+            let (entries, problems) = AgentMapParser.parse(text: text, file: path)
+            global.config.agentMap = entries
             diagnostics += problems
         }
         if let line = global.md5FileLine, let path = global.config.bgp.md5FilePath, let text = readList(path, line) {

@@ -51,6 +51,7 @@ enum ConfigKeys {
         },
         "nfacctd_disable_sanity_checks": .bool { $0.disableChecks = $1 },
         "nfacctd_time_new": .bool { $0.timeNew = $1 },
+        "use_ip_next_hop": .bool { $0.useIPNextHop = $1 },
         "nfacctd_renormalize": .bool { $0.renormalize = $1 },
         "sampling_map": KeyRule.Global { value in
             // The file is read once all lines are in, so only the last sampling_map counts.
@@ -148,6 +149,18 @@ enum ConfigKeys {
             }
             return .success { draft, _ in draft.config.bgp.maxPrefixes = n }
         },
+        "bgp_agent_map": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.agentMapPath = path
+                    draft.agentMapLine = line
+                }
+            }
+        },
+        "bgp_peer_src_as_type": .table(peerSrcASTypes, expected: "netflow or bgp") { $0.peerSrcASFromBGP = $1 },
+        "bgp_nexthop_mismatch": .table(["none": .success(false), "best": .success(true)], expected: "none or best") {
+            $0.nexthopMismatchUsesBest = $1
+        },
         "bgp_daemon_neighbors": KeyRule.Global { value in
             var neighbors: [BGPDaemonConfig.Neighbor] = []
             for item in value.split(separator: ",").map(ASCIIText.trim) where !item.isEmpty {
@@ -164,16 +177,23 @@ enum ConfigKeys {
         },
     ]
 
+    static let peerSrcASTypes: [String: Result<Bool, KeyRule.Problem>] = [
+        "netflow": .success(false),
+        "sflow": .success(false),
+        "bgp": .success(true),
+        "map": .failure(.unsupported("bgp_peer_src_as_type: map (bgp_peer_src_as_map) is not implemented yet")),
+    ]
+
     static let asSources: [String: Result<ASSource, KeyRule.Problem>] = [
         "netflow": .success(.netflow),
         "sflow": .success(.netflow),
         "false": .success(.netflow),  // legacy spelling
         "file": .failure(.unsupported("ASNs from a networks_file are not implemented yet")),
         "true": .failure(.unsupported("ASNs from a networks_file are not implemented yet")),
-        "bgp": .failure(.unsupported("BGP enrichment isn't available yet")),
-        "bmp": .failure(.unsupported("BGP enrichment isn't available yet (BMP)")),
-        "longest": .failure(.unsupported("BGP enrichment isn't available yet (longest match)")),
-        "fallback": .failure(.unsupported("BGP enrichment isn't available yet (fallback)")),
+        "bgp": .success(.bgp),
+        "bmp": .failure(.unsupported("BMP enrichment isn't available yet")),
+        "longest": .success(.longest),
+        "fallback": .failure(.unsupported("nfacctd_as: fallback is not implemented yet")),
     ]
 
     static let netSources: [String: Result<NetSource, KeyRule.Problem>] = [
@@ -183,10 +203,10 @@ enum ConfigKeys {
         "mask": .failure(.unsupported("networks from networks_mask are not implemented yet")),
         "igp": .failure(.unsupported("networks from IGP/BGP-LS are not implemented yet")),
         "bgp-ls": .failure(.unsupported("networks from IGP/BGP-LS are not implemented yet")),
-        "bgp": .failure(.unsupported("BGP enrichment isn't available yet")),
-        "bmp": .failure(.unsupported("BGP enrichment isn't available yet (BMP)")),
-        "longest": .failure(.unsupported("BGP enrichment isn't available yet (longest match)")),
-        "fallback": .failure(.unsupported("BGP enrichment isn't available yet (fallback)")),
+        "bgp": .success(.bgp),
+        "bmp": .failure(.unsupported("BMP enrichment isn't available yet")),
+        "longest": .success(.longest),
+        "fallback": .failure(.unsupported("nfacctd_net: fallback is not implemented yet")),
     ]
 
     // MARK: Implemented, per view
@@ -293,6 +313,24 @@ enum ConfigKeys {
     private static func never(_ reason: String) -> Unimplemented { Unimplemented(reason: reason, harmless: []) }
 
     static let unimplemented: [String: Unimplemented] = [
+        // BGP knobs that change what the BGP primitives hold.
+        "bgp_aspath_radius": never("bgp_aspath_radius (truncated AS paths) is not implemented yet"),
+        "bgp_stdcomm_pattern": never("bgp_stdcomm_pattern (community filters) is not implemented yet"),
+        "bgp_extcomm_pattern": never("bgp_extcomm_pattern (community filters) is not implemented yet"),
+        "bgp_lrgcomm_pattern": never("bgp_lrgcomm_pattern (community filters) is not implemented yet"),
+        "bgp_stdcomm_pattern_to_asn": never("bgp_stdcomm_pattern_to_asn is not implemented yet"),
+        "bgp_lrgcomm_pattern_to_asn": never("bgp_lrgcomm_pattern_to_asn is not implemented yet"),
+        "bgp_peer_as_skip_subas": off("bgp_peer_as_skip_subas is not implemented yet"),
+        "bgp_peer_src_as_map": never("bgp_peer_src_as_map is not implemented yet"),
+        "bgp_src_std_comm_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_src_ext_comm_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_src_lrg_comm_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_src_as_path_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_src_local_pref_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_src_med_type": never("source-side BGP primitives (bgp_src_*_type) are not implemented yet"),
+        "bgp_follow_default": never("bgp_follow_default is not implemented yet"),
+        "bgp_follow_nexthop": never("bgp_follow_nexthop is not implemented yet"),
+        "bgp_disable_router_id_check": off("bgp_disable_router_id_check is not implemented yet"),
         "aggregate_primitives": never("custom primitives are not implemented yet"),
         "aggregate_filter": never("filtering flows per plugin (aggregate_filter) is not implemented yet"),
         "aggregate_unknown_etype": off("aggregating unknown EtherTypes is not implemented yet"),
@@ -343,7 +381,6 @@ enum ConfigKeys {
         "nfacctd_zmq_address": never("reading flows from ZeroMQ is not implemented"),
         "nfacctd_dtls_port": never("NetFlow/IPFIX over DTLS is not implemented yet"),
         "pcap_savefile": never("reading NetFlow/IPFIX from a pcap file is not implemented yet"),
-        "use_ip_next_hop": off("peer_dst_ip from the IP next hop (use_ip_next_hop) is not implemented yet"),
         "bmp_daemon": off("BMP enrichment isn't available yet"),
         "telemetry_daemon": off("streaming telemetry is not implemented"),
         "flow_to_rd_map": never("flow_to_rd_map is not implemented yet"),

@@ -6,21 +6,7 @@ import NetCore
 /// ignored, and the other lines still load.
 public enum SamplingMapParser {
     public static func parse(text: String, file: String) -> ([SamplingRule], [ConfigDiagnostic]) {
-        var rules: [SamplingRule] = []
-        var diagnostics: [ConfigDiagnostic] = []
-        let rows = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        for (index, row) in rows.enumerated() {
-            guard let first = row.first(where: { !ASCIIText.isSpace($0) }), first != "!", first != "#" else { continue }
-            switch parseRule(row, file: file, line: index + 1) {
-            case .success(let rule):
-                rules.append(rule)
-            case .failure(let problem):
-                diagnostics.append(ConfigDiagnostic(
-                    file: file, line: index + 1, key: "sampling_map",
-                    message: "line ignored: \(problem.message)", severity: .skipped))
-            }
-        }
-        return (rules, diagnostics)
+        MapFile.parse(text: text, file: file, key: "sampling_map") { parseRule($0, file: file, line: $1) }
     }
 
     struct Problem: Error {
@@ -89,5 +75,29 @@ public enum SamplingMapParser {
         }
         if !current.isEmpty { result.append(current) }
         return result
+    }
+}
+
+/// The line structure pmacct's map files share: one entry per line, blank lines and lines
+/// starting with `!` or `#` skipped. A bad line is reported (file, line, the map's key) and
+/// ignored; the other lines still load, as in pmacct.
+enum MapFile {
+    static func parse<Entry>(
+        text: String, file: String, key: String, _ parseLine: (Substring, Int) -> Result<Entry, SamplingMapParser.Problem>
+    ) -> ([Entry], [ConfigDiagnostic]) {
+        var entries: [Entry] = []
+        var diagnostics: [ConfigDiagnostic] = []
+        let rows = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, row) in rows.enumerated() {
+            guard let first = row.first(where: { !ASCIIText.isSpace($0) }), first != "!", first != "#" else { continue }
+            switch parseLine(row, index + 1) {
+            case .success(let entry):
+                entries.append(entry)
+            case .failure(let problem):
+                diagnostics.append(ConfigDiagnostic(
+                    file: file, line: index + 1, key: key, message: "line ignored: \(problem.message)", severity: .skipped))
+            }
+        }
+        return (entries, diagnostics)
     }
 }

@@ -18,6 +18,8 @@ struct AttributeStore: BitwiseCopyable {
     /// Open addressing, linear probing: reference + 1, 0 for an empty slot.
     private var index = RawBuffer<UInt32>()
     private(set) var count = 0
+    /// Numbers each set interned, so a reader's cache keyed by reference can tell a reused slot.
+    private var nextSerial: UInt32 = 1
     /// The use count of a free slot.
     private static let freeMark = UInt32.max
 
@@ -42,7 +44,8 @@ struct AttributeStore: BitwiseCopyable {
         }
         let ref = allocateSlot()
         values.unsafelyUnwrapped[ref] = attributes
-        summaries[ref] = AttributeSummary(attributes, hash: hash)
+        summaries[ref] = AttributeSummary(attributes, hash: hash, serial: nextSerial)
+        nextSerial &+= 1
         refcounts[ref] = 0
         count += 1
         if (count * 2) > index.capacity { rebuildIndex(capacity: Swift.max(64, index.capacity * 2)) } else { insertIntoIndex(ref) }
@@ -142,7 +145,7 @@ struct AttributeStore: BitwiseCopyable {
             }
             values = grown
             valueCapacity = newCapacity
-            summaries.grow(to: newCapacity, filling: AttributeSummary(PathAttributes(), hash: 0))
+            summaries.grow(to: newCapacity, filling: AttributeSummary(PathAttributes(), hash: 0, serial: 0))
             refcounts.grow(to: newCapacity, filling: Self.freeMark)
         }
         (values.unsafelyUnwrapped + slot).initialize(to: PathAttributes())

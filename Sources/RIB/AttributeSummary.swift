@@ -26,8 +26,12 @@ struct AttributeSummary: BitwiseCopyable {
     /// The set's hash (for the interning index), kept so the index can move entries without
     /// hashing the set again.
     var hash: Int
+    /// Which interned set this is (see `AttributeStore`): a slot reused for another set gets a
+    /// new serial.
+    var serial: UInt32
 
-    init(_ a: PathAttributes, hash: Int) {
+    init(_ a: PathAttributes, hash: Int, serial: UInt32) {
+        self.serial = serial
         nextHopHigh = a.nextHop.high
         nextHopLow = a.nextHop.low
         nextHopFamily = a.nextHop.family.rawValue

@@ -81,6 +81,14 @@ public struct RIBReader: ~Copyable {
         summary(ref).lastASN
     }
 
+    /// Tells attribute sets apart over time: a reference whose slot was freed and reused for
+    /// another set has a different serial. Caches of what a set's attributes format to key on
+    /// (reference, serial).
+    @inline(__always)
+    public func serial(_ ref: AttributesRef) -> UInt32 {
+        summary(ref).serial
+    }
+
     @inline(__always)
     private func summary(_ ref: AttributesRef) -> AttributeSummary {
         let summaries = core.pointee.store.summaries

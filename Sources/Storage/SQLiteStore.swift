@@ -107,9 +107,9 @@ public final class SQLiteStore: Sendable {
     /// Writes one view's rows in one transaction. `now` is the flush time (stamp_updated).
     @discardableResult
     public func write(
-        table: String, rows: [BinnedKey: Counters], now: Int, utc: Bool
+        table: String, rows: [BinnedKey: Counters], now: Int, utc: Bool, texts: TextPool? = nil
     ) throws -> WriteResult {
-        try write(table: table, count: rows.count, now: now, utc: utc) { body in
+        try write(table: table, count: rows.count, now: now, utc: utc, texts: texts) { body in
             for (row, counters) in rows { try body(row, counters) }
         }
     }
@@ -117,14 +117,15 @@ public final class SQLiteStore: Sendable {
     /// Writes the rows several shards drained, straight from their tables: a key drained by two
     /// shards is upserted twice and its counters add up, so no merged copy is ever built.
     @discardableResult
-    public func write(table: String, parts: [DrainedRows], now: Int, utc: Bool) throws -> WriteResult {
-        try write(table: table, count: parts.reduce(0) { $0 + $1.count }, now: now, utc: utc) { body in
+    /// `texts` resolves the AS path and community numbers of the keys.
+    public func write(table: String, parts: [DrainedRows], now: Int, utc: Bool, texts: TextPool? = nil) throws -> WriteResult {
+        try write(table: table, count: parts.reduce(0) { $0 + $1.count }, now: now, utc: utc, texts: texts) { body in
             for part in parts { try part.forEach(body) }
         }
     }
 
     func write(
-        table: String, count: Int, now: Int, utc: Bool,
+        table: String, count: Int, now: Int, utc: Bool, texts textPool: TextPool?,
         rows: ((BinnedKey, Counters) throws -> Void) throws -> Void
     ) throws -> WriteResult {
         guard let prepared = tables.withLock({ $0[table] }) else {
@@ -135,6 +136,8 @@ public final class SQLiteStore: Sendable {
         let schema = prepared.schema
         let updated = SQLTime.format(now, utc: utc)
         var stampCache: [UInt32: String] = [:]
+        // One lock for the whole flush; numbers handed out later are not in these rows.
+        let texts = schema.primitives.contains(where: \.isText) ? (textPool?.snapshot() ?? [""]) : [""]
         try pool.write { db in
             let connection = db.sqliteConnection
             func step(_ statement: SQLiteStatement, _ sql: String) throws {
@@ -153,7 +156,7 @@ public final class SQLiteStore: Sendable {
                 let upsert = try db.cachedStatement(sql: sql).sqliteStatement
                 try rows { row, counters in
                     var index: Int32 = 1
-                    Self.bindKey(row.key, schema: schema, upsert, &index)
+                    Self.bindKey(row.key, schema: schema, texts, upsert, &index)
                     Self.bindCounters(counters, schema: schema, upsert, &index)
                     Self.bindText(stamp(row.bin, &stampCache, utc: utc), upsert, index)
                     Self.bindText(updated, upsert, index + 1)
@@ -171,12 +174,12 @@ public final class SQLiteStore: Sendable {
                     Self.bindCounters(counters, schema: schema, update, &index)
                     Self.bindText(updated, update, index)
                     index += 1
-                    Self.bindKey(row.key, schema: schema, update, &index)
+                    Self.bindKey(row.key, schema: schema, texts, update, &index)
                     Self.bindText(inserted, update, index)
                     try step(update, updateSQL)
                     if db.changesCount == 0 {
                         index = 1
-                        Self.bindKey(row.key, schema: schema, insert, &index)
+                        Self.bindKey(row.key, schema: schema, texts, insert, &index)
                         Self.bindCounters(counters, schema: schema, insert, &index)
                         Self.bindText(inserted, insert, index)
                         Self.bindText(updated, insert, index + 1)
@@ -232,7 +235,8 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Binds the view's primitives from parameter `index` on, in `schema.primitives` order.
-    static func bindKey(_ k: FlowKey, schema: TableSchema, _ statement: SQLiteStatement, _ index: inout Int32) {
+    static func bindKey(_ k: FlowKey, schema: TableSchema, _ texts: [String], _ statement: SQLiteStatement, _ index: inout Int32) {
+        func text(_ n: UInt32) -> String { Int(n) < texts.count ? texts[Int(n)] : "" }
         for p in schema.primitives {
             switch p {
             case .srcHost: bindAddress(k.srcAddr, statement, index)
@@ -259,6 +263,15 @@ public final class SQLiteStore: Sendable {
             case .dstAS: sqlite3_bind_int64(statement, index, Int64(k.dstAS))
             case .samplingRate: sqlite3_bind_int64(statement, index, Int64(k.samplingRate))
             case .exportProtoVersion: sqlite3_bind_int64(statement, index, Int64(k.version))
+            case .peerSrcAS: sqlite3_bind_int64(statement, index, Int64(k.peerSrcAS))
+            case .peerDstAS: sqlite3_bind_int64(statement, index, Int64(k.peerDstAS))
+            case .localPref: sqlite3_bind_int64(statement, index, Int64(k.localPref))
+            case .med: sqlite3_bind_int64(statement, index, Int64(k.med))
+            case .asPath: bindText(text(k.asPath), statement, index)
+            case .stdComm: bindText(text(k.stdComm), statement, index)
+            case .extComm: bindText(text(k.extComm), statement, index)
+            case .lrgComm: bindText(text(k.lrgComm), statement, index)
+            case .pathMatch: bindText((PathMatchCode(rawValue: k.pathMatch) ?? .none).description, statement, index)
             }
             index += 1
         }

@@ -105,6 +105,8 @@ public struct TableSchema: Sendable, Equatable {
             return "CHAR(45) NOT NULL DEFAULT '0.0.0.0'"
         case .proto:
             return numericProtocols ? "INT(2) NOT NULL DEFAULT 0" : "CHAR(6) NOT NULL DEFAULT 0"
+        case .asPath, .stdComm, .extComm, .lrgComm, .pathMatch:
+            return "TEXT NOT NULL DEFAULT ''"
         default:
             return "INT NOT NULL DEFAULT 0"
         }

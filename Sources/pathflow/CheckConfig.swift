@@ -40,6 +40,11 @@ struct CheckConfig: ParsableCommand {
             if !bgp.md5Keys.isEmpty { print("bgp TCP MD5 keys: \(bgp.md5Keys.count)") }
             if !bgp.neighbors.isEmpty { print("bgp neighbours to connect to: \(bgp.neighbors.map(\.description).joined(separator: ", "))") }
             if let dump = bgp.tableDumpFile, let every = bgp.tableDumpRefreshTime { print("bgp table dump every \(every)s → \(dump)") }
+            var enrichment = "flows mapped to BGP paths: ASNs from \(config.asSource.rawValue), networks and peer_dst_ip from "
+            enrichment += "\(config.netSource.rawValue), peer_src_as from \(config.peerSrcASFromBGP ? "bgp" : "netflow"), "
+            enrichment += "next-hop mismatch gets \(config.nexthopMismatchUsesBest ? "the best path" : "no path")"
+            if !config.agentMap.isEmpty { enrichment += ", agent map \(config.agentMap.count) entries" }
+            print(enrichment)
         }
         for view in config.views {
             var line = "view \(view.name): \(view.plugin.rawValue) aggregate \(view.aggregate.joined(separator: ","))"

@@ -85,6 +85,15 @@ import Glibc
         r.bgpNextHop = IPAddress("192.0.2.254")!
         r.samplingRate = 1000
         r.version = 10
+        r.peerSrcAS = 65_010
+        r.peerDstAS = 4_200_000_002
+        r.localPref = 250
+        r.med = 7
+        r.asPathText = 11
+        r.stdCommText = 12
+        r.extCommText = 13
+        r.lrgCommText = 14
+        r.pathMatch = PathMatchCode.covering.rawValue
         let view = View(ViewDefinition(name: "v", primitives: [primitive], binning: nil))
         let layout = try #require(view.layout)
         let key = view.key(for: r)

@@ -81,9 +81,9 @@ struct PmacctDumpTests {
     @Test func extendedCommunityKinds() {
         // RFC 4360 IPv4-address-specific and RFC 5668 4-octet-AS route targets, a site of origin,
         // and a kind pmacct does not name.
-        #expect(PmacctDump.extendedCommunities([0x0102_C000_0201_0007]) == "RT:192.0.2.1:7")
-        #expect(PmacctDump.extendedCommunities([0x0202_FA56_EA01_0009]) == "RT:4200000001:9")
-        #expect(PmacctDump.extendedCommunities([0x0003_FDE8_0000_0001]) == "SoO:65000:1")
-        #expect(PmacctDump.extendedCommunities([0x0300_0000_0000_0000]) == "?")
+        #expect(PmacctText.extendedCommunities([0x0102_C000_0201_0007]) == "RT:192.0.2.1:7")
+        #expect(PmacctText.extendedCommunities([0x0202_FA56_EA01_0009]) == "RT:4200000001:9")
+        #expect(PmacctText.extendedCommunities([0x0003_FDE8_0000_0001]) == "SoO:65000:1")
+        #expect(PmacctText.extendedCommunities([0x0300_0000_0000_0000]) == "?")
     }
 }

@@ -106,6 +106,7 @@ import Testing
             guard step % 50 == 0 else { continue }
             rib.read { r in
                 #expect(r.summary(of: router)?.prefixes == held.count)
+                var probes: [UInt32] = [], lengths: [Int8] = []
                 for _ in 0..<200 {
                     let probe = generator.next() % 2 == 0 ? address() : held.randomElement(using: &generator).map { prefix in
                         // An address inside a held prefix, to hit nested ones.
@@ -122,6 +123,16 @@ import Testing
                     let expected = held.filter { $0.contains(probe) }.max { $0.length < $1.length }
                     let got = r.longestMatch(probe, router: router)?.prefix
                     #expect(got == expected, "\(probe) after \(step) steps")
+                    if family == 4 {
+                        probes.append(probe.v4Value)
+                        lengths.append(expected.map { Int8($0.length) } ?? -1)
+                    }
+                }
+                // The batched trie-only lookup agrees, in order.
+                if family == 4 {
+                    var batched = [Int8](repeating: 99, count: probes.count)
+                    probes.withUnsafeBufferPointer { a in batched.withUnsafeMutableBufferPointer { r.longestPrefixLengths(a, router: router, into: $0) } }
+                    #expect(batched == lengths, "after \(step) steps")
                 }
             }
         }
@@ -130,6 +141,13 @@ import Testing
         rib.read { r in
             #expect(r.summary(of: router)?.prefixes == 0)
             #expect(r.longestMatch(address(), router: router) == nil)
+            // No route, and an unknown router: -1 for every address.
+            let probes = (0..<40).map { _ in address().v4Value }
+            for id in [router, RouterID(rawValue: 99)] {
+                var lengths = [Int8](repeating: 0, count: probes.count)
+                probes.withUnsafeBufferPointer { a in lengths.withUnsafeMutableBufferPointer { r.longestPrefixLengths(a, router: id, into: $0) } }
+                #expect(lengths == [Int8](repeating: -1, count: probes.count))
+            }
         }
     }
 }

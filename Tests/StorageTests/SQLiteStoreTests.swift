@@ -110,6 +110,45 @@ import Testing
         #expect(indexes.contains("matrix_stamp_inserted"))
     }
 
+    /// The BGP primitives: pmacct's column names and order (its acct_bgp table), AS paths and
+    /// communities as text resolved from the pool, path_match by name.
+    @Test func bgpColumnsHoldTexts() throws {
+        let store = try SQLiteStore(path: temporaryPath())
+        let primitives: [Primitive] = [.pathMatch, .med, .localPref, .lrgComm, .extComm, .stdComm, .asPath, .peerDstAS, .peerSrcAS]
+        let schema = try TableSchema(table: "bgp", primitives: primitives, tableVersion: nil, numericProtocols: false)
+        #expect(schema.primitives.map(\.column) == [
+            "peer_as_src", "peer_as_dst", "comms", "ecomms", "lcomms", "as_path", "local_pref", "med", "path_match",
+        ])
+        try store.prepare(schema)
+        let texts = TextPool()
+        var k = FlowKey()
+        k.peerSrcAS = 65010
+        k.peerDstAS = 4_200_000_000
+        k.asPath = texts.number("4200000000 64500 {64501,64502}")
+        k.stdComm = texts.number("65000:1 no-export")
+        k.lrgComm = texts.number("65000:7:8")
+        k.localPref = 200
+        k.med = 50
+        k.pathMatch = PathMatchCode.covering.rawValue
+        var empty = FlowKey()
+        empty.pathMatch = PathMatchCode.noRoute.rawValue
+        try store.write(table: "bgp", rows: [
+            BinnedKey(key: k, bin: 0): Counters(packets: 3, bytes: 300, flows: 1),
+            BinnedKey(key: empty, bin: 0): Counters(packets: 1, bytes: 40, flows: 1),
+        ], now: 1_761_266_250, utc: true, texts: texts)
+        let rows = try store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM bgp ORDER BY packets DESC") }
+        #expect(rows.count == 2)
+        #expect(rows[0]["as_path"] as String? == "4200000000 64500 {64501,64502}")
+        #expect(rows[0]["comms"] as String? == "65000:1 no-export")
+        #expect(rows[0]["ecomms"] as String? == "")
+        #expect(rows[0]["lcomms"] as String? == "65000:7:8")
+        #expect(rows[0]["peer_as_dst"] as Int64? == 4_200_000_000)
+        #expect(rows[0]["peer_as_src"] as Int? == 65010)
+        #expect(rows[0]["local_pref"] as Int? == 200 && rows[0]["med"] as Int? == 50)
+        #expect(rows[0]["path_match"] as String? == "covering")
+        #expect(rows[1]["as_path"] as String? == "" && rows[1]["path_match"] as String? == "no_route")
+    }
+
     @Test func numericProtocolsWhenAsked() throws {
         let store = try SQLiteStore(path: temporaryPath())
         try store.prepare(try TableSchema(table: "p", primitives: [.proto], tableVersion: nil, numericProtocols: true))

@@ -13,6 +13,7 @@ Everything pathflow-specific that a case reads (HTTP paths, JSON field
 names, metric names, configuration keys) is defined once below.
 """
 
+import collections
 import contextlib
 import json
 import os
@@ -217,10 +218,13 @@ class Speaker:
 class GoBGPd(Speaker):
     kind = "gobgpd"
 
-    def __init__(self, c, neighbors, address=GOBGP_ADDRESS, hold=90, keepalive=30, name=None):
+    def __init__(self, c, neighbors, address=GOBGP_ADDRESS, hold=90, keepalive=30, name=None, routeset=None):
         super().__init__(c, address, neighbors, hold, name)
         self.keepalive = keepalive
         self.api = None
+        # the module with the route set and configuration (tools/bgp/routes.py,
+        # or one with the same functions, e.g. matrix_routes.py for case 14)
+        self.routes = routeset or routes
 
     def cli(self, *args, check=True, timeout=15):
         argv = ["gobgp", "-u", "127.0.0.1", "-p", str(self.api)] + list(args)
@@ -231,15 +235,15 @@ class GoBGPd(Speaker):
         self.api = self.c.free_port()
         conf = self.c.path(self.name + ".conf")
         with open(conf, "w") as f:
-            f.write(routes.gobgp_config(self.address, [(a, p) for _, a, p in self.neighbors],
-                                        hold=self.hold, keepalive=self.keepalive, connect_retry=1))
+            f.write(self.routes.gobgp_config(self.address, [(a, p) for _, a, p in self.neighbors],
+                                             hold=self.hold, keepalive=self.keepalive, connect_retry=1))
         self.proc = self.c.start(self.name, ["gobgpd", "-f", conf, "-p", "--api-hosts", "127.0.0.1:%d" % self.api,
                                              "--pprof-disable", "--log-level", "info"])
         self.c.wait_for("%s's API on 127.0.0.1:%d" % (self.name, self.api),
                         lambda: self.cli("global", timeout=5).returncode == 0, 30, proc=self.proc, step=0.2)
-        for r in routes.table(0):
-            self.cli(*routes.gobgp_add(r).split())
-        want = routes.counts(0)
+        for r in self.routes.table(0):
+            self.cli(*self.routes.gobgp_add(r).split())
+        want = self.routes.counts(0)
         self.c.wait_for("%s's RIB to hold %s paths" % (self.name, want),
                         lambda: self.rib_counts() == want, 20, proc=self.proc, step=0.2)
         if enable:
@@ -255,8 +259,8 @@ class GoBGPd(Speaker):
         return tuple(out)
 
     def apply_step(self, n):
-        log("%s: change %d %s" % (self.name, n, routes.STEPS[n]))
-        self.cli(*routes.gobgp_step(n).split())
+        log("%s: change %d %s" % (self.name, n, self.routes.STEPS[n]))
+        self.cli(*self.routes.gobgp_step(n).split())
         self.stage = n
 
     def enable(self, collector):
@@ -287,8 +291,11 @@ class GoBGPd(Speaker):
         return out
 
     def route_set(self):
-        # GoBGP sends the identifiers it was given as ADD-PATH ids
-        return speakerview.route_set_paths(self.address, routes.table(self.stage), with_ids=True)
+        # GoBGP sends the identifiers it was given as ADD-PATH ids; its view
+        # knows an id only where (prefix, next hop) is unique (speakerview)
+        paths = speakerview.route_set_paths(self.address, self.routes.table(self.stage), with_ids=True)
+        pairs = collections.Counter((p.afi, p.prefix, p.next_hop) for p in paths)
+        return [p if pairs[(p.afi, p.prefix, p.next_hop)] == 1 else p._replace(path_id=None) for p in paths]
 
 
 class Bird2(Speaker):

@@ -104,6 +104,7 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(30),
         maxIterations: 5
     )
+    enrichedBenchmarks()
     let pathsPerSecond = BenchmarkMetric.custom("paths/s", polarity: .prefersLarger, useScalingFactor: false)
     let lookupsPerSecond = BenchmarkMetric.custom("lookups/s", polarity: .prefersLarger, useScalingFactor: false)
     let writerPerSecond = BenchmarkMetric.custom("writer paths/s", polarity: .prefersLarger, useScalingFactor: false)
@@ -167,6 +168,46 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             benchmark.measurement(lookupsPerSecond, rate)
         }
+    }
+
+    Benchmark("RIB lookups, longest-prefix match only, batched (10M)", configuration: .init(
+        metrics: [.wallClock, .cpuTotal, lookupsPerSecond])
+    ) { benchmark in
+        let (rib, router) = loadedRIB()
+        let addresses = makeLookups(count: flowCount, router: router, nextHop: false).map(\.destination.v4Value)
+        let batch = 1_000
+        let lengths = UnsafeMutableBufferPointer<Int8>.allocate(capacity: batch)
+        defer { lengths.deallocate() }
+        // Every address lies in an announced prefix: check a sample against the table.
+        rib.read { r in
+            addresses.withUnsafeBufferPointer { r.longestPrefixLengths(UnsafeBufferPointer(rebasing: $0[0..<batch]), router: router, into: lengths) }
+            for j in 0..<batch {
+                precondition(r.longestMatch(IPAddress(v4: addresses[j]), router: router)?.prefix.length == UInt8(lengths[j]))
+            }
+        }
+        var sink = 0
+        let clock = ContinuousClock()
+        benchmark.startMeasurement()
+        let start = clock.now
+        addresses.withUnsafeBufferPointer { all in
+            for _ in 0..<rounds {
+                var i = 0
+                while i < all.count {
+                    let end = min(all.count, i + batch)
+                    sink &+= rib.read { r in
+                        r.longestPrefixLengths(UnsafeBufferPointer(rebasing: all[i..<end]), router: router, into: lengths)
+                        var s = 0
+                        for j in 0..<(end - i) { s &+= Int(lengths[j]) }
+                        return s
+                    }
+                    i = end
+                }
+            }
+        }
+        let elapsed = clock.now - start
+        benchmark.stopMeasurement()
+        blackHole(sink)
+        benchmark.measurement(lookupsPerSecond, perSecond(addresses.count * rounds, elapsed))
     }
 
     Benchmark("RIB lookups, match() batched, writer streaming UPDATEs (10M)", configuration: .init(

@@ -8,13 +8,7 @@ public struct IngestStream: Sendable {
     public var records: Int
 
     public init(keys: Int, records: Int, batch: Int = 20) {
-        var writer = IPFIXWriter(observationDomain: 1)
-        var datagrams = [writer.templateMessage(exportTime: 1_700_000_000)]
-        var buffer: [FlowRecord] = []
-        var n = 0
-        while n < records {
-            buffer.removeAll(keepingCapacity: true)
-            for _ in 0..<min(batch, records - n) {
+        self.init(records: records, batch: batch) { n in
                 let k = n % keys
                 var r = FlowRecord()
                 r.srcAddr = IPAddress(v4: 0x0a00_0000 | UInt32(truncatingIfNeeded: k & 0xff_ffff))
@@ -26,7 +20,20 @@ public struct IngestStream: Sendable {
                 r.bytes = r.packets * UInt64(64 + n % 1400)
                 r.startSeconds = 1_700_000_000
                 r.endSeconds = 1_700_000_000
-                buffer.append(r)
+                return r
+        }
+    }
+
+    /// `records` records made by `record(n)`, `batch` per message.
+    public init(records: Int, batch: Int = 20, record: (Int) -> FlowRecord) {
+        var writer = IPFIXWriter(observationDomain: 1)
+        var datagrams = [writer.templateMessage(exportTime: 1_700_000_000)]
+        var buffer: [FlowRecord] = []
+        var n = 0
+        while n < records {
+            buffer.removeAll(keepingCapacity: true)
+            for _ in 0..<min(batch, records - n) {
+                buffer.append(record(n))
                 n += 1
             }
             datagrams.append(writer.dataMessage(buffer, exportTime: 1_700_000_000))
