@@ -76,6 +76,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "Reports",
+            dependencies: ["Storage", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
             name: "FlowCollector",
             dependencies: [
                 "FlowWire",
@@ -101,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "pathflow",
             dependencies: [
-                "Daemon", "PathflowConfig",
+                "Daemon", "PathflowConfig", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -144,6 +148,10 @@ let package = Package(
         .testTarget(
             name: "EnrichmentTests",
             dependencies: ["Enrichment", "Aggregation", "FlowWire", "RIB", "BGPWire", "NetCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["Reports", "Storage", "Aggregation", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),

@@ -1,3 +1,5 @@
+import NetCore
+
 /// One JSON object written key by key, in the order given (pmacct's dumps keep their order).
 struct JSONLine {
     private(set) var text = "{"
@@ -34,26 +36,10 @@ struct JSONLine {
     }
 
     static func string(_ value: String) -> String {
-        var out = ""
-        appendString(value, to: &out)
-        return out
+        JSONText.quoted(value)
     }
 
     static func appendString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        JSONText.append(value, to: &out)
     }
 }

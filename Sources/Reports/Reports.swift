@@ -1,0 +1,132 @@
+/// The reports `pathflow report` prints, each from a `Breakdown` of a view's table.
+public enum Reports {
+    /// What a matrix cell shows.
+    public enum Cell: String, Sendable, CaseIterable {
+        /// Bytes over the range.
+        case bytes
+        /// Average bit/s over the range.
+        case avg
+        /// The busiest bin's bit/s.
+        case peak
+        /// 95th percentile of the per-bin bit/s.
+        case p95
+    }
+
+    /// Top N keys by bytes, with rates, share of the total and cumulative share.
+    public static func top(_ b: Breakdown, limit: Int) -> ReportTable {
+        let total = max(1, b.totalBytes)
+        var cumulative: Int64 = 0
+        var rows: [[ReportTable.Value]] = []
+        for e in b.entries.prefix(limit) {
+            cumulative += e.bytes
+            rows.append(e.key.map(ReportTable.Value.text) + [
+                .bytes(e.bytes), .integer(e.packets), .integer(e.flows),
+                .rate(b.averageBitsPerSecond(e)), .rate(b.peakBitsPerSecond(e)), .rate(b.percentileBitsPerSecond(e)),
+                .percent(Double(e.bytes) * 100 / Double(total)), .percent(Double(cumulative) * 100 / Double(total)),
+            ])
+        }
+        return ReportTable(
+            columns: b.columns + ["bytes", "packets", "flows", "avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
+            rows: rows, notes: notes(b, what: "\(min(limit, b.entries.count)) of \(b.entries.count) keys"))
+    }
+
+    /// Rows × columns, keys from two primitives; the largest `maxColumns` column keys get a
+    /// column each, the rest add up in `other`; every row has its total.
+    public static func matrix(_ b: Breakdown, cell: Cell, maxColumns: Int, maxRows: Int) -> ReportTable {
+        precondition(b.columns.count == 2, "a matrix breaks down by two primitives")
+        var columnTotals: [String: Int64] = [:]
+        var rowTotals: [String: Int64] = [:]
+        for e in b.entries {
+            columnTotals[e.key[1], default: 0] += e.bytes
+            rowTotals[e.key[0], default: 0] += e.bytes
+        }
+        let order = { (a: (key: String, value: Int64), c: (key: String, value: Int64)) in a.value != c.value ? a.value > c.value : a.key < c.key }
+        let shown = columnTotals.sorted(by: order).prefix(maxColumns).map(\.key)
+        let shownSet = Set(shown)
+        let hasOther = columnTotals.count > shown.count
+        // Cells are merged per (row, column) from the entries' bins, so rates stay per bin.
+        var cells: [String: [String: Breakdown.Entry]] = [:]
+        for e in b.entries {
+            let column = shownSet.contains(e.key[1]) ? e.key[1] : "other"
+            var merged = cells[e.key[0], default: [:]][column] ?? Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
+            merged.bytes += e.bytes
+            merged.packets += e.packets
+            merged.flows += e.flows
+            for (bin, bytes) in e.bins { merged.bins[bin, default: 0] += bytes }
+            cells[e.key[0], default: [:]][column] = merged
+        }
+        func value(_ e: Breakdown.Entry?) -> ReportTable.Value {
+            guard let e else { return cell == .bytes ? .bytes(0) : .rate(0) }
+            switch cell {
+            case .bytes: return .bytes(e.bytes)
+            case .avg: return .rate(b.averageBitsPerSecond(e))
+            case .peak: return .rate(b.peakBitsPerSecond(e))
+            case .p95: return .rate(b.percentileBitsPerSecond(e))
+            }
+        }
+        let columnKeys = shown + (hasOther ? ["other"] : [])
+        var rows: [[ReportTable.Value]] = []
+        for (rowKey, _) in rowTotals.sorted(by: order).prefix(maxRows) {
+            var total = Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
+            for e in cells[rowKey, default: [:]].values {
+                total.bytes += e.bytes
+                for (bin, bytes) in e.bins { total.bins[bin, default: 0] += bytes }
+            }
+            rows.append([.text(rowKey)] + columnKeys.map { value(cells[rowKey]?[$0]) } + [value(total)])
+        }
+        return ReportTable(
+            columns: ["\(b.columns[0]) \\ \(b.columns[1])"] + columnKeys + ["total"], rows: rows,
+            notes: notes(b, what: "cells: \(cell.rawValue)"))
+    }
+
+    /// Per-bin bit/s of the top `limit` keys, one row per bin of the range.
+    public static func series(_ b: Breakdown, limit: Int, utc: Bool) -> ReportTable {
+        let keys = Array(b.entries.prefix(limit))
+        var bins = Set<Int>()
+        for e in keys { bins.formUnion(e.bins.keys) }
+        if let first = b.firstBin, b.binCount > 0 {
+            for i in 0..<b.binCount { bins.insert(first + i * b.binSeconds) }
+        }
+        let rows = bins.sorted().map { bin -> [ReportTable.Value] in
+            [.text(StampText.format(bin, utc: utc))] + keys.map { .rate(Double($0.bins[bin] ?? 0) * 8 / Double(b.binSeconds)) }
+        }
+        let names = keys.map { $0.key.joined(separator: " ") }
+        return ReportTable(columns: ["stamp_inserted"] + names, rows: rows, notes: notes(b, what: "bit/s per bin"))
+    }
+
+    /// How many prefixes carry each share of the traffic (FIB-reduction coverage), from a
+    /// breakdown by net_dst and mask_dst.
+    /// Traffic that matched no prefix (mask 0: no route, no session) is left out and noted.
+    public static func coverage(_ b: Breakdown, shares: [Double] = [50, 90, 95, 99]) -> ReportTable {
+        let unmapped = b.entries.filter { $0.key[1] == "0" }.reduce(Int64(0)) { $0 + $1.bytes }
+        var b = b
+        b.entries.removeAll { $0.key[1] == "0" }
+        let total = Double(max(1, b.totalBytes))
+        var rows: [[ReportTable.Value]] = []
+        for share in shares {
+            var sum: Int64 = 0
+            var n = 0
+            for e in b.entries {
+                if Double(sum) * 100 / total >= share { break }
+                sum += e.bytes
+                n += 1
+            }
+            rows.append([.percent(share), .integer(Int64(n)), .percent(Double(n) * 100 / Double(max(1, b.entries.count))),
+                         .percent(Double(sum) * 100 / total)])
+        }
+        rows.append([.percent(100), .integer(Int64(b.entries.count)), .percent(100), .percent(100)])
+        return ReportTable(
+            columns: ["traffic_share", "prefixes", "of_prefixes", "covered"], rows: rows,
+            notes: notes(b, what: "\(b.entries.count) prefixes with traffic")
+                + (unmapped > 0 ? ["# left out: \(ReportTable.si(Double(unmapped), "B")) that matched no prefix (mask 0)"] : []))
+    }
+
+    /// The top `limit` prefixes, `net/mask` one per line (for a controller to install).
+    public static func prefixList(_ b: Breakdown, limit: Int) -> String {
+        b.entries.filter { $0.key[1] != "0" }.prefix(limit).map { "\($0.key[0])/\($0.key[1])\n" }.joined()
+    }
+
+    static func notes(_ b: Breakdown, what: String) -> [String] {
+        ["# \(b.binCount) bin\(b.binCount == 1 ? "" : "s") of \(b.binSeconds) s, \(ReportTable.si(Double(b.totalBytes), "B")) in all; \(what)"]
+    }
+}
