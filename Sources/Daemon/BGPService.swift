@@ -1,5 +1,6 @@
 import BGPSpeaker
 import BGPWire
+import Enrichment
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -9,6 +10,7 @@ import PathflowConfig
 import Prometheus
 import RIB
 import ServiceLifecycle
+import Storage
 
 #if canImport(Glibc)
 import Glibc
@@ -27,8 +29,12 @@ public final class BGPService: Service, Sendable {
     let speaker: Speaker
     let sessions = NIOLockedValueBox<[UInt64: RouterSession]>([:])
 
-    public init(config: CollectorConfig, registry: PrometheusCollectorRegistry, logger: Logger) {
+    /// Where RIB snapshots go (`bgp_rib_snapshot_refresh_time`), nil when they are off.
+    let snapshotStore: SQLiteStore?
+
+    public init(config: CollectorConfig, registry: PrometheusCollectorRegistry, logger: Logger, snapshotStore: SQLiteStore? = nil) {
         self.config = config.bgp
+        self.snapshotStore = config.bgp.ribSnapshotRefreshTime == nil ? nil : snapshotStore
         self.timestampsUTC = config.timestampsUTC
         self.logger = logger
         let metrics = BGPMetrics(registry: registry)
@@ -78,6 +84,19 @@ public final class BGPService: Service, Sendable {
             "bgp_id": "\(IPAddress(v4: config.identifier))",
             "local_as": "\(config.localAS.map(String.init) ?? "mirrors each peer")",
         ])
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.dumpLoop() }
+            if let store = self.snapshotStore, let period = self.config.ribSnapshotRefreshTime {
+                tasks.addTask { await self.snapshotLoop(store, period: period) }
+            }
+        }
+        await speaker.shutdown()
+        logger.info("BGP daemon stopped")
+        try await group.shutdownGracefully()
+    }
+
+    /// Table dumps on multiples of bgp_table_dump_refresh_time, until shutdown.
+    func dumpLoop() async {
         var seq = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = Int(time(nil))
@@ -93,9 +112,73 @@ public final class BGPService: Service, Sendable {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
             }
         }
-        await speaker.shutdown()
-        logger.info("BGP daemon stopped")
-        try await group.shutdownGracefully()
+    }
+
+    /// RIB snapshots into `rib_paths` on multiples of the period, until shutdown.
+    func snapshotLoop(_ store: SQLiteStore, period: Int) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let now = Int(time(nil))
+            let next = (now / period + 1) * period
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(Double(next - now))) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            do {
+                let paths = try writeSnapshot(store, at: next)
+                logger.debug("RIB snapshot written", metadata: ["paths": "\(paths)", "db": "\(store.path)"])
+            } catch {
+                metrics.counter("pathflow_bgp_rib_snapshot_errors_total", [], "RIB snapshots that could not be written").increment()
+                logger.error("cannot write the RIB snapshot", metadata: ["db": "\(store.path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// One prefix's paths as snapshot rows, ranked.
+    static func snapshotRows(
+        _ prefix: IPPrefix, _ group: [Path], _ session: RouterSession, _ router: String, _ bgpID: String,
+        _ reader: borrowing RIBReader, into rows: inout [RIBSnapshotRow]
+    ) {
+        for (rank, i) in reader.preferenceOrder(group, router: session.router).enumerated() {
+            let a = reader.attributes(group[i].attributes)
+            let (first, last) = Enricher.asns(a.asPath)
+            rows.append(RIBSnapshotRow(
+                router: router, bgpID: bgpID, net: prefix.address.description, mask: Int(prefix.length),
+                pathID: Int64(group[i].pathID), rank: rank, nextHop: a.nextHop.isNone ? "0.0.0.0" : a.nextHop.description,
+                peerAS: Int64(first), originAS: Int64(last), asPath: PmacctText.asPath(a.asPath),
+                localPref: Int64(a.localPref ?? 0), med: Int64(a.med ?? 0)))
+        }
+    }
+
+    /// Every router's paths into `rib_paths`, with each path's rank among its prefix's paths.
+    /// The RIB is read a few thousand prefixes at a time and written between reads.
+    @discardableResult
+    func writeSnapshot(_ store: SQLiteStore, at time: Int) throws -> Int {
+        let writer = try RIBSnapshotWriter(store: store, stamp: timestamp(time))
+        var total = 0
+        for session in routerSessions() {
+            let router = session.peer.remoteAddress.description
+            let bgpID = IPAddress(v4: session.peer.bgpID).description
+            var cursor: PathCursor? = .start
+            while let from = cursor {
+                var rows: [RIBSnapshotRow] = []
+                cursor = rib.read { reader in
+                    var prefix: IPPrefix?
+                    var group: [Path] = []
+                    let next = reader.forEachPath(router: session.router, from: from, prefixes: 4096) { p, path, _ in
+                        if p != prefix {
+                            if let prefix { Self.snapshotRows(prefix, group, session, router, bgpID, reader, into: &rows) }
+                            prefix = p
+                            group.removeAll(keepingCapacity: true)
+                        }
+                        group.append(path)
+                    }
+                    if let prefix { Self.snapshotRows(prefix, group, session, router, bgpID, reader, into: &rows) }
+                    return next
+                }
+                try writer.append(rows)
+                total += rows.count
+            }
+        }
+        try writer.commit()
+        return total
     }
 
     // MARK: dumps and looking glass

@@ -100,7 +100,17 @@ public final class Collector: Service, Sendable {
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
-        self.bgp = config.bgp.enabled ? BGPService(config: config, registry: metrics.registry, logger: logger) : nil
+        var snapshotStore: SQLiteStore?
+        if config.bgp.enabled && config.bgp.ribSnapshotRefreshTime != nil,
+           let path = config.bgp.ribSnapshotDB ?? sinks.first?.config.sqlDB {
+            do {
+                snapshotStore = try stores[path] ?? SQLiteStore(path: path)
+            } catch {
+                throw StartupError(description: "bgp_rib_snapshot_db \(path): \(error)")
+            }
+        }
+        self.bgp = config.bgp.enabled
+            ? BGPService(config: config, registry: metrics.registry, logger: logger, snapshotStore: snapshotStore) : nil
         self.threads = max(1, threads)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
     }

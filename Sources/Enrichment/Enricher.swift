@@ -244,7 +244,7 @@ public final class Enricher {
     /// reads them: the first ASN when the path starts with a sequence (the first member AS when
     /// it starts with a confederation sequence; 0 when it starts with a set), and the last ASN of
     /// the last segment whatever its kind, a set's being its largest member (pmacct sorts sets).
-    static func asns(_ segments: [PathAttributes.Segment]) -> (first: UInt32, last: UInt32) {
+    public static func asns(_ segments: [PathAttributes.Segment]) -> (first: UInt32, last: UInt32) {
         var first: UInt32 = 0
         if let head = segments.first, head.kind == .sequence || head.kind == .confedSequence {
             first = head.asns.first ?? 0

@@ -34,6 +34,11 @@ public struct BGPDaemonConfig: Sendable, Hashable {
     public var maxPrefixes = 10_000_000
     /// `bgp_daemon_neighbors` (pathflow's): peers to connect to, besides accepting connections.
     public var neighbors: [Neighbor] = []
+    /// `bgp_rib_snapshot_refresh_time` (pathflow's own key): every this many seconds every
+    /// router's paths go into the `rib_paths` table for `pathflow report what-if`; nil: never.
+    public var ribSnapshotRefreshTime: Int?
+    /// `bgp_rib_snapshot_db` (pathflow's own key): where; by default the first sqlite3 view's sql_db.
+    public var ribSnapshotDB: String?
 
     public init() {}
 

@@ -149,6 +149,15 @@ enum ConfigKeys {
             }
             return .success { draft, _ in draft.config.bgp.maxPrefixes = n }
         },
+        "bgp_rib_snapshot_refresh_time": KeyRule.Global { value in
+            guard let seconds = ASCIIText.decimal(value), (60...86_400).contains(seconds) else {
+                return .failure(.invalid("invalid value '\(value)': expected seconds from 60 to 86400"))
+            }
+            return .success { draft, _ in draft.config.bgp.ribSnapshotRefreshTime = seconds }
+        },
+        "bgp_rib_snapshot_db": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in { draft, _ in draft.config.bgp.ribSnapshotDB = path } }
+        },
         "bgp_agent_map": KeyRule.Global { value in
             ConfigValue.nonEmpty(value).map { path in
                 { draft, line in

@@ -45,6 +45,10 @@ struct CheckConfig: ParsableCommand {
             enrichment += "next-hop mismatch gets \(config.nexthopMismatchUsesBest ? "the best path" : "no path")"
             if !config.agentMap.isEmpty { enrichment += ", agent map \(config.agentMap.count) entries" }
             print(enrichment)
+            if let every = bgp.ribSnapshotRefreshTime {
+                let db = bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB ?? "(no sqlite3 view)"
+                print("bgp RIB snapshot every \(every)s → \(db) table rib_paths")
+            }
         }
         for view in config.views {
             var line = "view \(view.name): \(view.plugin.rawValue) aggregate \(view.aggregate.joined(separator: ","))"

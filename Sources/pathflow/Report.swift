@@ -15,7 +15,7 @@ struct Report: ParsableCommand {
             bytes × 8 over the range (avg), over the busiest bin (peak) or the 95th percentile of \
             the bins, empty bins counting as zero (p95).
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -199,6 +199,52 @@ struct Report: ParsableCommand {
                 throw RuntimeFailure("\(error)")
             }
             print(table.render(try options.outputFormat()), terminator: "")
+        }
+    }
+
+    struct WhatIf: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "what-if",
+            abstract: "Load per exit if a next-hop or a peer AS failed: each prefix's traffic moves to its router's next path.",
+            discussion: """
+                Needs a per-prefix view (peer_ip_src, dst_net, dst_mask and peer_dst_ip or peer_dst_as) and the                 collector's RIB snapshot in the same database (bgp_rib_snapshot_refresh_time): every path of                 every prefix per router, ranked as the router prefers them.
+                """)
+        @OptionGroup var options: Options
+        @Option(name: .customLong("fail"), help: "The failing BGP next-hop (an address) or peer AS (AS65001 or a number).")
+        var fail: String
+        @Option(help: "Show load per peer_ip_dst or peer_as_dst; by default the failure's kind.")
+        var by: String?
+        @Option(name: .customLong("capacities"), help: "A capacity file (see `report capacity`) for utilisation after the failure.")
+        var capacityFile: String?
+
+        func run() throws {
+            let failure: WhatIfAnalysis.Failure
+            if fail.contains(".") || fail.contains(":") {
+                failure = .nextHop(fail)
+            } else if let asn = UInt32(fail.uppercased().hasPrefix("AS") ? String(fail.dropFirst(2)) : fail) {
+                failure = .peerAS(String(asn))
+            } else {
+                throw ValidationError("--fail \(fail): expected a next-hop address or a peer AS")
+            }
+            let source = try options.source()
+            var capacities: [CapacityEntry] = []
+            if let capacityFile {
+                do {
+                    capacities = try CapacityEntry.parse(try String(contentsOfFile: capacityFile, encoding: .utf8), file: capacityFile)
+                } catch let error as CapacityError {
+                    throw RuntimeFailure(error.description)
+                }
+            }
+            let column = by ?? (failure == .nextHop(fail) ? "peer_ip_dst" : "peer_as_dst")
+            do {
+                let table = try WhatIfAnalysis.report(
+                    source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities)
+                print(table.render(try options.outputFormat()), terminator: "")
+            } catch let error as WhatIfAnalysis.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
         }
     }
 

@@ -10,12 +10,14 @@ struct EnrichmentConfigTests {
         let (config, diagnostics) = Fixtures.make([
             "bgp_daemon: true", "nfacctd_as: bgp", "nfacctd_net: longest", "bgp_peer_src_as_type: bgp",
             "bgp_nexthop_mismatch: best", "use_ip_next_hop: true", "plugins: sqlite3[matrix]",
+            "bgp_rib_snapshot_refresh_time: 3600", "bgp_rib_snapshot_db: /tmp/rib.db",
             "aggregate[matrix]: peer_src_ip, in_iface, peer_dst_ip, peer_dst_as, peer_src_as, as_path, std_comm, ext_comm, lrg_comm, local_pref, med, path_match",
         ])
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         let c = try #require(config)
         #expect(c.asSource == .bgp && c.netSource == .longest)
         #expect(c.peerSrcASFromBGP && c.nexthopMismatchUsesBest && c.useIPNextHop)
+        #expect(c.bgp.ribSnapshotRefreshTime == 3600 && c.bgp.ribSnapshotDB == "/tmp/rib.db")
         #expect(c.views.first?.aggregate.count == 12)
     }
 
@@ -30,6 +32,7 @@ struct EnrichmentConfigTests {
         ("nfacctd_as: bmp", "2 nfacctd_as fatal"),
         ("bgp_nexthop_mismatch: maybe", "2 bgp_nexthop_mismatch skipped"),
         ("bgp_agent_map: /nonexistent/agent.map", "2 bgp_agent_map fatal"),
+        ("bgp_rib_snapshot_refresh_time: 5", "2 bgp_rib_snapshot_refresh_time skipped"),
     ])
     func unsupportedOrBadValuesAreReported(line: String, summary: String) {
         let (_, diagnostics) = Fixtures.make(["plugins: sqlite3", line])

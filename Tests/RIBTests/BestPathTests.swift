@@ -27,6 +27,23 @@ import Testing
 
     static func sequence(_ asns: UInt32...) -> PathAttributes.Segment { .init(kind: .sequence, asns: asns) }
 
+    /// The order a router would fall back through: local-pref 300, then 200 (two of them, the
+    /// shorter AS path first), then 100.
+    @Test func preferenceOrderFallsBackStepByStep() throws {
+        let rib = RIB()
+        let router = rib.addRouter(PeerIdentity(address: Routes.address("192.0.2.1"), bgpID: Routes.v4("192.0.2.1"), asn: 65000))
+        let announced: [(UInt32, PathAttributes)] = [
+            (1, Self.path(localPref: 100)), (2, Self.path(asPath: [Self.sequence(65001, 65002)], localPref: 200)),
+            (3, Self.path(localPref: 300)), (4, Self.path(localPref: 200)),
+        ]
+        for (id, a) in announced { rib.apply(Routes.announce([("203.0.113.0/24", id)], a), to: router) }
+        let order = rib.read { r -> [UInt32] in
+            let entry = r.paths(of: Routes.prefix("203.0.113.0/24"), router: router)!
+            return r.preferenceOrder(entry.paths, router: router).map { entry.paths[$0].pathID }
+        }
+        #expect(order == [3, 4, 2, 1])
+    }
+
     @Test func highestLocalPrefWithMissingAs100() {
         #expect(Self.best([(1, Self.path(localPref: 100)), (2, Self.path(localPref: 150))]) == 2)
         #expect(Self.best([(1, Self.path(localPref: 99)), (2, Self.path(localPref: nil))]) == 2)

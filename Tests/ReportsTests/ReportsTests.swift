@@ -2,7 +2,7 @@ import Aggregation
 import Foundation
 import NetCore
 import Reports
-import Storage
+@testable import Storage
 import Testing
 
 /// Reports on a table written by the collector's own store: 5-minute bins of a matrix view.
@@ -141,6 +141,60 @@ import Testing
         #expect(abs(trend.slope - 1) < 1e-9)
         #expect(trend.crossing(500) == 1_400)
         #expect(Trend.fit([(0, 5), (10, 5)])?.crossing(10) == nil)
+    }
+
+    /// Router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best) or 10.0.0.2, and
+    /// 203.0.113.0/24 by 10.0.0.1 only; 192.0.2.0/24 goes by 10.0.0.2. 10.0.0.1 fails.
+    @Test func whatIfMovesTrafficToTheNextPath() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-whatif-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("w.db").path
+        let store = try SQLiteStore(path: path)
+        let primitives: [Primitive] = [.peerSrcIP, .dstNet, .dstMask, .peerDstIP, .peerDstAS]
+        try store.prepare(try TableSchema(table: "prefixes", primitives: primitives, tableVersion: nil, numericProtocols: false))
+        func key(_ net: String, _ hop: String, _ asn: UInt32) -> FlowKey {
+            var k = FlowKey()
+            k.peerSrc = IPAddress("192.0.2.1")!
+            k.dstNet = IPAddress(net)!
+            k.dstMask = 24
+            k.peerDst = IPAddress(hop)!
+            k.peerDstAS = asn
+            return k
+        }
+        var rows: [BinnedKey: Counters] = [:]
+        for i in 0..<4 {
+            let bin = UInt32(Self.start + i * Self.bin)
+            rows[BinnedKey(key: key("198.51.100.0", "10.0.0.1", 65001), bin: bin)] = Counters(packets: 1, bytes: 1_000, flows: 1)
+            rows[BinnedKey(key: key("203.0.113.0", "10.0.0.1", 65001), bin: bin)] = Counters(packets: 1, bytes: 500, flows: 1)
+            rows[BinnedKey(key: key("192.0.2.0", "10.0.0.2", 65002), bin: bin)] = Counters(packets: 1, bytes: 200, flows: 1)
+        }
+        try store.write(table: "prefixes", rows: rows, now: Self.start + 4 * Self.bin, utc: true)
+        let writer = try RIBSnapshotWriter(store: store, stamp: "2025-12-01 00:20:00")
+        func snapshot(_ net: String, _ rank: Int, _ hop: String, _ asn: Int64) -> RIBSnapshotRow {
+            RIBSnapshotRow(router: "192.0.2.1", bgpID: "192.0.2.1", net: net, mask: 24, pathID: Int64(rank + 1), rank: rank,
+                           nextHop: hop, peerAS: asn, originAS: asn, asPath: "\(asn)", localPref: 100, med: 0)
+        }
+        try writer.append([snapshot("198.51.100.0", 1, "10.0.0.2", 65002), snapshot("198.51.100.0", 0, "10.0.0.1", 65001)])
+        try writer.append([snapshot("203.0.113.0", 0, "10.0.0.1", 65001), snapshot("192.0.2.0", 0, "10.0.0.2", 65002)])
+        try writer.commit()
+
+        let source = try ReportSource(path: path, table: "prefixes", binSeconds: nil, utc: true)
+        let capacities = try CapacityEntry.parse("b peer_ip_dst=10.0.0.2 100", file: "c")
+        let t = try WhatIfAnalysis.report(source, failure: .nextHop("10.0.0.1"), by: "peer_ip_dst", query: ReportQuery(), capacities: capacities)
+        #expect(t.rows.map { $0[0] } == [.text("10.0.0.2"), .text("10.0.0.1")])
+        #expect(t.rows[0][1] == .bytes(800) && t.rows[0][2] == .bytes(4_800))
+        #expect(t.rows[1][1] == .bytes(6_000) && t.rows[1][2] == .bytes(0))
+        let p95After: Double = 1_200.0 * 8 / 300
+        #expect(t.rows[0][4] == .rate(p95After))
+        #expect(t.rows[0][6] == .percent(p95After))
+        #expect(t.notes.contains { $0.contains("moved: 1 prefix") && $0.contains("no other path: 1") })
+        let byAS = try WhatIfAnalysis.report(source, failure: .peerAS("65001"), by: "peer_as_dst", query: ReportQuery(), capacities: [])
+        #expect(byAS.rows.map { $0[0] } == [.text("65002"), .text("65001")])
+        // Without a snapshot the report says how to get one.
+        let bare = try ReportSource(path: try Self.database(), table: "matrix", binSeconds: nil, utc: true)
+        #expect(throws: (any Error).self) {
+            try WhatIfAnalysis.report(bare, failure: .nextHop("10.0.0.1"), by: "peer_as_dst", query: ReportQuery(), capacities: [])
+        }
     }
 
     @Test func stampsParseInBothZones() {

@@ -1,0 +1,106 @@
+import GRDB
+
+/// "What if this next-hop (or peer AS) fails": each prefix's traffic that leaves through the
+/// failed exit moves to the path its router would choose next, from the RIB snapshot
+/// (`rib_paths`, every path of every prefix per router with its rank).
+public enum WhatIfAnalysis {
+    public enum Failure: Sendable, Equatable {
+        case nextHop(String)
+        case peerAS(String)
+
+        /// The view and snapshot column that tells whether a path uses the failed exit.
+        var column: String {
+            switch self {
+            case .nextHop: "peer_ip_dst"
+            case .peerAS: "peer_as_dst"
+            }
+        }
+
+        var value: String {
+            switch self {
+            case .nextHop(let v), .peerAS(let v): v
+            }
+        }
+    }
+
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Load per `by` (peer_ip_dst or peer_as_dst) before and after the failure: bytes and p95
+    /// bit/s, and p95 utilisation where `capacities` has a line for exactly that exit.
+    public static func report(
+        _ source: ReportSource, failure: Failure, by: String, query: ReportQuery, capacities: [CapacityEntry]
+    ) throws -> ReportTable {
+        for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column, by] { try source.require(c) }
+        let snapshotColumns = try source.read { db in
+            try Row.fetchAll(db, sql: "PRAGMA table_info(rib_paths)").map { $0["name"] as String }
+        }
+        guard snapshotColumns.contains(by), snapshotColumns.contains(failure.column) else {
+            throw Error(description: "\(source.path) has no RIB snapshot (table rib_paths): set bgp_rib_snapshot_refresh_time "
+                + "in the collector's configuration and wait for the first snapshot")
+        }
+        var keyColumns = ["peer_ip_src", "net_dst", "mask_dst", failure.column]
+        if by != failure.column { keyColumns.append(by) }
+        let b = try Breakdown.compute(source, by: keyColumns, query: query)
+        let failedIndex = 3
+        let byIndex = keyColumns.firstIndex(of: by)!
+
+        var before: [String: Breakdown.Entry] = [:]
+        var after: [String: Breakdown.Entry] = [:]
+        var moved = 0, movedBytes: Int64 = 0, stranded = 0, strandedBytes: Int64 = 0
+        func add(_ e: Breakdown.Entry, to key: String, _ table: inout [String: Breakdown.Entry]) {
+            var t = table[key] ?? Breakdown.Entry(key: [key], bytes: 0, packets: 0, flows: 0, bins: [:])
+            t.bytes += e.bytes
+            t.packets += e.packets
+            t.flows += e.flows
+            for (bin, bytes) in e.bins { t.bins[bin, default: 0] += bytes }
+            table[key] = t
+        }
+        try source.read { db in
+            let alternatives = try db.makeStatement(sql: """
+                SELECT \(failure.column), \(by) FROM rib_paths
+                WHERE (peer_ip_src = ? OR bgp_id = ?) AND net_dst = ? AND mask_dst = ? ORDER BY rank
+                """)
+            for e in b.entries {
+                add(e, to: e.key[byIndex], &before)
+                guard e.key[failedIndex] == failure.value else {
+                    add(e, to: e.key[byIndex], &after)
+                    continue
+                }
+                let rows = try Row.fetchAll(alternatives, arguments: [e.key[0], e.key[0], e.key[1], e.key[2]])
+                if let next = rows.first(where: { Breakdown.text($0[0]) != failure.value }) {
+                    add(e, to: Breakdown.text(next[1]), &after)
+                    moved += 1
+                    movedBytes += e.bytes
+                } else {
+                    stranded += 1
+                    strandedBytes += e.bytes
+                }
+            }
+        }
+        let view = Breakdown(columns: [by], entries: [], binSeconds: b.binSeconds, binCount: b.binCount, firstBin: b.firstBin)
+        let keys = Set(before.keys).union(after.keys).sorted {
+            let a = after[$0]?.bytes ?? 0, c = after[$1]?.bytes ?? 0
+            return a != c ? a > c : $0 < $1
+        }
+        let empty = Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
+        var rows: [[ReportTable.Value]] = []
+        for key in keys {
+            let was = before[key] ?? empty, now = after[key] ?? empty
+            let p95Before = view.percentileBitsPerSecond(was), p95After = view.percentileBitsPerSecond(now)
+            let capacity = capacities.first { $0.conditions.count == 1 && $0.conditions[0].column == by && $0.conditions[0].value == key }
+            rows.append([
+                .text(key), .bytes(was.bytes), .bytes(now.bytes), .rate(p95Before), .rate(p95After),
+                capacity.map { .rate($0.bitsPerSecond) } ?? .text("-"),
+                capacity.map { .percent(p95After * 100 / $0.bitsPerSecond) } ?? .text("-"),
+            ])
+        }
+        var notes = Reports.notes(b, what: "\(failure.column) \(failure.value) fails")
+        notes.append("# moved: \(moved) prefix route(s), \(ReportTable.si(Double(movedBytes), "B")); "
+            + "no other path: \(stranded), \(ReportTable.si(Double(strandedBytes), "B"))")
+        return ReportTable(
+            columns: [by, "bytes_before", "bytes_after", "p95_bps_before", "p95_bps_after", "capacity", "p95_util_after"],
+            rows: rows, notes: notes)
+    }
+}
