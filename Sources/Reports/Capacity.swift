@@ -56,12 +56,23 @@ public struct Trend: Sendable, Equatable {
     /// bit/s at time 0.
     public var intercept: Double
 
+    public init(slope: Double, intercept: Double) {
+        self.slope = slope
+        self.intercept = intercept
+    }
+
     public func value(at t: Int) -> Double { intercept + slope * Double(t) }
 
-    /// When the line reaches `level`: nil if it never does (flat or falling).
+    /// Latest time a crossing is reported for (the end of year 9999).
+    static let horizon = 253_402_300_799.0
+
+    /// When the line reaches `level`: nil if it never does (flat or falling) or only after the
+    /// year 9999.
     public func crossing(_ level: Double) -> Int? {
         guard slope > 0 else { return nil }
-        return Int(((level - intercept) / slope).rounded(.up))
+        let t = ((level - intercept) / slope).rounded(.up)
+        guard t.isFinite, t < Self.horizon else { return nil }
+        return Int(t)
     }
 
     public static func fit(_ points: [(t: Int, value: Double)]) -> Trend? {
@@ -127,6 +138,7 @@ extension Reports {
         }
         return ReportTable(
             columns: ["name", "capacity", "avg_util", "p95_util", "peak_util", "p95_bps", "trend_bps_per_day", "runout"],
-            rows: rows, notes: range.isEmpty ? [] : [range])
+            rows: rows, notes: range.isEmpty ? [] : [range],
+            title: "Capacity: p95 utilisation", chart: .bars(column: 3, threshold: threshold * 100))
     }
 }

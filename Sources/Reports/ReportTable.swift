@@ -16,18 +16,23 @@ public struct ReportTable: Sendable, Equatable {
     }
 
     public enum Format: String, Sendable, CaseIterable {
-        case text, csv, json
+        case text, csv, json, html
     }
 
     public var columns: [String]
     public var rows: [[Value]]
     /// Lines printed above a text table (what the report covers).
     public var notes: [String] = []
+    /// The HTML page's title and chart.
+    public var title = "pathflow report"
+    public var chart: Chart?
 
-    public init(columns: [String], rows: [[Value]], notes: [String] = []) {
+    public init(columns: [String], rows: [[Value]], notes: [String] = [], title: String = "pathflow report", chart: Chart? = nil) {
         self.columns = columns
         self.rows = rows
         self.notes = notes
+        self.title = title
+        self.chart = chart
     }
 
     public func render(_ format: Format) -> String {
@@ -35,6 +40,7 @@ public struct ReportTable: Sendable, Equatable {
         case .text: text()
         case .csv: csv()
         case .json: json()
+        case .html: html(title: title, chart: chart)
         }
     }
 

@@ -27,7 +27,8 @@ public enum Reports {
         }
         return ReportTable(
             columns: b.columns + ["bytes", "packets", "flows", "avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
-            rows: rows, notes: notes(b, what: "\(min(limit, b.entries.count)) of \(b.entries.count) keys"))
+            rows: rows, notes: notes(b, what: "\(min(limit, b.entries.count)) of \(b.entries.count) keys"),
+            title: "Top \(b.columns.joined(separator: ", ")) by traffic", chart: .bars(column: b.columns.count + 6, threshold: nil))
     }
 
     /// Rows × columns, keys from two primitives; the largest `maxColumns` column keys get a
@@ -76,7 +77,8 @@ public enum Reports {
         }
         return ReportTable(
             columns: ["\(b.columns[0]) \\ \(b.columns[1])"] + columnKeys + ["total"], rows: rows,
-            notes: notes(b, what: "cells: \(cell.rawValue)"))
+            notes: notes(b, what: "cells: \(cell.rawValue)"),
+            title: "Traffic matrix: \(b.columns[0]) × \(b.columns[1]) (\(cell.rawValue))", chart: .heatmap)
     }
 
     /// Per-bin bit/s of the top `limit` keys, one row per bin of the range.
@@ -91,7 +93,9 @@ public enum Reports {
             [.text(StampText.format(bin, utc: utc))] + keys.map { .rate(Double($0.bins[bin] ?? 0) * 8 / Double(b.binSeconds)) }
         }
         let names = keys.map { $0.key.joined(separator: " ") }
-        return ReportTable(columns: ["stamp_inserted"] + names, rows: rows, notes: notes(b, what: "bit/s per bin"))
+        return ReportTable(
+            columns: ["stamp_inserted"] + names, rows: rows, notes: notes(b, what: "bit/s per bin"),
+            title: "bit/s per bin by \(b.columns.joined(separator: ", "))", chart: .lines)
     }
 
     /// How many prefixes carry each share of the traffic (FIB-reduction coverage), from a
@@ -118,7 +122,8 @@ public enum Reports {
         return ReportTable(
             columns: ["traffic_share", "prefixes", "of_prefixes", "covered"], rows: rows,
             notes: notes(b, what: "\(b.entries.count) prefixes with traffic")
-                + (unmapped > 0 ? ["# left out: \(ReportTable.si(Double(unmapped), "B")) that matched no prefix (mask 0)"] : []))
+                + (unmapped > 0 ? ["# left out: \(ReportTable.si(Double(unmapped), "B")) that matched no prefix (mask 0)"] : []),
+            title: "Prefix coverage", chart: .curve(coverageCurve(b), xLabel: "share of prefixes, largest first", yLabel: "share of traffic"))
     }
 
     /// The top `limit` prefixes, `net/mask` one per line (for a controller to install).

@@ -101,6 +101,7 @@ public enum WhatIfAnalysis {
             + "no other path: \(stranded), \(ReportTable.si(Double(strandedBytes), "B"))")
         return ReportTable(
             columns: [by, "bytes_before", "bytes_after", "p95_bps_before", "p95_bps_after", "capacity", "p95_util_after"],
-            rows: rows, notes: notes)
+            rows: rows, notes: notes, title: "What if \(failure.column) \(failure.value) fails: p95 bit/s after",
+            chart: .bars(column: 4, threshold: nil))
     }
 }

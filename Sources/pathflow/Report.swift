@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import PathflowConfig
 import Reports
 
@@ -37,7 +38,7 @@ struct Report: ParsableCommand {
         var last: String?
         @Option(name: .customLong("where"), help: "COLUMN=VALUE; only rows with that value (repeatable).")
         var filters: [String] = []
-        @Option(help: "text, csv or json.")
+        @Option(help: "text, csv, json or html (one self-contained page with a chart).")
         var format: String = "text"
         @Flag(help: "Stamps are UTC (without -f; with it, timestamps_utc decides).")
         var utc = false
@@ -86,7 +87,7 @@ struct Report: ParsableCommand {
         }
 
         func outputFormat() throws -> ReportTable.Format {
-            guard let f = ReportTable.Format(rawValue: format) else { throw ValidationError("--format: text, csv or json") }
+            guard let f = ReportTable.Format(rawValue: format) else { throw ValidationError("--format: text, csv, json or html") }
             return f
         }
 
@@ -113,11 +114,14 @@ struct Report: ParsableCommand {
             let source = try source()
             _ = try outputFormat()
             let breakdown: Breakdown
+            let progress = Progress.start("reading \(source.table) in \(source.path)")
+            defer { progress.stop() }
             do {
                 breakdown = try Breakdown.compute(source, by: columns, query: try query(utc: source.utc))
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
+            progress.stop()
             print(try make(breakdown, source), terminator: "")
         }
     }
@@ -262,5 +266,34 @@ struct Report: ParsableCommand {
                 list ? Reports.prefixList(b, limit: top) : Reports.coverage(b).render(try options.outputFormat())
             }
         }
+    }
+}
+
+/// On a terminal, a line on stderr every second while a report takes longer than one.
+final class Progress: Sendable {
+    private let done = Mutex(false)
+
+    static func start(_ what: String) -> Progress {
+        let p = Progress()
+        guard isatty(STDERR_FILENO) != 0 else { return p }
+        let started = Date()
+        Thread.detachNewThread {
+            var seconds = 1
+            while true {
+                Thread.sleep(until: started.addingTimeInterval(Double(seconds)))
+                if p.done.withLock({ $0 }) { return }
+                FileHandle.standardError.write(Data("pathflow report: \(what): \(seconds) s\r".utf8))
+                seconds += 1
+            }
+        }
+        return p
+    }
+
+    func stop() {
+        let wasDone = done.withLock { d in
+            defer { d = true }
+            return d
+        }
+        if !wasDone && isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\u{1B}[K".utf8)) }
     }
 }

@@ -141,6 +141,8 @@ import Testing
         #expect(abs(trend.slope - 1) < 1e-9)
         #expect(trend.crossing(500) == 1_400)
         #expect(Trend.fit([(0, 5), (10, 5)])?.crossing(10) == nil)
+        // A rise too slow to matter before the year 9999 has no runout (and no overflow).
+        #expect(Trend(slope: 1e-12, intercept: 0).crossing(1e9) == nil)
     }
 
     /// Router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best) or 10.0.0.2, and
@@ -194,6 +196,27 @@ import Testing
         let bare = try ReportSource(path: try Self.database(), table: "matrix", binSeconds: nil, utc: true)
         #expect(throws: (any Error).self) {
             try WhatIfAnalysis.report(bare, failure: .nextHop("10.0.0.1"), by: "peer_as_dst", query: ReportQuery(), capacities: [])
+        }
+    }
+
+    /// One self-contained page per report: an inline SVG chart and the table, nothing fetched.
+    @Test func htmlPagesAreSelfContained() throws {
+        let source = try ReportSource(path: try Self.database(), table: "matrix", binSeconds: nil, utc: true)
+        let b = try Breakdown.compute(source, by: ["peer_ip_src", "peer_as_dst"], query: ReportQuery())
+        let matrix = Reports.matrix(b, cell: .p95, maxColumns: 5, maxRows: 5).render(.html)
+        // Three routers × three peer ASNs.
+        #expect(matrix.components(separatedBy: "<rect").count - 1 == 9)
+        let nets = try Breakdown.compute(source, by: ["net_dst", "mask_dst"], query: ReportQuery())
+        let coverage = Reports.coverage(nets).render(.html)
+        #expect(coverage.contains("<polyline"))
+        let capacity = try Reports.capacity(
+            source, try CapacityEntry.parse("a<b> peer_as_dst=65001 1k", file: "c"), query: ReportQuery(), threshold: 0.8, now: Self.start)
+        let page = capacity.render(.html)
+        #expect(page.contains("stroke-dasharray") && page.contains("80 %"))
+        #expect(page.contains("a&lt;b&gt;") && !page.contains("a<b>"))
+        for html in [matrix, coverage, page] {
+            #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("<table>"))
+            #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
         }
     }
 
