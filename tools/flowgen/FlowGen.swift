@@ -38,8 +38,17 @@ struct FlowGen: ParsableCommand {
     @Option(help: "Flow start time (unix seconds) written into every record; 0 uses the clock.")
     var startTime: UInt32 = 0
 
-    @Option(help: "Distinct BGP next-hops (192.0.2.1 …) cycled over the keys.")
+    @Option(help: "Distinct BGP next-hops (--next-hop-base and up) cycled over the keys.")
     var nextHops = 4
+
+    @Option(help: "The first BGP next-hop (IPv4).")
+    var nextHopBase = "192.0.2.1"
+
+    @Option(help: "Destinations from these prefixes (a file, one IPv4 prefix per line): key k goes to a host of one of them; by default 198.18.0.0/16.")
+    var dstPrefixes: String?
+
+    @Option(help: "Send from this local IPv4 address (the exporter address the collector sees).")
+    var source: String?
 
     @Option(help: "Observation domain id.")
     var domain: UInt32 = 1
@@ -57,7 +66,24 @@ struct FlowGen: ParsableCommand {
     }
 
     func run() throws {
-        let sender = try hexOut == nil ? Sender(target: target) : nil
+        guard let hopBase = IPAddress(nextHopBase), hopBase.family == .v4 else {
+            throw ValidationError("--next-hop-base must be an IPv4 address")
+        }
+        var prefixes: [IPPrefix] = []
+        if let dstPrefixes {
+            guard let text = try? String(contentsOfFile: dstPrefixes, encoding: .utf8) else {
+                throw ValidationError("cannot read \(dstPrefixes)")
+            }
+            for line in text.split(separator: "\n") where !line.isEmpty {
+                guard let p = IPPrefix(String(line)), p.address.family == .v4 else {
+                    throw ValidationError("\(dstPrefixes): '\(line)' is not an IPv4 prefix")
+                }
+                prefixes.append(p)
+            }
+            guard !prefixes.isEmpty else { throw ValidationError("\(dstPrefixes) has no prefixes") }
+        }
+        let plan = Plan(keys: keys, nextHops: nextHops, nextHopBase: hopBase.v4Value, prefixes: prefixes)
+        let sender = try hexOut == nil ? Sender(target: target, source: source) : nil
         var hexFile: UnsafeMutablePointer<FILE>?
         if let hexOut { hexFile = fopen(hexOut, "w") }
         defer { if let hexFile { fclose(hexFile) } }
@@ -94,7 +120,7 @@ struct FlowGen: ParsableCommand {
             batchRecords.removeAll(keepingCapacity: true)
             while batchRecords.count < batch && sent + batchRecords.count < records {
                 let n = sent + batchRecords.count
-                let r = Self.record(n: n, keys: keys, nextHops: nextHops, time: flowTime)
+                let r = Self.record(n: n, plan, time: flowTime)
                 batchRecords.append(r)
                 packets += r.packets
                 bytes += r.bytes
@@ -120,7 +146,7 @@ struct FlowGen: ParsableCommand {
         if let truth, let file = fopen(truth, "w") {
             fputs("src_addr\tdst_addr\tsrc_port\tdst_port\tproto\tpackets\tbytes\n", file)
             for key in perKey.keys.sorted() {
-                let r = Self.record(n: key, keys: keys, nextHops: nextHops, time: flowTime)
+                let r = Self.record(n: key, plan, time: flowTime)
                 let (p, b) = perKey[key]!
                 fputs("\(r.srcAddr)\t\(r.dstAddr)\t\(r.srcPort)\t\(r.dstPort)\t\(r.proto)\t\(p)\t\(b)\n", file)
             }
@@ -132,11 +158,28 @@ struct FlowGen: ParsableCommand {
             """)
     }
 
-    static func record(n: Int, keys: Int, nextHops: Int, time: UInt32) -> FlowRecord {
-        let k = n % keys
+    /// What varies the records besides the record number.
+    struct Plan {
+        var keys: Int
+        var nextHops: Int
+        var nextHopBase: UInt32
+        /// Destination prefixes; empty: 198.18.0.0/16.
+        var prefixes: [IPPrefix]
+    }
+
+    static func record(n: Int, _ plan: Plan, time: UInt32) -> FlowRecord {
+        let k = n % plan.keys
         var r = FlowRecord()
         r.srcAddr = IPAddress(v4: 0x0a00_0000 | UInt32(truncatingIfNeeded: k & 0xff_ffff))
-        r.dstAddr = IPAddress(v4: 0xc612_0000 | UInt32(truncatingIfNeeded: (k &* 7919) & 0xffff))
+        if plan.prefixes.isEmpty {
+            r.dstAddr = IPAddress(v4: 0xc612_0000 | UInt32(truncatingIfNeeded: (k &* 7919) & 0xffff))
+        } else {
+            // Spread keys over the prefixes, and over the hosts of each.
+            let p = plan.prefixes[(k &* 7919) % plan.prefixes.count]
+            let hostBits = UInt32(32 - Int(p.length))
+            let host = hostBits == 0 ? 0 : UInt32(truncatingIfNeeded: k &* 2_654_435_761) & (UInt32.max >> (32 - hostBits))
+            r.dstAddr = IPAddress(v4: p.address.v4Value | host)
+        }
         r.srcPort = UInt16(1024 + (k % 60_000))
         r.dstPort = [80, 443, 53, 123, 8080][k % 5]
         r.proto = k % 3 == 0 ? 17 : 6
@@ -147,7 +190,7 @@ struct FlowGen: ParsableCommand {
         r.bytes = r.packets * UInt64(64 + n % 1400)
         r.startSeconds = time
         r.endSeconds = time
-        r.bgpNextHop = IPAddress(v4: 0xc000_0201 + UInt32(k % max(1, nextHops)))
+        r.bgpNextHop = IPAddress(v4: plan.nextHopBase &+ UInt32(k % max(1, plan.nextHops)))
         r.srcMask = 24
         r.dstMask = 16
         return r
@@ -166,7 +209,7 @@ func now() -> Double {
 final class Sender {
     let fd: Int32
 
-    init(target: String) throws {
+    init(target: String, source: String?) throws {
         guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]),
               let address = IPAddress(String(target[..<colon])), address.family == .v4 else {
             throw ValidationError("--target must be IPV4:PORT")
@@ -175,6 +218,16 @@ final class Sender {
         guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
         var size: Int32 = 8 << 20
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        if let source {
+            guard let local = IPAddress(source), local.family == .v4 else { throw ValidationError("--source must be an IPv4 address") }
+            var bound = sockaddr_in()
+            bound.sin_family = sa_family_t(AF_INET)
+            bound.sin_addr.s_addr = local.v4Value.bigEndian
+            let rc = withUnsafePointer(to: &bound) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard rc == 0 else { throw ValidationError("bind \(source): \(String(cString: strerror(errno)))") }
+        }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = port.bigEndian
