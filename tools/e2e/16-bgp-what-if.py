@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""`pathflow report what-if` end to end: gobgpd reflects the route set of
+tools/bgp/matrix_routes.py with ADD-PATH to pathflow, which runs a
+per-prefix view and writes its RIB snapshot every 60 s
+(bgp_rib_snapshot_refresh_time); the flow set of lib_flows.py is sent from
+the router.  Once the snapshot is in, `report what-if --fail NEXTHOP` must
+move each prefix's traffic to the next path the route set ranks for it
+(LOCAL_PREF, AS_PATH length, ORIGIN; a next-hop whose fallbacks those steps
+decide is chosen) and count prefixes without another path apart.  The
+snapshot itself must hold every path the router sent.  Up to about 90 s
+(the snapshot falls on the minute)."""
+import collections
+import ipaddress
+import json
+import os
+import sqlite3
+import time
+
+import lib
+import lib_bgp
+import lib_flows as lf
+import matrix_routes
+
+VIEW = ("peer_src_ip", "dst_net", "dst_mask", "peer_dst_ip", "peer_dst_as")
+
+
+class SnapshotPathflow(lib_bgp.Pathflow):
+    """pathflow with the BGP daemon, a per-prefix view and RIB snapshots."""
+
+    def __init__(self, c):
+        super().__init__(c)
+        self.flow_port = c.free_port()
+        self.db = c.path("pathflow.db")
+
+    def config(self):
+        conf = self.c.path(self.name + ".conf")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "daemonize: false", "pidfile: %s" % self.c.path(self.name + ".pid"),
+                "nfacctd_ip: 127.0.0.1", "nfacctd_port: %d" % self.flow_port, "nfacctd_time_new: true",
+                "metrics_listen: 127.0.0.1:%d" % self.mport,
+                "bgp_daemon: true", "bgp_daemon_ip: %s" % self.address, "bgp_daemon_port: %d" % self.port,
+                "bgp_daemon_max_peers: 10", "nfacctd_as: bgp", "nfacctd_net: bgp",
+                "bgp_rib_snapshot_refresh_time: 60",
+                "plugins: sqlite3[prefixes]", "aggregate[prefixes]: %s" % ", ".join(VIEW),
+                "sql_db[prefixes]: %s" % self.db, "sql_table[prefixes]: prefixes",
+                "sql_refresh_time[prefixes]: 2", "sql_history[prefixes]: 1h", "sql_history_roundoff[prefixes]: h",
+            ]) + "\n")
+        return conf
+
+
+def ranked(paths):
+    """The route set's preference order as far as LOCAL_PREF, AS_PATH length and ORIGIN
+    decide it; None when they leave a tie."""
+    def key(p):
+        return (-p.local_pref, lf.aspath_length(p.segments), lf.ORIGIN_RANK[p.origin])
+    order = sorted(paths, key=key)
+    if any(key(a) == key(b) for a, b in zip(order, order[1:])):
+        return None
+    return order
+
+
+def expected(failed, table):
+    """{next hop: [bytes before, bytes after]}, prefixes moved, prefixes stranded; None if
+    some affected prefix's fallback is not decided by the first three steps."""
+    paths_of = {net: paths for afi in table.values() for net, paths in afi}
+    load = collections.defaultdict(lambda: [0, 0])
+    moved = stranded = 0
+    seen = set()
+    for f in lf.FLOWS:
+        o = lf.design_outcome(f, table)
+        hop, nbytes = o["peer_ip_dst"], f.bytes * lf.ROUNDS
+        if o["mask_dst"] == 0 or hop == "0.0.0.0":
+            continue            # no path: not in the snapshot's reach, the report leaves it where it is
+        load[hop][0] += nbytes
+        if hop != failed:
+            load[hop][1] += nbytes
+            continue
+        net = ipaddress.ip_network("%s/%d" % (o["net_dst"], o["mask_dst"]))
+        order = ranked(paths_of[net])
+        if order is None:
+            return None
+        rest = [p for p in order if str(p.nexthop) != failed]
+        key = (o["peer_ip_src"], str(net))
+        if rest:
+            load[str(rest[0].nexthop)][1] += nbytes
+            moved += key not in seen
+        else:
+            stranded += key not in seen
+        seen.add(key)
+    return {h: v for h, v in load.items()}, moved, stranded
+
+
+def case(c):
+    lib_bgp.need_tools(c, "gobgpd", "gobgp")
+    table = lf.rib()
+    choice = None
+    for failed in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"):
+        e = expected(failed, table)
+        if e is not None and e[1] > 0:
+            choice = (failed, e)
+            break
+    if choice is None:
+        c.fail("the route set has no next-hop whose fallbacks LOCAL_PREF, AS_PATH length and ORIGIN decide")
+    failed, (want_load, want_moved, want_stranded) = choice
+
+    pf = SnapshotPathflow(c).start()
+    g = lib_bgp.GoBGPd(c, [("collector", lib_bgp.COLLECTOR_ADDRESS, pf.port)], routeset=matrix_routes).start()
+    g.wait_established("collector")
+    view = g.wait_view("collector")
+    pf.wait_rib({g.address: view}, what="before the flows")
+    dgrams = lf.datagrams()
+    lf.send(dgrams, [pf.flow_port])
+    c.wait_for("pathflow_flow_datagrams_total = %d" % len(dgrams),
+               lambda: lib.parse_prometheus(lib_bgp.http_get(pf.mport, lib_bgp.METRICS_PATH)).get(
+                   "pathflow_flow_datagrams_total", 0) >= len(dgrams), 15, proc=pf.proc)
+
+    def snapshot_rows():
+        try:
+            with lib.connect_ro(pf.db) as conn:
+                return conn.execute("SELECT COUNT(*) FROM rib_paths").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+    c.wait_for("the RIB snapshot (rib_paths)", lambda: snapshot_rows() > 0, 75, proc=pf.proc, step=1)
+    with lib.connect_ro(pf.db) as conn:
+        got_paths = sorted((r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT net_dst || '/' || mask_dst, path_id, peer_ip_dst FROM rib_paths"))
+        best = {r[0]: r[1] for r in conn.execute("SELECT net_dst || '/' || mask_dst, peer_ip_dst FROM rib_paths WHERE rank = 0")}
+    want_paths = sorted((str(p.prefix), p.pid, str(p.nexthop)) for afi in table.values() for _, ps in afi for p in ps)
+    c.check([(a, b) for a, _, b in got_paths] == [(a, b) for a, _, b in want_paths],
+            "rib_paths holds %d paths, the route set %d: %s" % (
+                len(got_paths), len(want_paths), sorted(set(got_paths) ^ set(want_paths))[:4]))
+    for afi in table.values():
+        for net, paths in afi:
+            order = ranked(paths)
+            if order is not None:
+                c.check(best.get(str(net)) == str(order[0].nexthop),
+                        "rib_paths rank 0 of %s: %s, want %s" % (net, best.get(str(net)), order[0].nexthop))
+
+    r = lib.run([lib.PATHFLOW, "report", "what-if", "--db", pf.db, "--table", "prefixes", "--fail", failed,
+                 "--format", "json"], timeout=30, what="pathflow report what-if")
+    got = {row["peer_ip_dst"]: [row["bytes_before"], row["bytes_after"]] for row in json.loads(r.stdout.decode())}
+    got = {h: v for h, v in got.items() if h != "0.0.0.0"}
+    c.check(got == want_load, "what-if --fail %s: %s, want %s" % (failed, got, want_load))
+    text = lib.run([lib.PATHFLOW, "report", "what-if", "--db", pf.db, "--table", "prefixes", "--fail", failed],
+                   timeout=30, what="pathflow report what-if (text)").stdout.decode()
+    c.check("moved: %d prefix" % want_moved in text and "no other path: %d," % want_stranded in text,
+            "what-if counts: want %d moved, %d without another path: %s" % (
+                want_moved, want_stranded, [l for l in text.splitlines() if l.startswith("# moved")]))
+    lib.log("what-if --fail %s: %d prefixes moved, %d without another path; load %s" % (
+        failed, want_moved, want_stranded, want_load))
+    pf.stop()
+
+
+lib.main(case)
