@@ -77,7 +77,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Reports",
-            dependencies: ["Storage", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Storage", "NetCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .target(
             name: "FlowCollector",

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// What a report selects: a time range, and equality filters on primitives.
 public struct ReportQuery: Sendable {
@@ -79,35 +80,74 @@ public struct Breakdown: Sendable {
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let keyList = columns.joined(separator: ", ")
-        let sql = "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted, SUM(bytes), SUM(packets), "
-            + (source.columns.contains("flows") ? "SUM(flows)" : "0")
+        // The stamp comes back as seconds read as if UTC (cheap to cache), turned into real time
+        // once per distinct stamp.
+        let sql = "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
+            + "SUM(bytes), SUM(packets), " + (source.columns.contains("flows") ? "SUM(flows)" : "0")
             + " FROM \(source.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
-        var byKey: [[String]: Entry] = [:]
-        var stamps = Set<Int>()
+        var index: [String: Int] = [:]
+        var found: [Entry] = []
+        var stamps: [Int64: Int] = [:]
+        let n = Int32(columns.count)
         try source.read { db in
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-            while let row = try cursor.next() {
-                let key = (0..<columns.count).map { Self.text(row[$0] as DatabaseValue) }
-                let stamp = StampText.parse(row[columns.count] as String? ?? "", utc: source.utc) ?? 0
-                stamps.insert(stamp)
-                let bytes = row[columns.count + 1] as Int64? ?? 0
-                var e = byKey[key] ?? Entry(key: key, bytes: 0, packets: 0, flows: 0, bins: [:])
-                e.bytes += bytes
-                e.packets += row[columns.count + 2] as Int64? ?? 0
-                e.flows += row[columns.count + 3] as Int64? ?? 0
-                e.bins[stamp, default: 0] += bytes
-                byKey[key] = e
+            let statement = try db.makeStatement(sql: sql)
+            try statement.setArguments(StatementArguments(arguments))
+            let s = statement.sqliteStatement
+            var key = ""
+            while true {
+                let status = sqlite3_step(s)
+                if status == SQLITE_DONE { break }
+                guard status == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                }
+                // Columns joined by a unit separator: one dictionary lookup per row.
+                key.removeAll(keepingCapacity: true)
+                for i in 0..<n {
+                    if i > 0 { key.append("\u{1F}") }
+                    key.append(Self.text(s, i))
+                }
+                let asIfUTC = sqlite3_column_int64(s, n)
+                let stamp = stamps[asIfUTC] ?? {
+                    let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
+                    stamps[asIfUTC] = t
+                    return t
+                }()
+                let bytes = sqlite3_column_int64(s, n + 1)
+                let e: Int
+                if let known = index[key] {
+                    e = known
+                } else {
+                    e = found.count
+                    index[key] = e
+                    found.append(Entry(key: (0..<n).map { Self.text(s, $0) }, bytes: 0, packets: 0, flows: 0, bins: [:]))
+                }
+                found[e].bytes += bytes
+                found[e].packets += sqlite3_column_int64(s, n + 2)
+                found[e].flows += sqlite3_column_int64(s, n + 3)
+                found[e].bins[stamp, default: 0] += bytes
             }
         }
-        let entries = byKey.values.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key) }
+        let stampSet = Set(stamps.values)
+        let entries = found.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key) }
         let bin = source.binSeconds
-        var binCount = stamps.count
-        var first = stamps.min()
+        var binCount = stampSet.count
+        var first = stampSet.min()
         if let from = query.from, let to = query.to, to > from {
             binCount = (to - from + bin - 1) / bin
             first = from
         }
         return Breakdown(columns: columns, entries: entries, binSeconds: bin, binCount: binCount, firstBin: first)
+    }
+
+    /// Column `i` of the current row as text (integers in decimal, NULL empty).
+    static func text(_ s: OpaquePointer, _ i: Int32) -> String {
+        switch sqlite3_column_type(s, i) {
+        case SQLITE_INTEGER: return String(sqlite3_column_int64(s, i))
+        case SQLITE_NULL: return ""
+        default:
+            guard let p = sqlite3_column_text(s, i) else { return "" }
+            return String(cString: p)
+        }
     }
 
     static func text(_ value: DatabaseValue) -> String {
