@@ -91,7 +91,7 @@ extension ReportTable {
                 let v = Self.number(row[c]) ?? 0
                 let shade = Int(255 - 200 * (v / top1).squareRoot())
                 s += "<rect x=\"\(left + cellW * Double(j))\" y=\"\(y)\" width=\"\(cellW - 1)\" height=\"\(cellH - 1)\" "
-                    + "fill=\"rgb(\(shade),\(shade),255)\"><title>\(Self.escape(Self.display(row[0]))) → "
+                    + "fill=\"rgb(\(shade),\(shade),255)\" data-value=\"\(Self.raw(row[c]))\"><title>\(Self.escape(Self.display(row[0]))) → "
                     + "\(Self.escape(columns[c])): \(Self.escape(Self.display(row[c])))</title></rect>"
             }
         }
@@ -120,7 +120,9 @@ extension ReportTable {
                 return (x, y)
             }
             let colour = colours[k % colours.count]
-            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(xy.map { "\($0.0),\($0.1)" }.joined(separator: " "))\"/>"
+            let raw = rows.map { c < $0.count ? Self.raw($0[c]) : "0" }.joined(separator: " ")
+            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" data-values=\"\(raw)\" "
+                + "points=\"\(xy.map { "\($0.0),\($0.1)" }.joined(separator: " "))\"/>"
             // Few bins: mark each one, so a single bin still shows.
             if rows.count <= 60 {
                 for (x, y) in xy { s += "<circle cx=\"\(x)\" cy=\"\(y)\" r=\"2.5\" fill=\"\(colour)\"/>" }
@@ -141,7 +143,8 @@ extension ReportTable {
             let v = values[i]
             let over = threshold.map { v >= $0 } ?? false
             s += "<text x=\"\(left - 6)\" y=\"\(y + 13)\" text-anchor=\"end\">\(Self.escape(Self.display(row[0])))</text>"
-            s += "<rect x=\"\(left)\" y=\"\(y + 2)\" width=\"\(width * v / scale)\" height=\"\(barH - 4)\" fill=\"\(over ? "#d62728" : "#1f77b4")\"/>"
+            s += "<rect x=\"\(left)\" y=\"\(y + 2)\" width=\"\(width * v / scale)\" height=\"\(barH - 4)\" "
+                + "fill=\"\(over ? "#d62728" : "#1f77b4")\" data-value=\"\(Self.raw(row[column]))\"/>"
             s += "<text x=\"\(left + width * v / scale + 4)\" y=\"\(y + 13)\">\(Self.escape(Self.display(row[column])))</text>"
         }
         if let threshold {
