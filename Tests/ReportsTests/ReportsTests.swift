@@ -134,6 +134,33 @@ import Testing
         #expect(throws: CapacityError.self) { try CapacityEntry.parse("x peer_as_dst=1 fast", file: "f") }
     }
 
+    /// Traffic that grows by the same step every bin: the runout date is where the line through
+    /// the bins reaches the threshold, computed by hand.
+    @Test func capacityRunoutDate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-runout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("r.db").path
+        let store = try SQLiteStore(path: path)
+        try store.prepare(try TableSchema(table: "links", primitives: [.peerDstAS], tableVersion: nil, numericProtocols: false))
+        var k = FlowKey()
+        k.peerDstAS = 65001
+        var rows: [BinnedKey: Counters] = [:]
+        // Bin i carries 1,000 × (i + 1) bytes: 26.67 × (i + 1) bit/s.
+        for i in 0..<10 { rows[BinnedKey(key: k, bin: UInt32(Self.start + i * Self.bin))] = Counters(packets: 1, bytes: UInt64(1_000 * (i + 1)), flows: 1) }
+        try store.write(table: "links", rows: rows, now: Self.start + 3_000, utc: true)
+        let source = try ReportSource(path: path, table: "links", binSeconds: nil, utc: true)
+        let entries = try CapacityEntry.parse("transit peer_as_dst=65001 1000", file: "c")
+        let t = try Reports.capacity(source, entries, query: ReportQuery(), threshold: 0.8, now: Self.start)
+        // 800 bit/s = 26.67 × 30: the 30th bin's rate, reached at start + 29 bins.
+        #expect(t.rows[0][7] == .text(StampText.format(Self.start + 29 * Self.bin, utc: true)))
+        let perDay: Double = 8_000.0 / 300 / 300 * 86_400
+        #expect(t.rows[0][6] == .rate(perDay))
+        // Already over a lower capacity: flagged.
+        let over = try Reports.capacity(source, try CapacityEntry.parse("small peer_as_dst=65001 300", file: "c"),
+                                        query: ReportQuery(), threshold: 0.8, now: Self.start)
+        #expect(over.rows[0][7] == .text("over"))
+    }
+
     @Test func trendLinesCrossWhereExpected() throws {
         // 100 bit/s at t=1000, rising 1 bit/s per second: 500 bit/s at t=1400.
         let points: [(t: Int, value: Double)] = (0..<10).map { i in (t: 1_000 + i * 100, value: 100.0 + Double(i * 100)) }
