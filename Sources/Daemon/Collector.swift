@@ -120,7 +120,10 @@ public final class Collector: Service, Sendable {
         let sampling = SamplingMap(rules: config.samplingMap)
         let renormalizes = config.renormalize
         let keepsASNumbers = config.asSource == .netflow || config.asSource == .longest
-        let enrichment = bgp.map { ($0.rib, enricherSettings) }
+        // Flows are looked up in the RIB only when something reads the result.
+        let needsPaths = [ASSource.bgp, .longest].contains(config.asSource) || [NetSource.bgp, .longest].contains(config.netSource)
+            || config.peerSrcASFromBGP || definitions.contains { $0.primitives.contains(where: \.needsBGP) }
+        let enrichment = needsPaths ? bgp.map { ($0.rib, enricherSettings) } : nil
         let texts = self.texts
         let shards = self.shards
         let settings = UDPIntake.Settings(
