@@ -82,6 +82,9 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
+        // libpcap, from Debian's libpcap-dev.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "Probe", dependencies: ["CPcap", "NetCore", "PathflowConfig"], swiftSettings: strict),
         .target(
             name: "FlowCollector",
             dependencies: [
@@ -94,7 +97,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "NetCore", "FlowWire", "FlowCollector", "Aggregation", "Storage", "PathflowConfig",
-                "BGPWire", "RIB", "BGPSpeaker", "Enrichment",
+                "BGPWire", "RIB", "BGPSpeaker", "Enrichment", "Probe",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "pathflow",
             dependencies: [
-                "Daemon", "PathflowConfig", "Reports",
+                "Daemon", "PathflowConfig", "Reports", "Probe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -156,6 +159,10 @@ let package = Package(
         .testTarget(
             name: "ReportsTests",
             dependencies: ["Reports", "Storage", "Aggregation", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProbeTests",
+            dependencies: ["Probe", "PathflowConfig", "FlowWire", "NetCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(name: "PathflowConfigTests", dependencies: ["PathflowConfig"], swiftSettings: strict),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),

@@ -53,13 +53,7 @@ public struct CollectorConfig: Sendable, Hashable {
     /// Reads, parses and evaluates a configuration file. Throws `ConfigError.fatal` with all
     /// diagnostics when any is fatal; otherwise returns the skipped lines alongside.
     public static func load(path: String) throws -> (CollectorConfig, [ConfigDiagnostic]) {
-        let text: String
-        do {
-            text = try TextFile.read(path)
-        } catch {
-            throw ConfigError.unreadable(path: path, reason: "\(error)")
-        }
-        let (config, diagnostics) = make(raw: ConfigParser.parse(text: text, file: path))
+        let (config, diagnostics) = make(raw: try ConfigParser.read(path: path))
         guard let config else { throw ConfigError.fatal(diagnostics) }
         return (config, diagnostics)
     }

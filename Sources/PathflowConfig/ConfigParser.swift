@@ -4,6 +4,15 @@
 /// may hold more (`nfprobe_timeouts: tcp=10:udp=10`, IPv6 addresses); whitespace is removed from
 /// the key and the key lowercased, the bracketed name kept as written; the value is trimmed.
 public enum ConfigParser {
+    /// Reads and parses a file; `ConfigError.unreadable` when it cannot be read.
+    public static func read(path: String) throws -> RawConfig {
+        do {
+            return parse(text: try TextFile.read(path), file: path)
+        } catch {
+            throw ConfigError.unreadable(path: path, reason: "\(error)")
+        }
+    }
+
     public static func parse(text: String, file: String) -> RawConfig {
         var lines: [RawConfig.Line] = []
         var diagnostics: [ConfigDiagnostic] = []

@@ -14,18 +14,10 @@ struct CheckConfig: ParsableCommand {
     var strict = false
 
     func run() throws {
-        let config: CollectorConfig
-        let diagnostics: [ConfigDiagnostic]
-        do {
-            (config, diagnostics) = try CollectorConfig.load(path: file)
-        } catch ConfigError.fatal(let all) {
-            for diagnostic in all { print(diagnostic) }
-            print("configuration not usable: \(all.filter { $0.severity == .fatal }.count) fatal line(s)")
-            throw ExitCode(1)
-        } catch {
-            throw RuntimeFailure("\(error)")
+        if let raw = try? ConfigParser.read(path: file), ProbeConfig.declaresProbe(raw: raw) {
+            return try checkProbe()
         }
-        for diagnostic in diagnostics { print(diagnostic) }
+        let (config, diagnostics) = try loadOrReport { try CollectorConfig.load(path: file) }
         print("listen \(config.listenAddress) port \(config.listenPort); metrics \(config.metricsListen)")
         if config.bgp.enabled {
             let bgp = config.bgp
@@ -60,6 +52,39 @@ struct CheckConfig: ParsableCommand {
             }
             print(line)
         }
+        print(diagnostics.isEmpty ? "ok" : "ok with \(diagnostics.count) skipped line(s)")
+        if strict && !diagnostics.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Prints every diagnostic; a fatal one ends the command with status 1.
+    func loadOrReport<Config>(_ load: () throws -> (Config, [ConfigDiagnostic])) throws -> (Config, [ConfigDiagnostic]) {
+        do {
+            let (config, diagnostics) = try load()
+            for diagnostic in diagnostics { print(diagnostic) }
+            return (config, diagnostics)
+        } catch ConfigError.fatal(let all) {
+            for diagnostic in all { print(diagnostic) }
+            print("configuration not usable: \(all.filter { $0.severity == .fatal }.count) fatal line(s)")
+            throw ExitCode(1)
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+    }
+
+    /// A pmacctd configuration with the nfprobe plugin: what `pathflow probe` would do with it.
+    func checkProbe() throws {
+        let (config, diagnostics) = try loadOrReport { try ProbeConfig.load(path: file) }
+        let source = config.savefile.map { "pcap file \($0)" } ?? config.interface.map { "interface \($0)" } ?? "nothing yet"
+        var line = "probe: capture from \(source)"
+        if let filter = config.filter { line += " filter '\(filter)'" }
+        print(line)
+        let t = config.timeouts
+        print("export: \(config.version == 10 ? "IPFIX" : "NetFlow v\(config.version)") to "
+            + config.receivers.map(\.description).joined(separator: ", ")
+            + (config.samplingRate > 1 ? ", sampling 1 in \(config.samplingRate)" : ""))
+        print("cache: \(config.maxFlows) flows; timeouts tcp \(t.tcp)s, tcp.rst \(t.tcpRST)s, tcp.fin \(t.tcpFIN)s, "
+            + "udp \(t.udp)s, icmp \(t.icmp)s, general \(t.general)s, maxlife \(t.maxLife)s, expint \(t.expiryInterval)s")
+        print("metrics \(config.metricsListen)")
         print(diagnostics.isEmpty ? "ok" : "ok with \(diagnostics.count) skipped line(s)")
         if strict && !diagnostics.isEmpty { throw ExitCode(1) }
     }

@@ -31,27 +31,14 @@ struct Collect: AsyncParsableCommand {
     @Option(name: .customLong("listen"), help: "Address to listen on instead of nfacctd_ip.")
     var listen: String?
 
-    @Option(name: .customLong("metrics-listen"), help: "HOST:PORT for Prometheus metrics, or 'false'.")
-    var metricsListen: String?
-
-    @Option(name: .customLong("pidfile"), help: "Write the process id here instead of pidfile.")
-    var pidfile: String?
-
-    @Option(name: .customLong("logfile"), help: "Log here instead of logfile.")
-    var logfile: String?
-
-    @Flag(name: .long, help: "Treat every skipped configuration line as an error.")
-    var strict = false
-
-    @Flag(name: .long, help: "Stay in the foreground even when the configuration says daemonize: true.")
-    var foreground = false
+    @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
-        let config = try loadConfiguration(path: file, strict: strict).applying(ConfigOverrides(
-            sqlDB: sqlDB, listenPort: port, listenAddress: listen, metricsListen: metricsListen,
-            pidfile: pidfile, logfile: logfile))
+        let config = try loadConfiguration(path: file, strict: daemon.strict).applying(ConfigOverrides(
+            sqlDB: sqlDB, listenPort: port, listenAddress: listen, metricsListen: daemon.metricsListen,
+            pidfile: daemon.pidfile, logfile: daemon.logfile))
 
-        if config.daemonize && !foreground {
+        if config.daemonize && !daemon.foreground {
             try Background.detach(logfile: config.logfile)
             return
         }

@@ -11,6 +11,25 @@ struct RuntimeFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The options `collect` and `probe` share: where metrics, the pid and the log go, and how
+/// strictly the configuration is read.
+struct DaemonOptions: ParsableArguments {
+    @Option(name: .customLong("metrics-listen"), help: "HOST:PORT for Prometheus metrics, or 'false'.")
+    var metricsListen: String?
+
+    @Option(name: .customLong("pidfile"), help: "Write the process id here instead of pidfile.")
+    var pidfile: String?
+
+    @Option(name: .customLong("logfile"), help: "Log here instead of logfile.")
+    var logfile: String?
+
+    @Flag(name: .long, help: "Treat every skipped configuration line as an error.")
+    var strict = false
+
+    @Flag(name: .long, help: "Stay in the foreground even when the configuration says daemonize: true.")
+    var foreground = false
+}
+
 enum PathflowVersion {
     static let current = "0.1.0"
 }
