@@ -50,7 +50,8 @@ public enum ProbeRunner {
             source = try PacketSource.file(path: file, filter: config.filter)
         } else if let interface = config.interface {
             source = try PacketSource.live(
-                interface: interface, snaplen: config.snaplen, promiscuous: config.promiscuous, filter: config.filter)
+                interface: interface, snaplen: config.snaplen, promiscuous: config.promiscuous, filter: config.filter,
+                bufferBytes: config.bufferBytes)
         } else {
             throw CaptureError("nothing to capture from: set pcap_interface or pcap_savefile (or --interface / --pcap-file)")
         }
@@ -96,6 +97,7 @@ final class ProbeMetrics: Sendable {
         case "messages_sent": return "Export datagrams sent (each message once per collector)"
         case "send_errors": return "Export datagrams the system refused to send"
         case "v6_not_exportable": return "IPv6 flows NetFlow v5 cannot carry, dropped"
+        case "fragments_unmatched": return "Later fragments whose first fragment was not seen, counted without ports"
         default: return name
         }
     }
@@ -123,6 +125,7 @@ final class ProbeMetrics: Sendable {
             bump("messages_sent", now.messagesSent, before.messagesSent)
             bump("send_errors", now.sendErrors, before.sendErrors)
             bump("v6_not_exportable", now.v6NotExportable, before.v6NotExportable)
+            bump("fragments_unmatched", now.fragmentsUnmatched, before.fragmentsUnmatched)
             for reason in PacketSkip.allCases {
                 bump("packets_skipped", now.skipped[reason.rawValue], before.skipped[reason.rawValue],
                      [("reason", reason.label)], help: "Packets not accounted, by reason")

@@ -45,6 +45,8 @@ public struct ProbeConfig: Sendable, Hashable {
     public var promiscuous = true
     /// `snaplen`: bytes captured per packet on a live interface.
     public var snaplen = 128
+    /// `pcap_buffer_size`: the kernel's capture buffer in bytes (libpcap's default is 2 MiB).
+    public var bufferBytes = 8 << 20
     public var keyFields: KeyFields = .nfprobeDefault
     /// `nfprobe_receiver`: one or more collectors, `HOST:PORT` or `[IPv6]:PORT`.
     public var receivers: [ListenEndpoint] = [ListenEndpoint(host: "127.0.0.1", port: 2100)]
@@ -190,6 +192,8 @@ struct ProbeConfigEvaluator {
         case "pcap_promisc", "promisc": return bool(value) { $0.promiscuous = $1 }
         case "snaplen":
             return ConfigValue.positive(value, max: 262_144).map { n in { $0.snaplen = max(n, 64) } }
+        case "pcap_buffer_size":
+            return ConfigValue.positive(value, max: 1 << 30).map { n in { $0.bufferBytes = n } }
         case "aggregate": return aggregate(value)
         case "nfprobe_receiver": return receivers(value)
         case "nfprobe_version":
@@ -217,7 +221,7 @@ struct ProbeConfigEvaluator {
             return .success { $0.metricsListen = value }
         case "pcap_savefile_wait", "pcap_savefile_delay", "pcap_savefile_replay", "nfprobe_hoplimit",
              "plugin_buffer_size", "plugin_pipe_size", "pmacctd_flow_buffer_size", "pmacctd_flow_buffer_buckets",
-             "pcap_buffer_size", "nfprobe_dont_cache":
+             "nfprobe_dont_cache":
             return .failure(.invalid("no effect in pathflow"))
         case "nfprobe_direction", "nfprobe_ifindex", "pcap_ifindex", "nfprobe_ifindex_override",
              "pre_tag_map", "pmacctd_as", "pmacctd_net", "networks_file", "bgp_daemon", "nfprobe_dtls",

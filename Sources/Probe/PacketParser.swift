@@ -13,11 +13,19 @@ public struct PacketSummary: Sendable, Equatable {
     public var dstPort: UInt16 = 0
     /// The outer 802.1Q VLAN id; 0 when untagged.
     public var vlan: UInt16 = 0
+    /// Fragments: `.first` carries the transport header the later ones lack; `fragmentID` is
+    /// the IPv4 identification or the IPv6 fragment header's identification.
+    public var fragment: Fragment = .none
+    public var fragmentID: UInt32 = 0
     /// The IP datagram's length as its header gives it (IPv4 total length; IPv6 40 plus the
     /// payload length), whatever part of it was captured: what NetFlow exporters count.
     public var ipLength: UInt32 = 0
 
     public init() {}
+}
+
+public enum Fragment: UInt8, Sendable {
+    case none, first, later
 }
 
 /// Why a packet was not accounted.
@@ -124,14 +132,18 @@ public enum PacketParser {
         s.dstHigh = 0
         s.srcLow = UInt64(be32(base, start + 12))
         s.dstLow = UInt64(be32(base, start + 16))
-        // A fragment after the first carries no transport header: ports stay 0.
-        let fragmentOffset = be16(base, start + 6) & 0x1fff
+        // A fragment after the first carries no transport header: ports stay 0 here.
+        let flagsAndOffset = be16(base, start + 6)
+        let fragmentOffset = flagsAndOffset & 0x1fff
+        s.fragmentID = UInt32(be16(base, start + 4))
         if fragmentOffset != 0 {
+            s.fragment = .later
             s.srcPort = 0
             s.dstPort = 0
             s.tcpFlags = 0
             return nil
         }
+        s.fragment = flagsAndOffset & 0x2000 != 0 ? .first : .none
         transport(base, start + headerLength, length, s.proto, &s)
         return nil
     }
@@ -152,6 +164,7 @@ public enum PacketParser {
         s.srcPort = 0
         s.dstPort = 0
         s.tcpFlags = 0
+        s.fragment = .none
         // Extension headers, at most a few: hop-by-hop, routing, destination options, AH, fragment.
         var hops = 0
         while hops < 8 {
@@ -170,13 +183,16 @@ public enum PacketParser {
             case 44:
                 guard length >= offset + 8 else { s.proto = next; return nil }
                 let following = base.load(fromByteOffset: offset, as: UInt8.self)
-                let fragmentOffset = be16(base, offset + 2) >> 3
+                let offsetAndFlags = be16(base, offset + 2)
+                s.fragmentID = be32(base, offset + 4)
                 offset += 8
                 next = following
-                if fragmentOffset != 0 {
+                if offsetAndFlags >> 3 != 0 {
+                    s.fragment = .later
                     s.proto = next
                     return nil
                 }
+                s.fragment = offsetAndFlags & 1 != 0 ? .first : .none
             default:
                 s.proto = next
                 transport(base, offset, length, next, &s)

@@ -60,7 +60,8 @@ public final class PacketSource {
     /// A live interface. `timeoutMilliseconds` bounds how long a read waits, so the caller can
     /// expire flows and notice a stop request while the link is quiet.
     public static func live(
-        interface: String, snaplen: Int, promiscuous: Bool, filter: String?, timeoutMilliseconds: Int32 = 200
+        interface: String, snaplen: Int, promiscuous: Bool, filter: String?, bufferBytes: Int = 8 << 20,
+        timeoutMilliseconds: Int32 = 200
     ) throws -> PacketSource {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let handle = pcap_create(interface, &errorBuffer) else {
@@ -69,7 +70,7 @@ public final class PacketSource {
         pcap_set_snaplen(handle, Int32(snaplen))
         pcap_set_promisc(handle, promiscuous ? 1 : 0)
         pcap_set_timeout(handle, timeoutMilliseconds)
-        pcap_set_buffer_size(handle, 8 << 20)
+        pcap_set_buffer_size(handle, Int32(clamping: bufferBytes))
         let status = pcap_activate(handle)
         if status < 0 {
             let message = String(cString: pcap_geterr(handle))

@@ -27,6 +27,8 @@ public final class ProbeCounters: Sendable {
         public var sendErrors: UInt64 = 0
         /// IPv6 flows NetFlow v5 cannot carry.
         public var v6NotExportable: UInt64 = 0
+        /// Later fragments whose first fragment was not seen: counted without ports.
+        public var fragmentsUnmatched: UInt64 = 0
 
         public init() {}
     }
@@ -62,6 +64,7 @@ public final class ProbeEngine {
     private var ended = false
 
     private var cache: FlowCache
+    private var fragments = FragmentPorts()
     private var encoder: ExportEncoder?
     private var expiredFlows: [ProbeFlow] = []
     private var clock: UInt64 = 0
@@ -120,6 +123,7 @@ public final class ProbeEngine {
                 if let skip = PacketParser.parse(data, length: captured, linkType: linkType, into: &summary) {
                     skipped[skip.rawValue] &+= 1
                 } else {
+                    if summary.fragment != .none { fragments.resolve(&summary, seconds: micros / 1_000_000) }
                     bytes &+= UInt64(summary.ipLength)
                     cache.account(summary, micros: micros, expiredInto: &expiredFlows)
                     if !expiredFlows.isEmpty { export() }
@@ -203,6 +207,7 @@ public final class ProbeEngine {
         let v6 = encoder?.v6Dropped ?? 0
         c.flowsExported = exported - v6
         c.v6NotExportable = v6
+        c.fragmentsUnmatched = fragments.unmatched
         c.expired = cache.expired
         c.cacheFull = cache.fullEvents
         c.cacheFlows = UInt64(cache.count)

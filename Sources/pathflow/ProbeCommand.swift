@@ -31,7 +31,7 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(name: .customLong("receiver"), help: "Export to HOST:PORT or [IPv6]:PORT instead of nfprobe_receiver (repeatable).")
     var receivers: [String] = []
 
-    @Option(name: .customLong("version"), help: "Export format instead of nfprobe_version: 5, 9 or 10.")
+    @Option(name: .customLong("nfprobe-version"), help: "Export format instead of nfprobe_version: 5, 9 or 10.")
     var exportVersion: Int?
 
     @OptionGroup var daemon: DaemonOptions
@@ -91,7 +91,7 @@ struct ProbeCommand: AsyncParsableCommand {
             }
         }
         if let exportVersion {
-            guard [5, 9, 10].contains(exportVersion) else { throw ValidationError("--version must be 5, 9 or 10") }
+            guard [5, 9, 10].contains(exportVersion) else { throw ValidationError("--nfprobe-version must be 5, 9 or 10") }
             config.version = exportVersion
         }
         if let metrics = daemon.metricsListen { config.metricsListen = metrics }

@@ -125,6 +125,7 @@ struct PacketParserTests {
                     dstPort = type << 8 | (ports.int(v6 ? "icmpv6.code" : "icmp.code") ?? 0)
                 }
             }
+            #expect(s.fragment == (laterFragment ? .later : (firstFragment ? .first : .none)), "frame \(frame) fragment")
             #expect(Int(s.srcPort) == srcPort, "frame \(frame) src port")
             #expect(Int(s.dstPort) == dstPort, "frame \(frame) dst port")
             #expect(Int(s.tcpFlags) == flags, "frame \(frame) tcp flags")
@@ -133,6 +134,32 @@ struct PacketParserTests {
 
     @Test func kernelFramesOnEthernet() throws {
         try Self.check("veth-ethernet")
+    }
+
+    /// Later fragments take the ports of their first fragment: every fragment of a datagram
+    /// counts under the ports tshark shows on the reassembled datagram.
+    @Test func fragmentsCountUnderTheirDatagramsPorts() throws {
+        let expected = try Self.expectations("veth-ethernet")
+        var ports: [String: (Int, Int)] = [:]
+        for e in expected {
+            let id = e["ip.id"] + "/" + e["ipv6.fraghdr.ident"]
+            if let p = e.int("udp.srcport") { ports[id] = (p, e.int("udp.dstport")!) }
+            if let t = e.int("icmp.type") ?? e.int("icmpv6.type") {
+                ports[id] = (0, t << 8 | (e.int("icmp.code") ?? e.int("icmpv6.code") ?? 0))
+            }
+        }
+        var table = FragmentPorts()
+        var fragmentsSeen = 0
+        for (e, (parsed, _)) in zip(expected, try Self.parsed("veth-ethernet")) {
+            var s = parsed
+            table.resolve(&s, seconds: 0)
+            guard s.fragment != .none else { continue }
+            fragmentsSeen += 1
+            let want = try #require(ports[e["ip.id"] + "/" + e["ipv6.fraghdr.ident"]], "frame \(e["frame.number"])")
+            #expect(Int(s.srcPort) == want.0 && Int(s.dstPort) == want.1, "frame \(e["frame.number"])")
+        }
+        #expect(fragmentsSeen == 30)
+        #expect(table.unmatched == 0)
     }
 
     @Test func kernelFramesLinuxCooked() throws {
