@@ -217,6 +217,7 @@ class Case:
         self.dir = tempfile.mkdtemp(prefix="pathflow-e2e-%s-" % name)
         self.procs = []
         self.stop_events = []
+        self.cleanups = []      # callables run after the processes are stopped (e.g. network namespaces)
         self.problems = []
         self.failed = False
         self._ports = set()
@@ -250,6 +251,11 @@ class Case:
             except Exception as e:  # keep cleaning up the others
                 log("cleanup of", p.name, "failed:", e)
             p.close()
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception as e:  # keep cleaning up the others
+                log("cleanup", getattr(fn, "__name__", fn), "failed:", e)
         if os.environ.get("E2E_KEEP") or self.failed:
             log("kept", self.dir)
         else:
