@@ -71,6 +71,18 @@ nfprobe_timeouts: tcp=5:tcp.rst=5:tcp.fin=5:udp=5:icmp=5:general=5:maxlife=30:ex
 aggregate: src_host, dst_host, src_port, dst_port, proto, tos
 """
 
+# pathflow probe reading a pcap file: pmacctd's syntax, the same timeouts and
+# aggregate as PMACCTD_NFPROBE_CONF (the keys pathflow probe documents only).
+PROBE_PCAP_CONF = """\
+daemonize: false
+plugins: nfprobe
+nfprobe_receiver: {receiver}
+nfprobe_version: {version}
+nfprobe_timeouts: tcp=5:udp=5:icmp=5:general=5:maxlife=30:expint=1
+aggregate: src_host, dst_host, src_port, dst_port, proto, tos
+metrics_listen: false
+"""
+
 
 class CaseFailure(Exception):
     pass
@@ -205,6 +217,7 @@ class Case:
         self.dir = tempfile.mkdtemp(prefix="pathflow-e2e-%s-" % name)
         self.procs = []
         self.stop_events = []
+        self.cleanups = []      # callables run after the processes are stopped (e.g. network namespaces)
         self.problems = []
         self.failed = False
         self._ports = set()
@@ -238,6 +251,11 @@ class Case:
             except Exception as e:  # keep cleaning up the others
                 log("cleanup of", p.name, "failed:", e)
             p.close()
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception as e:  # keep cleaning up the others
+                log("cleanup", getattr(fn, "__name__", fn), "failed:", e)
         if os.environ.get("E2E_KEEP") or self.failed:
             log("kept", self.dir)
         else:
@@ -424,6 +442,7 @@ class Case:
         t.start()
         try:
             p = self.start(name, argv_for_port(port), cwd=cwd)
+            self.last_exporter = p
             rc = p.wait(timeout)
             if rc is None:
                 p.stop(signal.SIGTERM, timeout=5)
@@ -459,6 +478,66 @@ class Case:
             lambda port: ["softflowd", "-d", "-r", pcap, "-v", str(version), "-n", "127.0.0.1:%d" % port],
             cwd=self.dir)
 
+    def require_probe(self):
+        """Skip the case (exit status 4) when this build has no `pathflow probe`."""
+        if not os.access(PATHFLOW, os.X_OK):
+            self.fail("no pathflow binary at %s (build it, or set PATHFLOW_BIN_DIR)" % PATHFLOW)
+        r = run([PATHFLOW, "probe", "--help"], timeout=30, what="pathflow probe --help", check=False)
+        text = (r.stdout + r.stderr).decode(errors="replace")
+        # An unknown subcommand with --help prints the top-level help, status 0.
+        if r.returncode != 0 or "pathflow probe" not in text:
+            raise CaseSkipped("this pathflow has no probe subcommand (`pathflow probe --help`: status %d, %s)" % (
+                r.returncode, tail(text, 1)))
+
+    def pathflow_probe(self, pcap, version, options=False):
+        """`pathflow probe` reading `pcap` to a UDP socket of the case; returns the datagrams.
+
+        options=False: everything in the configuration file (pcap_savefile,
+        nfprobe_receiver, nfprobe_version).  options=True: the file names a
+        receiver the case also owns (a decoy) and NetFlow version 10, and
+        --pcap-file, --receiver and --version on the command line override it;
+        the decoy must get nothing."""
+        self.require_probe()
+        name = "pathflow-probe-v%d" % version
+        conf = self.path(name + ".conf")
+        decoy = None
+        if options:
+            decoy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            decoy.bind(("127.0.0.1", 0))
+            decoy.setblocking(False)
+
+        def argv(port):
+            with open(conf, "w") as f:
+                if options:
+                    f.write(PROBE_PCAP_CONF.format(receiver="127.0.0.1:%d" % decoy.getsockname()[1], version=10))
+                else:
+                    f.write(PROBE_PCAP_CONF.format(receiver="127.0.0.1:%d" % port, version=version))
+                    f.write("pcap_savefile: %s\n" % pcap)
+            cmd = [PATHFLOW, "probe", "-f", conf, "--strict"]
+            if options:
+                cmd += ["--pcap-file", pcap, "--receiver", "127.0.0.1:%d" % port, "--version", str(version)]
+            return cmd
+        try:
+            datagrams = self.capture_export(name, argv, cwd=self.dir)
+            if decoy is not None:
+                got = 0
+                while got < 100000:
+                    try:
+                        decoy.recv(65535)
+                    except BlockingIOError:
+                        break
+                    got += 1
+                self.check(got == 0, "%s: the receiver of the configuration file got %d datagrams although "
+                           "--receiver overrides it" % (name, got))
+        finally:
+            if decoy is not None:
+                decoy.close()
+        err = self.last_exporter.stderr().strip()
+        log("%s stderr: %s" % (name, tail(err, 5)))
+        lines = [l for l in err.splitlines() if l.strip()]
+        self.check(len(lines) >= 1, "%s printed no summary on stderr" % name)
+        return datagrams
+
 
 def replay(datagrams, ports, gap=0.001):
     """Send each datagram to every port on 127.0.0.1, `gap` seconds apart."""
@@ -470,6 +549,65 @@ def replay(datagrams, ports, gap=0.001):
             time.sleep(gap)
     finally:
         s.close()
+
+
+# --------------------------------------------------------------------------
+# tshark as a second, independent decoder of the exported datagrams
+
+TSHARK_FLOWS = os.path.join(ROOT, "tools", "tshark-flows.py")
+
+
+def write_udp_pcap(path, datagrams, port, t0=1700000000):
+    """Datagrams as a pcap (Ethernet, IPv4 127.0.0.1 -> 127.0.0.1, UDP to
+    `port`), 1 ms apart, in the order they arrived."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, d in enumerate(datagrams):
+            if len(d) > 65535 - 28:
+                raise ModelError("datagram of %d bytes does not fit an IPv4 packet" % len(d))
+            ip = bytearray(struct.pack(">BBHHHBBH4s4s", 0x45, 0, 28 + len(d), i & 0xFFFF, 0, 64, 17, 0,
+                                       bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])))
+            csum = sum(struct.unpack(">10H", bytes(ip)))
+            while csum >> 16:
+                csum = (csum & 0xFFFF) + (csum >> 16)
+            ip[10:12] = struct.pack(">H", ~csum & 0xFFFF)
+            udp = struct.pack(">HHHH", 40000, port, 8 + len(d), 0)
+            frame = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + bytes(ip) + udp + d
+            sec, usec = divmod(i * 1000, 1_000_000)
+            f.write(struct.pack("<IIII", t0 + sec, usec, len(frame), len(frame)))
+            f.write(frame)
+
+
+def tshark_sums(c, datagrams, name):
+    """{5-tuple with pmacct proto name: [packets, bytes]} as tshark decodes the
+    datagrams (tools/tshark-flows.py), and the number of records."""
+    if shutil.which("tshark") is None:
+        c.fail("missing tool: tshark")
+    port = 2055
+    cap, tsv = c.path(name + ".export.pcap"), c.path(name + ".tshark.tsv")
+    write_udp_pcap(cap, datagrams, port)
+    run([PYTHON, TSHARK_FLOWS, cap, str(port), tsv], timeout=300, what="tshark-flows.py on %s" % cap)
+    sums = collections.defaultdict(lambda: [0, 0])
+    n = 0
+    with open(tsv) as f:
+        hdr = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            r = dict(zip(hdr, line.rstrip("\n").split("\t")))
+            proto = int(r["proto"])
+            k = (r["src_addr"], r["dst_addr"], int(r["src_port"] or 0), int(r["dst_port"] or 0),
+                 PROTO_NAMES.get(proto, str(proto)))
+            sums[k][0] += int(r["packets"])
+            sums[k][1] += int(r["bytes"])
+            n += 1
+    return dict(sums), n
+
+
+def tshark_check(c, datagrams, truth, name):
+    """tshark's decoding of the datagrams gives the truth per 5-tuple."""
+    sums, n = tshark_sums(c, datagrams, name)
+    log("tshark: %d flow records, %d 5-tuples in %s's export" % (n, len(sums), name))
+    d = diff_sums("tshark(%s)" % name, sums, "truth", truth)
+    c.check(not d, "per-5-tuple sums, tshark's decoding of %s vs truth: %s" % (name, d))
 
 
 # --------------------------------------------------------------------------
@@ -1077,26 +1215,34 @@ def write_model(path, table):
 # --------------------------------------------------------------------------
 # exporter -> (nfacctd, pathflow) case against the models, used by cases 01-04
 
-def exporter_case(c, exporter, version, expect=()):
-    """`expect`: the deliberate differences (DIFF_*) this input must exercise."""
+def exporter_case(c, exporter, version, expect=(), tag="", tshark=False, probe_options=False):
+    """`expect`: the deliberate differences (DIFF_*) this input must exercise.
+    `tag` is added to the names of the collectors' files (several calls in one
+    case); `tshark`: the datagrams decoded by tshark must give the truth too."""
     pcap, truth_path = c.input_pcap()
     truth = load_truth(truth_path, ipv4_only=(version == 5))
 
     if exporter == "pmacctd":
         datagrams = c.pmacctd_nfprobe(pcap, version)
-    else:
+    elif exporter == "pathflow-probe":
+        datagrams = c.pathflow_probe(pcap, version, options=probe_options)
+    elif exporter == "softflowd":
         datagrams = c.softflowd(pcap, version)
+    else:
+        raise ValueError("unknown exporter %r" % exporter)
+    if tshark:
+        tshark_check(c, datagrams, truth, "%s-v%d" % (exporter, version))
     records, notes = decode_export(datagrams)
     log("decoded %d flow records from %d datagrams%s" % (
         len(records), len(datagrams), "; skipped: %s" % dict(notes) if notes else ""))
     if not records:
         c.fail("no flow records decoded from %s's datagrams" % exporter)
 
-    nf_db, pf_db = c.path("nfacctd.db"), c.path("pathflow.db")
+    nf_db, pf_db = c.path("nfacctd%s.db" % tag), c.path("pathflow%s.db" % tag)
     nf_start = time.time()
-    nf, nf_port = c.start_nfacctd(nf_db, refresh=2)
+    nf, nf_port = c.start_nfacctd(nf_db, refresh=2, name="nfacctd" + tag)
     pf_start = time.time()
-    pf, pf_port, pf_mport = c.start_pathflow(pf_db)
+    pf, pf_port, pf_mport = c.start_pathflow(pf_db, name="pathflow" + tag)
 
     t_lo = time.time()
     replay(datagrams, [nf_port, pf_port], gap=0.002)
@@ -1118,8 +1264,8 @@ def exporter_case(c, exporter, version, expect=()):
 
     # ---- the models --------------------------------------------------------
     models = Models(records, pf_start, nf_start, t_lo, t_hi)
-    write_model(c.path("model-nfacctd.tsv"), models.nfacctd)
-    write_model(c.path("model-pathflow.tsv"), models.pathflow)
+    write_model(c.path("model-nfacctd%s.tsv" % tag), models.nfacctd)
+    write_model(c.path("model-pathflow%s.tsv" % tag), models.pathflow)
     if models.ambiguous:
         c.fail("test error: nfacctd's bin is ambiguous for %d records (start on a bin boundary "
                "while the replay crossed one), e.g. %s" % (len(models.ambiguous), models.ambiguous[:2]))
