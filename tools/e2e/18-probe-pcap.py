@@ -8,9 +8,9 @@ and per-5-tuple sums equal to the truth, as in tutorial-ipfix.
 
 IPFIX takes everything from the configuration file (pcap_savefile,
 nfprobe_receiver, nfprobe_version); v9 and v5 use --pcap-file, --receiver and
---version over a file that names another receiver of the case and version 10,
-which must get nothing.  The probe runs with --strict.  Skipped when the
-build has no `pathflow probe`."""
+--nfprobe-version over a file that names another receiver of the case and version 10,
+which must get nothing.  The probe runs with --strict.
+"""
 import lib
 
 

@@ -4,8 +4,7 @@ probe` (the same aggregate, timeouts and IPFIX), each export replayed into its
 own `pathflow collect` (the tutorial's nfacctd.conf, sqlite3, 5-tuple
 aggregate): per 5-tuple, SUM(packets) and SUM(bytes) of the two tables are
 equal, and equal to gen-pcap's truth; ICMP rows have the same src_port 0 and
-dst_port type*256+code on both sides.  Skipped when the build has no
-`pathflow probe`.
+dst_port type*256+code on both sides.
 
 `20-probe-vs-pmacctd.py --exporter softflowd` runs the same comparison with
 softflowd in place of pathflow probe (a check of the case itself that needs no

@@ -479,14 +479,14 @@ class Case:
             cwd=self.dir)
 
     def require_probe(self):
-        """Skip the case (exit status 4) when this build has no `pathflow probe`."""
+        """Fail the case when this build has no `pathflow probe` (every build has it)."""
         if not os.access(PATHFLOW, os.X_OK):
             self.fail("no pathflow binary at %s (build it, or set PATHFLOW_BIN_DIR)" % PATHFLOW)
         r = run([PATHFLOW, "probe", "--help"], timeout=30, what="pathflow probe --help", check=False)
         text = (r.stdout + r.stderr).decode(errors="replace")
         # An unknown subcommand with --help prints the top-level help, status 0.
         if r.returncode != 0 or "pathflow probe" not in text:
-            raise CaseSkipped("this pathflow has no probe subcommand (`pathflow probe --help`: status %d, %s)" % (
+            self.fail("this pathflow has no probe subcommand (`pathflow probe --help`: status %d, %s)" % (
                 r.returncode, tail(text, 1)))
 
     def pathflow_probe(self, pcap, version, options=False):
@@ -495,7 +495,7 @@ class Case:
         options=False: everything in the configuration file (pcap_savefile,
         nfprobe_receiver, nfprobe_version).  options=True: the file names a
         receiver the case also owns (a decoy) and NetFlow version 10, and
-        --pcap-file, --receiver and --version on the command line override it;
+        --pcap-file, --receiver and --nfprobe-version on the command line override it;
         the decoy must get nothing."""
         self.require_probe()
         name = "pathflow-probe-v%d" % version
@@ -515,7 +515,7 @@ class Case:
                     f.write("pcap_savefile: %s\n" % pcap)
             cmd = [PATHFLOW, "probe", "-f", conf, "--strict"]
             if options:
-                cmd += ["--pcap-file", pcap, "--receiver", "127.0.0.1:%d" % port, "--version", str(version)]
+                cmd += ["--pcap-file", pcap, "--receiver", "127.0.0.1:%d" % port, "--nfprobe-version", str(version)]
             return cmd
         try:
             datagrams = self.capture_export(name, argv, cwd=self.dir)
