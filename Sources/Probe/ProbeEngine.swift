@@ -53,6 +53,8 @@ public final class ProbeEngine {
         public var sendErrors: UInt64
         public var skipped: UInt64
         public var kernelDrops: UInt64
+        /// IPv6 flows NetFlow v5 could not carry.
+        public var v6NotExportable: UInt64
     }
 
     let config: ProbeConfig
@@ -155,7 +157,8 @@ public final class ProbeEngine {
         publish()
         return Summary(
             packets: packets, flowsExported: exported - (encoder?.v6Dropped ?? 0), messages: messages,
-            sendErrors: sendErrors, skipped: skipped.reduce(0, +), kernelDrops: kernelDrops)
+            sendErrors: sendErrors, skipped: skipped.reduce(0, +), kernelDrops: kernelDrops,
+            v6NotExportable: encoder?.v6Dropped ?? 0)
     }
 
     /// The first packet (or the start of live capture) is the exporter's boot time.

@@ -59,6 +59,7 @@ struct ProbeCommand: AsyncParsableCommand {
             "packets": "\(summary.packets)", "skipped": "\(summary.skipped)",
             "flows_exported": "\(summary.flowsExported)", "datagrams_sent": "\(summary.messages)",
             "send_errors": "\(summary.sendErrors)", "kernel_drops": "\(summary.kernelDrops)",
+            "ipv6_flows_not_in_v5": "\(summary.v6NotExportable)",
         ])
     }
 

@@ -22,8 +22,8 @@ Checks, on the collector's table summed per 5-tuple:
   * /metrics before SIGTERM: pathflow_probe_packets_total at least the packets
     of the checked 5-tuples, pathflow_probe_kernel_drops_total 0.
 
-Skipped (exit status 4) when not root, when `ip netns` is unavailable, or when
-the build has no `pathflow probe`.  `19-probe-live.py --exporter pmacctd` runs
+Skipped (exit status 4) when not root or when `ip netns` is unavailable.
+`19-probe-live.py --exporter pmacctd` runs
 the same traffic and checks with pmacctd + nfprobe in place of the probe
 (a check of the case itself; no metrics).
 """
