@@ -13,8 +13,6 @@ which must get nothing.  The probe runs with --strict.  Last, sampling 1 in 10
 (IPFIX): pathflow collect with nfacctd_renormalize stores exactly every tenth
 packet of the file times ten, per 5-tuple.
 """
-import time
-
 import lib
 
 SAMPLING = 10
