@@ -60,71 +60,93 @@ public struct Breakdown: Sendable {
         return Double(values[rank - 1]) * 8 / Double(binSeconds)
     }
 
+    /// At most this many GROUP BY queries per breakdown (see `compute`).
+    static let maxChunks = 10_000
+
     /// Sums `by` over the range in SQL (one row per key and bin), then orders by bytes.
+    ///
+    /// SQLite groups by sorting every row of the range. A month of a large matrix is tens of
+    /// millions of rows, and one sort of all of them costs several times the reading; as every
+    /// group is one key in one bin, the range is instead cut into slices of one bin (several when
+    /// the range has more than `maxChunks` bins) and each is grouped on its own: the same groups,
+    /// from many small sorts, all in one read transaction. Only without filters and with an index
+    /// that starts with stamp_inserted (the collector's): a filter on the key's first column makes
+    /// SQLite search the key's index instead, which reads the whole range once, not once per slice.
     public static func compute(_ source: ReportSource, by columns: [String], query: ReportQuery) throws -> Breakdown {
         for c in columns { try source.require(c) }
         for f in query.filters { try source.require(f.column) }
-        var conditions: [String] = []
-        var arguments: [DatabaseValueConvertible] = []
-        if let from = query.from {
-            conditions.append("stamp_inserted >= ?")
-            arguments.append(StampText.format(from, utc: source.utc))
-        }
-        if let to = query.to {
-            conditions.append("stamp_inserted < ?")
-            arguments.append(StampText.format(to, utc: source.utc))
-        }
+        var filterConditions: [String] = []
+        var filterArguments: [DatabaseValueConvertible] = []
         for f in query.filters {
-            conditions.append("\(f.column) = ?")
-            arguments.append(f.value)
+            filterConditions.append("\(f.column) = ?")
+            filterArguments.append(f.value)
         }
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let keyList = columns.joined(separator: ", ")
         // The stamp comes back as seconds read as if UTC (cheap to cache), turned into real time
         // once per distinct stamp.
-        let sql = "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
-            + "SUM(bytes), SUM(packets), " + (source.columns.contains("flows") ? "SUM(flows)" : "0")
-            + " FROM \(source.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
+        func sql(lower: Bool, upper: Bool) -> String {
+            let conditions = (lower ? ["stamp_inserted >= ?"] : []) + (upper ? ["stamp_inserted < ?"] : []) + filterConditions
+            let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            return "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
+                + "SUM(bytes), SUM(packets), " + (source.columns.contains("flows") ? "SUM(flows)" : "0")
+                + " FROM \(source.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
+        }
         var index: [String: Int] = [:]
         var found: [Entry] = []
         var stamps: [Int64: Int] = [:]
         let n = Int32(columns.count)
         try source.read { db in
-            let statement = try db.makeStatement(sql: sql)
-            try statement.setArguments(StatementArguments(arguments))
-            let s = statement.sqliteStatement
-            var key = ""
-            while true {
-                let status = sqlite3_step(s)
-                if status == SQLITE_DONE { break }
-                guard status == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            let lowerText = query.from.map { StampText.format($0, utc: source.utc) }
+            let upperText = query.to.map { StampText.format($0, utc: source.utc) }
+            let cuts = try Self.cuts(
+                db, source, from: query.from, to: query.to, lowerText: lowerText, upperText: upperText,
+                filtered: !query.filters.isEmpty)
+            var statements: [String: Statement] = [:]
+            for slice in 0...cuts.count {
+                let lower = slice == 0 ? lowerText : cuts[slice - 1]
+                let upper = slice == cuts.count ? upperText : cuts[slice]
+                let text = sql(lower: lower != nil, upper: upper != nil)
+                let statement = try statements[text] ?? db.makeStatement(sql: text)
+                statements[text] = statement
+                var arguments: [DatabaseValueConvertible] = []
+                if let lower { arguments.append(lower) }
+                if let upper { arguments.append(upper) }
+                try statement.setArguments(StatementArguments(arguments + filterArguments))
+                let s = statement.sqliteStatement
+                defer { sqlite3_reset(s) }
+                var key = ""
+                while true {
+                    let status = sqlite3_step(s)
+                    if status == SQLITE_DONE { break }
+                    guard status == SQLITE_ROW else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: text)
+                    }
+                    // Columns joined by a unit separator: one dictionary lookup per row.
+                    key.removeAll(keepingCapacity: true)
+                    for i in 0..<n {
+                        if i > 0 { key.append("\u{1F}") }
+                        key.append(Self.text(s, i))
+                    }
+                    let asIfUTC = sqlite3_column_int64(s, n)
+                    let stamp = stamps[asIfUTC] ?? {
+                        let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
+                        stamps[asIfUTC] = t
+                        return t
+                    }()
+                    let bytes = sqlite3_column_int64(s, n + 1)
+                    let e: Int
+                    if let known = index[key] {
+                        e = known
+                    } else {
+                        e = found.count
+                        index[key] = e
+                        found.append(Entry(key: (0..<n).map { Self.text(s, $0) }, bytes: 0, packets: 0, flows: 0, bins: [:]))
+                    }
+                    found[e].bytes += bytes
+                    found[e].packets += sqlite3_column_int64(s, n + 2)
+                    found[e].flows += sqlite3_column_int64(s, n + 3)
+                    found[e].bins[stamp, default: 0] += bytes
                 }
-                // Columns joined by a unit separator: one dictionary lookup per row.
-                key.removeAll(keepingCapacity: true)
-                for i in 0..<n {
-                    if i > 0 { key.append("\u{1F}") }
-                    key.append(Self.text(s, i))
-                }
-                let asIfUTC = sqlite3_column_int64(s, n)
-                let stamp = stamps[asIfUTC] ?? {
-                    let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
-                    stamps[asIfUTC] = t
-                    return t
-                }()
-                let bytes = sqlite3_column_int64(s, n + 1)
-                let e: Int
-                if let known = index[key] {
-                    e = known
-                } else {
-                    e = found.count
-                    index[key] = e
-                    found.append(Entry(key: (0..<n).map { Self.text(s, $0) }, bytes: 0, packets: 0, flows: 0, bins: [:]))
-                }
-                found[e].bytes += bytes
-                found[e].packets += sqlite3_column_int64(s, n + 2)
-                found[e].flows += sqlite3_column_int64(s, n + 3)
-                found[e].bins[stamp, default: 0] += bytes
             }
         }
         let stampSet = Set(stamps.values)
@@ -137,6 +159,48 @@ public struct Breakdown: Sendable {
             first = from
         }
         return Breakdown(columns: columns, entries: entries, binSeconds: bin, binCount: binCount, firstBin: first)
+    }
+
+    /// Stamps (as text) that cut the range into slices of whole bins, in increasing order and
+    /// strictly inside it; an unbounded end takes the table's first or last stamp. Slices
+    /// [from, c0), [c0, c1), … [cN, to) partition the range whatever the bins' alignment, since a
+    /// group never spans two stamps. None with filters, without an index that starts with
+    /// stamp_inserted, or when the table's stamps are not pmacct's format.
+    static func cuts(
+        _ db: Database, _ source: ReportSource, from: Int?, to: Int?, lowerText: String?, upperText: String?, filtered: Bool
+    ) throws -> [String] {
+        guard filtered == false, try hasStampIndex(db, source.table) else { return [] }
+        var first = from, last = to
+        if first == nil || last == nil {
+            let row = try Row.fetchOne(db, sql: "SELECT MIN(stamp_inserted), MAX(stamp_inserted) FROM \(source.table)")
+            let minText: String? = row?[0], maxText: String? = row?[1]
+            if first == nil { first = minText.flatMap { StampText.parse($0, utc: source.utc) } }
+            if last == nil { last = maxText.flatMap { StampText.parse($0, utc: source.utc) }.map { $0 + 1 } }
+        }
+        guard let first, let last, last > first, source.binSeconds > 0 else { return [] }
+        let bins = (last - first + source.binSeconds - 1) / source.binSeconds
+        let step = source.binSeconds * max(1, (bins + maxChunks - 1) / maxChunks)
+        var cuts: [String] = []
+        var t = first + step
+        while t < last {
+            let text = StampText.format(t, utc: source.utc)
+            // Local time repeats an hour when summer time ends: keep the cuts increasing as text.
+            if (lowerText.map { text > $0 } ?? true) && (upperText.map { text < $0 } ?? true)
+                && (cuts.last.map { text > $0 } ?? true) {
+                cuts.append(text)
+            }
+            t += step
+        }
+        return cuts
+    }
+
+    /// Whether an index of `table` starts with stamp_inserted (each slice is then a range search).
+    static func hasStampIndex(_ db: Database, _ table: String) throws -> Bool {
+        for name in try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?)", arguments: [table]) {
+            let first = try String.fetchOne(db, sql: "SELECT name FROM pragma_index_info(?) WHERE seqno = 0", arguments: [name])
+            if first?.lowercased() == "stamp_inserted" { return true }
+        }
+        return false
     }
 
     /// Column `i` of the current row as text (integers in decimal, NULL empty).

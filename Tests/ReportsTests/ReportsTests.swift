@@ -74,6 +74,40 @@ import Testing
         #expect(throws: ReportSource.Error.self) { try ReportSource(path: source.path, table: "nope", binSeconds: nil, utc: true) }
     }
 
+    /// A range is grouped one bin at a time when the table has the collector's stamp index, in
+    /// one query without it: the same keys, sums and bins either way, whatever the range's edges.
+    @Test func slicedRangesGroupAsOneQuery() throws {
+        let path = try Self.database()
+        let copy = path + ".noindex.db"
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: copy + suffix)
+        }
+        let store = try SQLiteStore(path: copy)
+        try store.pool.write { db in try db.execute(sql: "DROP INDEX matrix_stamp_inserted") }
+        let sliced = try ReportSource(path: path, table: "matrix", binSeconds: nil, utc: true)
+        let whole = try ReportSource(path: copy, table: "matrix", binSeconds: 300, utc: true)
+        let queries = [
+            ReportQuery(),
+            ReportQuery(from: Self.start + 150, to: Self.start + 17 * Self.bin + 7),
+            ReportQuery(from: Self.start + 7 * Self.bin),
+            ReportQuery(to: Self.start + 8 * Self.bin),
+            ReportQuery(from: Self.start - 86_400, to: Self.start + 86_400),
+        ]
+        for q in queries {
+            for by in [["peer_as_dst"], ["peer_ip_src", "peer_as_dst"], []] {
+                let a = try Breakdown.compute(sliced, by: by, query: q), b = try Breakdown.compute(whole, by: by, query: q)
+                #expect(a.entries.map(\.key) == b.entries.map(\.key))
+                #expect(a.entries.map(\.bytes) == b.entries.map(\.bytes))
+                #expect(a.entries.map(\.packets) == b.entries.map(\.packets))
+                #expect(a.entries.map(\.bins) == b.entries.map(\.bins))
+                #expect(a.binCount == b.binCount && a.firstBin == b.firstBin)
+            }
+        }
+        let bounded = try Breakdown.compute(sliced, by: ["peer_as_dst"], query: queries[1])
+        // Bins 1 to 17 (the one at start + 150 s is not a bin start): 17 of the 20 bins.
+        #expect(bounded.entries.first { $0.key == ["65001"] }?.bins.count == 17)
+    }
+
     @Test func matrixPivotsAndKeepsTotals() throws {
         let source = try ReportSource(path: try Self.database(), table: "matrix", binSeconds: nil, utc: true)
         let b = try Breakdown.compute(source, by: ["peer_ip_src", "peer_as_dst"], query: ReportQuery())
