@@ -136,7 +136,7 @@ public final class BGPService: Service, Sendable {
         _ prefix: IPPrefix, _ group: [Path], _ session: RouterSession, _ router: String, _ bgpID: String,
         _ reader: borrowing RIBReader, into rows: inout [RIBSnapshotRow]
     ) {
-        for (rank, i) in reader.preferenceOrder(group, router: session.router).enumerated() {
+        for (rank, i) in reader.rankByPreference(group, router: session.router).enumerated() {
             let a = reader.attributes(group[i].attributes)
             let (first, last) = Enricher.asns(a.asPath)
             rows.append(RIBSnapshotRow(

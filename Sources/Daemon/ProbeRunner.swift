@@ -9,7 +9,7 @@ import Prometheus
 /// `pathflow probe`: capture on a thread of its own, the metrics endpoint on an event loop.
 public enum ProbeRunner {
     /// Captures until the file ends or `ProbeEngine.requestStopAll()`, exporting as it goes.
-    public static func run(config: ProbeConfig, logger: Logger) async throws -> ProbeEngine.Summary {
+    public static func run(config: ProbeConfig, logger: Logger) async throws -> ProbeCounters.Snapshot {
         let counters = ProbeCounters()
         let metrics = ProbeMetrics(counters: counters)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -30,7 +30,7 @@ public enum ProbeRunner {
         }
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
-        let result: Result<ProbeEngine.Summary, any Error>
+        let result: Result<ProbeCounters.Snapshot, any Error>
         do {
             result = .success(try await pool.runIfActive {
                 try capture(config: config, counters: counters, logger: logger)
@@ -44,7 +44,7 @@ public enum ProbeRunner {
         return try result.get()
     }
 
-    static func capture(config: ProbeConfig, counters: ProbeCounters, logger: Logger) throws -> ProbeEngine.Summary {
+    static func capture(config: ProbeConfig, counters: ProbeCounters, logger: Logger) throws -> ProbeCounters.Snapshot {
         let source: PacketSource
         if let file = config.savefile {
             source = try PacketSource.file(path: file, filter: config.filter)

@@ -121,13 +121,7 @@ public struct FlowCache {
             fullEvents &+= 1
             evict(&out)
         }
-        var entry = Entry(key: key.0, start: micros, latest: micros)
-        if reversed {
-            entry.first.1 = micros
-        } else {
-            entry.first.0 = micros
-        }
-        entries.append(entry)
+        entries.append(Entry(key: key.0, start: micros, latest: micros))
         insertSlot(key.0, Int32(entries.count - 1))
         update(entries.count - 1, p, micros, reversed, &out)
     }
@@ -243,40 +237,25 @@ public struct FlowCache {
 
     /// The records of both directions that saw packets.
     private func emit(_ e: Entry, _ out: inout [ProbeFlow]) {
-        let isV6 = e.key.rest & 1 == 1
         var flow = ProbeFlow()
-        flow.isV6 = isV6
+        flow.isV6 = e.key.rest & 1 == 1
         flow.proto = UInt8(truncatingIfNeeded: e.key.rest >> 24)
         flow.tos = UInt8(truncatingIfNeeded: e.key.rest >> 16)
         flow.vlan = UInt16(truncatingIfNeeded: e.key.rest >> 1) & 0x0fff
-        let portA = UInt16(truncatingIfNeeded: e.key.rest >> 48)
-        let portB = UInt16(truncatingIfNeeded: e.key.rest >> 32)
-        if e.packets.0 > 0 {
-            flow.srcHigh = e.key.aHigh
-            flow.srcLow = e.key.aLow
-            flow.dstHigh = e.key.bHigh
-            flow.dstLow = e.key.bLow
-            flow.srcPort = portA
-            flow.dstPort = portB
-            flow.packets = e.packets.0
-            flow.bytes = e.bytes.0
-            flow.tcpFlags = e.flags.0
-            flow.firstMicros = e.first.0
-            flow.lastMicros = e.last.0
-            out.append(flow)
-        }
-        if e.packets.1 > 0 {
-            flow.srcHigh = e.key.bHigh
-            flow.srcLow = e.key.bLow
-            flow.dstHigh = e.key.aHigh
-            flow.dstLow = e.key.aLow
-            flow.srcPort = portB
-            flow.dstPort = portA
-            flow.packets = e.packets.1
-            flow.bytes = e.bytes.1
-            flow.tcpFlags = e.flags.1
-            flow.firstMicros = e.first.1
-            flow.lastMicros = e.last.1
+        let a = (e.key.aHigh, e.key.aLow, UInt16(truncatingIfNeeded: e.key.rest >> 48))
+        let b = (e.key.bHigh, e.key.bLow, UInt16(truncatingIfNeeded: e.key.rest >> 32))
+        let directions = [
+            (a, b, e.packets.0, e.bytes.0, e.flags.0, e.first.0, e.last.0),
+            (b, a, e.packets.1, e.bytes.1, e.flags.1, e.first.1, e.last.1),
+        ]
+        for (src, dst, packets, bytes, flags, first, last) in directions where packets > 0 {
+            (flow.srcHigh, flow.srcLow, flow.srcPort) = src
+            (flow.dstHigh, flow.dstLow, flow.dstPort) = dst
+            flow.packets = packets
+            flow.bytes = bytes
+            flow.tcpFlags = flags
+            flow.firstMicros = first
+            flow.lastMicros = last
             out.append(flow)
         }
     }

@@ -136,11 +136,6 @@ public final class PacketSource {
         }
     }
 
-    /// Makes a blocked or later `next()` return `.end` (safe from another thread).
-    public func breakLoop() {
-        pcap_breakloop(handle)
-    }
-
     /// Packets the kernel dropped (buffer full) and the interface dropped, for live capture.
     public func drops() -> (kernel: UInt64, interface: UInt64)? {
         guard !isFile else { return nil }

@@ -46,17 +46,6 @@ public final class ProbeCounters: Sendable {
 
 /// Reads packets, keeps the flow cache, exports what expires: one thread, no locks.
 public final class ProbeEngine {
-    public struct Summary: Sendable {
-        public var packets: UInt64
-        public var flowsExported: UInt64
-        public var messages: UInt64
-        public var sendErrors: UInt64
-        public var skipped: UInt64
-        public var kernelDrops: UInt64
-        /// IPv6 flows NetFlow v5 could not carry.
-        public var v6NotExportable: UInt64
-    }
-
     let config: ProbeConfig
     let source: PacketSource
     let sockets: [ExportSocket]
@@ -71,16 +60,9 @@ public final class ProbeEngine {
     private var expiredFlows: [ProbeFlow] = []
     private var clock: UInt64 = 0
     private var nextCheckSeconds: UInt64 = 0
-    // Local tallies, published to `counters` now and then.
-    private var packets: UInt64 = 0
-    private var bytes: UInt64 = 0
-    private var sampledOut: UInt64 = 0
-    private var skipped = [UInt64](repeating: 0, count: PacketSkip.allCases.count)
-    private var exported: UInt64 = 0
-    private var messages: UInt64 = 0
-    private var sendErrors: UInt64 = 0
-    private var kernelDrops: UInt64 = 0
-    private var interfaceDrops: UInt64 = 0
+    /// What the engine counts itself; `published()` adds what the cache, the encoder and the
+    /// fragment table count.
+    private var tally = ProbeCounters.Snapshot()
 
     public init(config: ProbeConfig, source: PacketSource, sockets: [ExportSocket], counters: ProbeCounters) {
         self.config = config
@@ -99,7 +81,7 @@ public final class ProbeEngine {
     }
 
     /// Reads until the file ends or `requestStop()`, then exports every flow still cached.
-    public func run() throws -> Summary {
+    public func run() throws -> ProbeCounters.Snapshot {
         guard let linkType = source.linkType else {
             throw CaptureError("link type \(source.linkTypeName) is not supported (Ethernet, Linux cooked, raw IP, BSD loopback are)")
         }
@@ -112,21 +94,21 @@ public final class ProbeEngine {
             switch try source.next() {
             case .packet(let data, let captured, let micros):
                 if encoder == nil { start(at: micros) }
-                packets &+= 1
+                tally.packets &+= 1
                 if micros > clock { clock = micros }
                 if rate > 1 {
                     sampleCount += 1
                     if sampleCount < rate {
-                        sampledOut &+= 1
+                        tally.sampledOut &+= 1
                         break
                     }
                     sampleCount = 0
                 }
                 if let skip = PacketParser.parse(data, length: captured, linkType: linkType, into: &summary) {
-                    skipped[skip.rawValue] &+= 1
+                    tally.skipped[skip.rawValue] &+= 1
                 } else {
                     if summary.fragment != .none { fragments.resolve(&summary, seconds: micros / 1_000_000) }
-                    bytes &+= UInt64(summary.ipLength)
+                    tally.bytes &+= UInt64(summary.ipLength)
                     cache.account(summary, micros: micros, expiredInto: &expiredFlows)
                     if !expiredFlows.isEmpty { export() }
                 }
@@ -155,10 +137,7 @@ public final class ProbeEngine {
         cache.drain(into: &expiredFlows)
         export()
         publish()
-        return Summary(
-            packets: packets, flowsExported: exported - (encoder?.v6Dropped ?? 0), messages: messages,
-            sendErrors: sendErrors, skipped: skipped.reduce(0, +), kernelDrops: kernelDrops,
-            v6NotExportable: encoder?.v6Dropped ?? 0)
+        return published()
     }
 
     /// The first packet (or the start of live capture) is the exporter's boot time.
@@ -183,7 +162,7 @@ public final class ProbeEngine {
     private func export() {
         guard var encoder else { return }
         let batch = encoder.encode(expiredFlows, nowMicros: clock)
-        exported &+= UInt64(expiredFlows.count)
+        tally.flowsExported &+= UInt64(expiredFlows.count)
         expiredFlows.removeAll(keepingCapacity: true)
         self.encoder = encoder
         send(batch)
@@ -193,36 +172,33 @@ public final class ProbeEngine {
         for message in batch {
             for socket in sockets {
                 if socket.send(message) {
-                    messages &+= 1
+                    tally.messagesSent &+= 1
                 } else {
-                    sendErrors &+= 1
+                    tally.sendErrors &+= 1
                 }
             }
         }
     }
 
-    private func publish() {
-        var c = ProbeCounters.Snapshot()
-        c.packets = packets
-        c.bytes = bytes
-        c.sampledOut = sampledOut
-        c.skipped = skipped
+    /// The tally with what the cache, the encoder and the capture count themselves.
+    private func published() -> ProbeCounters.Snapshot {
+        var c = tally
         let v6 = encoder?.v6Dropped ?? 0
-        c.flowsExported = exported - v6
+        c.flowsExported -= v6
         c.v6NotExportable = v6
         c.fragmentsUnmatched = fragments.unmatched
         c.expired = cache.expired
         c.cacheFull = cache.fullEvents
         c.cacheFlows = UInt64(cache.count)
-        c.messagesSent = messages
-        c.sendErrors = sendErrors
+        return c
+    }
+
+    private func publish() {
         if let drops = source.drops() {
-            kernelDrops = drops.kernel
-            interfaceDrops = drops.interface
+            tally.kernelDrops = drops.kernel
+            tally.interfaceDrops = drops.interface
         }
-        c.kernelDrops = kernelDrops
-        c.interfaceDrops = interfaceDrops
-        counters.store(c)
+        counters.store(published())
     }
 
     static func wallMicros() -> UInt64 {

@@ -55,7 +55,7 @@ extension RIBReader {
     /// The indices of `paths` (one prefix's paths of `router`, in path id order, as a walk gives
     /// them) from most to least preferred: the best path, then the best of the rest, and so on.
     /// What the router would pick if the paths before failed.
-    public func preferenceOrder(_ paths: [Path], router: RouterID) -> [Int] {
+    public func rankByPreference(_ paths: [Path], router: RouterID) -> [Int] {
         guard let table = core.pointee.table(router), paths.count > 1 else { return Array(paths.indices) }
         let summaries = core.pointee.store.summaries
         var left = Array(paths.indices)

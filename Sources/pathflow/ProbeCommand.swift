@@ -49,15 +49,15 @@ struct ProbeCommand: AsyncParsableCommand {
 
         signal(SIGTERM) { _ in ProbeEngine.requestStopAll() }
         signal(SIGINT) { _ in ProbeEngine.requestStopAll() }
-        let summary: ProbeEngine.Summary
+        let summary: ProbeCounters.Snapshot
         do {
             summary = try await ProbeRunner.run(config: config, logger: logger)
         } catch {
             throw RuntimeFailure("\(error)")
         }
         logger.info("probe finished", metadata: [
-            "packets": "\(summary.packets)", "skipped": "\(summary.skipped)",
-            "flows_exported": "\(summary.flowsExported)", "datagrams_sent": "\(summary.messages)",
+            "packets": "\(summary.packets)", "skipped": "\(summary.skipped.reduce(0, +))",
+            "flows_exported": "\(summary.flowsExported)", "datagrams_sent": "\(summary.messagesSent)",
             "send_errors": "\(summary.sendErrors)", "kernel_drops": "\(summary.kernelDrops)",
             "ipv6_flows_not_in_v5": "\(summary.v6NotExportable)",
         ])

@@ -44,7 +44,7 @@ struct ExportSocketTests {
         #expect(Self.receive(fd) == [10, 0, 0, 16, 1, 2, 3])
     }
 
-    @Test func aSourceOfTheOtherFamilyIsRefused() {
+    @Test func mismatchedSourceFamilyIsRefused() {
         #expect(throws: CaptureError.self) { try ExportSocket(host: "::1", port: 4739, source: "127.0.0.1") }
     }
 }

@@ -29,7 +29,7 @@ import Testing
 
     /// The order a router would fall back through: local-pref 300, then 200 (two of them, the
     /// shorter AS path first), then 100.
-    @Test func preferenceOrderFallsBackStepByStep() throws {
+    @Test func rankingFallsBackStepByStep() throws {
         let rib = RIB()
         let router = rib.addRouter(PeerIdentity(address: Routes.address("192.0.2.1"), bgpID: Routes.v4("192.0.2.1"), asn: 65000))
         let announced: [(UInt32, PathAttributes)] = [
@@ -39,7 +39,7 @@ import Testing
         for (id, a) in announced { rib.apply(Routes.announce([("203.0.113.0/24", id)], a), to: router) }
         let order = rib.read { r -> [UInt32] in
             let entry = r.paths(of: Routes.prefix("203.0.113.0/24"), router: router)!
-            return r.preferenceOrder(entry.paths, router: router).map { entry.paths[$0].pathID }
+            return r.rankByPreference(entry.paths, router: router).map { entry.paths[$0].pathID }
         }
         #expect(order == [3, 4, 2, 1])
     }
