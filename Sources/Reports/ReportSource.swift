@@ -46,6 +46,7 @@ public struct ReportSource: Sendable {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in try BinList.register(db) }
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
@@ -100,30 +101,6 @@ public enum StampText {
 
     /// Unix seconds of a stamp (`YYYY-MM-DD[ HH:MM[:SS]]`); nil if it is not one.
     public static func parse(_ text: String, utc: Bool) -> Int? {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
-        guard let datePart = parts.first, parts.count <= 2 else { return nil }
-        let date = datePart.split(separator: "-").map { Int($0) }
-        guard date.count == 3, let y = date[0], let mo = date[1], let d = date[2] else { return nil }
-        var h = 0, mi = 0, s = 0
-        if parts.count == 2 {
-            let time = parts[1].split(separator: ":").map { Int($0) }
-            guard (2...3).contains(time.count), time.allSatisfy({ $0 != nil }) else { return nil }
-            h = time[0]!
-            mi = time[1]!
-            s = time.count == 3 ? time[2]! : 0
-        }
-        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s) else {
-            return nil
-        }
-        var parts_ = tm()
-        parts_.tm_year = Int32(y - 1900)
-        parts_.tm_mon = Int32(mo - 1)
-        parts_.tm_mday = Int32(d)
-        parts_.tm_hour = Int32(h)
-        parts_.tm_min = Int32(mi)
-        parts_.tm_sec = Int32(s)
-        parts_.tm_isdst = -1
-        let t = utc ? timegm(&parts_) : mktime(&parts_)
-        return t == -1 ? nil : Int(t)
+        SQLTime.parse(text, utc: utc)
     }
 }

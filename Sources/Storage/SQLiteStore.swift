@@ -45,6 +45,8 @@ public final class SQLiteStore: Sendable {
         var schema: TableSchema
         /// False for hand-made tables without a unique key over the view's primitives.
         var canUpsert: Bool
+        /// The daily rollup written with the table, if kept.
+        var rollup: RollupSchema?
     }
 
     public init(path: String, busyTimeoutSeconds: Double = 10) throws {
@@ -67,6 +69,7 @@ public final class SQLiteStore: Sendable {
             // A flush of a million rows touches pages all over the table and its key index: a
             // page cache of 128 MiB keeps them in memory instead of spilling mid-transaction.
             try db.execute(sql: "PRAGMA cache_size = -131072")
+            try BinList.register(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -83,7 +86,9 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Creates the table if needed, or checks that an existing one has every column written.
-    public func prepare(_ schema: TableSchema) throws {
+    /// With `rollup` (a view with time bins shorter than a day), the table's daily rollup is
+    /// created too and written with every flush; `utc` is the view's timestamps_utc.
+    public func prepare(_ schema: TableSchema, rollup: Bool = false, utc: Bool = false) throws {
         let canUpsert: Bool = try pool.write { db in
             let exists = try db.tableExists(schema.table)
             if !exists {
@@ -101,7 +106,11 @@ public final class SQLiteStore: Sendable {
                 return false
             }
         }
-        tables.withLock { $0[schema.table] = PreparedTable(schema: schema, canUpsert: canUpsert) }
+        let kept = rollup ? schema.rollup : nil
+        if let kept {
+            try pool.write { db in try kept.prepare(db, utc: utc) }
+        }
+        tables.withLock { $0[schema.table] = PreparedTable(schema: schema, canUpsert: canUpsert, rollup: kept) }
     }
 
     /// Writes one view's rows in one transaction. `now` is the flush time (stamp_updated).
@@ -138,6 +147,8 @@ public final class SQLiteStore: Sendable {
         var stampCache: [UInt32: String] = [:]
         // One lock for the whole flush; numbers handed out later are not in these rows.
         let texts = schema.primitives.contains(where: \.isText) ? (textPool?.snapshot() ?? [""]) : [""]
+        var days: [UInt32: (day: String, second: UInt32)] = [:]
+        var newest: UInt32 = 0
         try pool.write { db in
             let connection = db.sqliteConnection
             func step(_ statement: SQLiteStatement, _ sql: String) throws {
@@ -148,6 +159,31 @@ public final class SQLiteStore: Sendable {
                         resultCode: ResultCode(rawValue: status),
                         message: connection.map { String(cString: sqlite3_errmsg($0)) }, sql: sql)
                 }
+            }
+            // The row's bin added to its key's day in the rollup.
+            let rollupSQL = prepared.rollup?.upsertStatement
+            let rollupUpsert = try rollupSQL.map { try db.cachedStatement(sql: $0).sqliteStatement }
+            var packed = [UInt8](repeating: 0, count: BinList.entrySize)
+            func addToRollup(_ row: BinnedKey, _ counters: Counters) throws {
+                guard let rollupUpsert, let rollupSQL, row.bin != 0 else { return }
+                let day = days[row.bin] ?? {
+                    let text = stamp(row.bin, &stampCache, utc: utc)
+                    let value = (RollupSchema.dayOf(text) + " 00:00:00", RollupSchema.secondOfDay(text))
+                    days[row.bin] = value
+                    return value
+                }()
+                newest = max(newest, row.bin)
+                var index: Int32 = 1
+                Self.bindKey(row.key, schema: schema, texts, rollupUpsert, &index)
+                sqlite3_bind_int64(rollupUpsert, index, Int64(bitPattern: counters.packets))
+                sqlite3_bind_int64(rollupUpsert, index + 1, Int64(bitPattern: counters.bytes))
+                sqlite3_bind_int64(rollupUpsert, index + 2, Int64(bitPattern: counters.flows))
+                Self.bindText(day.day, rollupUpsert, index + 3)
+                packed.withUnsafeMutableBytes { out in
+                    BinList.store(BinList.Entry(second: day.second, bytes: Int64(bitPattern: counters.bytes)), out.baseAddress!)
+                    _ = sqlite3_bind_blob(rollupUpsert, index + 4, out.baseAddress, Int32(out.count), Self.transient)
+                }
+                try step(rollupUpsert, rollupSQL)
             }
             // Rows are bound through SQLite's C API: building argument arrays per row cost more
             // than SQLite's own work.
@@ -161,6 +197,7 @@ public final class SQLiteStore: Sendable {
                     Self.bindText(stamp(row.bin, &stampCache, utc: utc), upsert, index)
                     Self.bindText(updated, upsert, index + 1)
                     try step(upsert, sql)
+                    try addToRollup(row, counters)
                 }
             } else {
                 // A hand-made table without a unique key over the view: pmacct's UPDATE, then
@@ -185,10 +222,27 @@ public final class SQLiteStore: Sendable {
                         Self.bindText(updated, insert, index + 1)
                         try step(insert, insertSQL)
                     }
+                    try addToRollup(row, counters)
                 }
+            }
+            if let rollup = prepared.rollup, newest != 0 {
+                try db.execute(sql: rollup.advanceStatement, arguments: [stamp(newest, &stampCache, utc: utc)])
             }
         }
         return WriteResult(rows: count, seconds: monotonicSeconds() - started)
+    }
+
+    /// Builds `table`'s daily rollup again from the table (for tables written before the rollup
+    /// was kept, by pmacct, or by a collector with sql_rollup off). One transaction; nil when
+    /// the table does not exist.
+    public func rebuildRollup(table: String) throws -> (days: Int, rows: Int, seconds: Double)? {
+        let started = monotonicSeconds()
+        let built: (days: Int, rows: Int)? = try pool.write { db in
+            guard let rollup = try RollupSchema.of(db, table: table) else { return nil }
+            let hasFlows = try db.columns(in: table).contains { $0.name.lowercased() == "flows" }
+            return try rollup.rebuild(db, hasFlows: hasFlows)
+        }
+        return built.map { ($0.days, $0.rows, monotonicSeconds() - started) }
     }
 
     /// A read-only connection for reports and tests.
@@ -289,6 +343,35 @@ public enum SQLTime {
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+
+    /// Unix seconds of a stamp (`YYYY-MM-DD[ HH:MM[:SS]]`); nil if it is not one.
+    public static func parse(_ text: String, utc: Bool) -> Int? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard let datePart = parts.first, parts.count <= 2 else { return nil }
+        let date = datePart.split(separator: "-").map { Int($0) }
+        guard date.count == 3, let y = date[0], let mo = date[1], let d = date[2] else { return nil }
+        var h = 0, mi = 0, s = 0
+        if parts.count == 2 {
+            let time = parts[1].split(separator: ":").map { Int($0) }
+            guard (2...3).contains(time.count), time.allSatisfy({ $0 != nil }) else { return nil }
+            h = time[0]!
+            mi = time[1]!
+            s = time.count == 3 ? time[2]! : 0
+        }
+        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s) else {
+            return nil
+        }
+        var parts_ = tm()
+        parts_.tm_year = Int32(y - 1900)
+        parts_.tm_mon = Int32(mo - 1)
+        parts_.tm_mday = Int32(d)
+        parts_.tm_hour = Int32(h)
+        parts_.tm_min = Int32(mi)
+        parts_.tm_sec = Int32(s)
+        parts_.tm_isdst = -1
+        let t = utc ? timegm(&parts_) : mktime(&parts_)
+        return t == -1 ? nil : Int(t)
     }
 }
 

@@ -99,6 +99,13 @@ public struct TableSchema: Sendable, Equatable {
         ]
     }
 
+    /// The daily rollup of this table (`RollupSchema`); none for pmacct's v1 layout, whose key
+    /// is not the view's primitives.
+    public var rollup: RollupSchema? {
+        guard !isPmacctV1 else { return nil }
+        return RollupSchema(base: table, columns: primitives.map { ($0.column, Self.columnType($0, numericProtocols: numericProtocols)) })
+    }
+
     static func columnType(_ p: Primitive, numericProtocols: Bool) -> String {
         switch p {
         case .srcHost, .dstHost, .peerSrcIP, .peerDstIP, .srcNet, .dstNet:
