@@ -91,7 +91,7 @@ public final class Collector: Service, Sendable {
                 stores[view.sqlDB] = store
             }
             do {
-                try store.prepare(schema)
+                try store.prepare(schema, rollup: view.keepsRollup, utc: view.timestampsUTC)
             } catch {
                 throw StartupError(description: "view \(view.name): \(view.sqlDB): \(error)")
             }

@@ -233,6 +233,7 @@ enum ConfigKeys {
         "sql_history_roundoff": .parsed(ConfigValue.roundoff) { $0.config.historyRoundoff = $1 },
         "sql_optimize_clauses": .bool { $0.optimizeClauses = $1 },
         "sql_num_protos": .bool { $0.numProtos = $1 },
+        "sql_rollup": .bool { $0.rollup = $1 },
         "print_output": .parsed({ value in
             printOutputs[ASCIIText.lowercased(value)]
                 ?? .failure(.invalid("invalid value '\(value)': expected formatted, csv or json"))

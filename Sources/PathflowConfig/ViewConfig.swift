@@ -32,6 +32,9 @@ public struct ViewConfig: Sendable, Hashable {
     /// `sql_history_roundoff` letters from "mhdwM"; empty when not given.
     public var historyRoundoff: String
     public var optimizeClauses: Bool
+    /// `sql_rollup` (pathflow's): keep the table's daily rollup, `<table>_daily`, for reports
+    /// over long ranges. On by default; it applies to views with time bins shorter than a day.
+    public var rollup: Bool
     /// `sql_num_protos` / `print_num_protos`: protocols as numbers instead of names.
     public var numProtos: Bool
     public var timestampsUTC: Bool
@@ -51,10 +54,18 @@ public struct ViewConfig: Sendable, Hashable {
         history = nil
         historyRoundoff = ""
         optimizeClauses = false
+        rollup = true
         numProtos = false
         timestampsUTC = false
         printOutputFile = nil
         printOutputFormat = .formatted
+    }
+
+    /// Whether the daily rollup is kept: `sql_rollup` on, time bins shorter than a day, and a
+    /// table in pathflow's layout (not pmacct's v1).
+    public var keepsRollup: Bool {
+        guard rollup, plugin == .sqlite3, let length = history?.lengthInSeconds, length < 86_400 else { return false }
+        return sqlTableVersion != 1
     }
 
     /// `print_refresh_time`; the same setting as `refreshTime`, as in pmacct.

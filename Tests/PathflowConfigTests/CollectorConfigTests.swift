@@ -181,6 +181,22 @@ struct CollectorConfigTests {
         #expect(collector.views.first?.numProtos == true)
     }
 
+    /// The daily rollup: on by default for bins shorter than a day, off with sql_rollup: false,
+    /// never for daily bins or pmacct's v1 table.
+    @Test func rollupFollowsTheBins() throws {
+        func keeps(_ lines: [String]) throws -> [Bool] {
+            let (config, diagnostics) = Fixtures.make(["plugins: sqlite3[a], sqlite3[b]"] + lines)
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            return try #require(config).views.map(\.keepsRollup)
+        }
+        #expect(try keeps(["sql_history[a]: 5m", "sql_history[b]: 1d"]) == [true, false])
+        #expect(try keeps(["sql_history: 5m", "sql_rollup[b]: false"]) == [true, false])
+        #expect(try keeps(["sql_history: 1h", "sql_table_version[a]: 1"]) == [false, true])
+        #expect(try keeps([]) == [false, false])
+        let (_, diagnostics) = Fixtures.make(["plugins: sqlite3", "sql_rollup: daily"])
+        #expect(diagnostics.first?.key == "sql_rollup")
+    }
+
     @Test func theLastValueOfAKeyWins() {
         let (config, _) = Fixtures.make(["plugins: sqlite3", "nfacctd_port: 1000", "nfacctd_port: 2000", "sql_table: a", "sql_table: b"])
         #expect(config?.listenPort == 2000)
