@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import Storage
 
 /// What a report selects: a time range, and equality filters on primitives.
 public struct ReportQuery: Sendable {
@@ -8,11 +9,14 @@ public struct ReportQuery: Sendable {
     public var to: Int?
     /// column = value (the value as text; SQLite compares it with the column's affinity).
     public var filters: [(column: String, value: String)]
+    /// Read whole days from the table's daily rollup when it has them (false: the table only).
+    public var useRollup: Bool
 
-    public init(from: Int? = nil, to: Int? = nil, filters: [(column: String, value: String)] = []) {
+    public init(from: Int? = nil, to: Int? = nil, filters: [(column: String, value: String)] = [], useRollup: Bool = true) {
         self.from = from
         self.to = to
         self.filters = filters
+        self.useRollup = useRollup
     }
 }
 
@@ -24,8 +28,24 @@ public struct Breakdown: Sendable {
         public var bytes: Int64
         public var packets: Int64
         public var flows: Int64
-        /// Bytes per bin start (unix seconds), bins with traffic only.
-        public var bins: [Int: Int64]
+        /// Bytes per bin, bins with traffic only.
+        public var bins: BinSeries
+
+        public init(key: [String], bytes: Int64 = 0, packets: Int64 = 0, flows: Int64 = 0, bins: BinSeries = BinSeries()) {
+            self.key = key
+            self.bytes = bytes
+            self.packets = packets
+            self.flows = flows
+            self.bins = bins
+        }
+
+        /// Adds another entry's counters and bins (the key stays).
+        public mutating func add(_ other: Entry) {
+            bytes += other.bytes
+            packets += other.packets
+            flows += other.flows
+            bins.add(other.bins)
+        }
     }
 
     public var columns: [String]
@@ -45,7 +65,7 @@ public struct Breakdown: Sendable {
 
     /// The busiest bin's bit/s.
     public func peakBitsPerSecond(_ e: Entry) -> Double {
-        Double(e.bins.values.max() ?? 0) * 8 / Double(binSeconds)
+        Double(e.bins.peak) * 8 / Double(binSeconds)
     }
 
     /// 95th percentile of the per-bin bit/s over every bin of the range, empty bins counting
@@ -53,7 +73,7 @@ public struct Breakdown: Sendable {
     public func percentileBitsPerSecond(_ e: Entry, _ p: Double = 95) -> Double {
         let n = max(binCount, e.bins.count)
         guard n > 0 else { return 0 }
-        var values = Array(e.bins.values)
+        var values = e.bins.map(\.bytes)
         values.append(contentsOf: repeatElement(0, count: n - values.count))
         values.sort()
         let rank = max(1, Int((p / 100 * Double(n)).rounded(.up)))
@@ -63,18 +83,35 @@ public struct Breakdown: Sendable {
     /// At most this many GROUP BY queries per breakdown (see `compute`).
     static let maxChunks = 10_000
 
+    /// One part of a range, read from the table or from its daily rollup.
+    struct Segment {
+        var table: String
+        var rollup: Bool
+        var lower: String?
+        var upper: String?
+    }
+
     /// Sums `by` over the range in SQL (one row per key and bin), then orders by bytes.
+    ///
+    /// Whole days the table's daily rollup holds (see `RollupSchema`) are read from it: one row
+    /// per key and day, its bins in a list SQLite adds up per group (`pathflow_bins_merge`); the
+    /// rest of the range from the table. `detail` false leaves out the per-bin bytes (no peak,
+    /// percentile or series then), which a bounded range does not need for volumes and averages.
     ///
     /// SQLite groups by sorting every row of the range. A month of a large matrix is tens of
     /// millions of rows, and one sort of all of them costs several times the reading; as every
     /// group is one key in one bin, the range is instead cut into slices of one bin (several when
-    /// the range has more than `maxChunks` bins) and each is grouped on its own: the same groups,
-    /// from many small sorts, all in one read transaction. Only without filters and with an index
-    /// that starts with stamp_inserted (the collector's): a filter on the key's first column makes
-    /// SQLite search the key's index instead, which reads the whole range once, not once per slice.
-    public static func compute(_ source: ReportSource, by columns: [String], query: ReportQuery) throws -> Breakdown {
+    /// the range has more than `maxChunks` bins; a day in the rollup) and each is grouped on its
+    /// own: the same groups, from many small sorts, all in one read transaction. Only without
+    /// filters and with an index that starts with stamp_inserted (the collector's): a filter on
+    /// the key's first column makes SQLite search the key's index instead, which reads the whole
+    /// range once, not once per slice.
+    public static func compute(
+        _ source: ReportSource, by columns: [String], query: ReportQuery, detail: Bool = true
+    ) throws -> Breakdown {
         for c in columns { try source.require(c) }
         for f in query.filters { try source.require(f.column) }
+        let detail = detail || query.from == nil || query.to == nil
         var filterConditions: [String] = []
         var filterArguments: [DatabaseValueConvertible] = []
         for f in query.filters {
@@ -82,74 +119,116 @@ public struct Breakdown: Sendable {
             filterArguments.append(f.value)
         }
         let keyList = columns.joined(separator: ", ")
+        let hasFlows = source.columns.contains("flows")
         // The stamp comes back as seconds read as if UTC (cheap to cache), turned into real time
         // once per distinct stamp.
-        func sql(lower: Bool, upper: Bool) -> String {
+        func sql(_ segment: Segment, lower: Bool, upper: Bool) -> String {
             let conditions = (lower ? ["stamp_inserted >= ?"] : []) + (upper ? ["stamp_inserted < ?"] : []) + filterConditions
             let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let bins = segment.rollup ? (detail ? ", pathflow_bins_merge(bins)" : ", NULL") : ""
             return "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
-                + "SUM(bytes), SUM(packets), " + (source.columns.contains("flows") ? "SUM(flows)" : "0")
-                + " FROM \(source.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
+                + "SUM(bytes), SUM(packets), " + (hasFlows || segment.rollup ? "SUM(flows)" : "0") + bins
+                + " FROM \(segment.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
         }
         var index: [String: Int] = [:]
         var found: [Entry] = []
         var stamps: [Int64: Int] = [:]
+        func realTime(_ asIfUTC: Int64) -> Int {
+            if let t = stamps[asIfUTC] { return t }
+            let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
+            stamps[asIfUTC] = t
+            return t
+        }
+        var dayOffsets: [Int64: Int?] = [:]
+        /// Real minus as-if-UTC time through a day starting at `day`, when the same all day.
+        func dayOffset(_ day: Int64) -> Int? {
+            if source.utc { return 0 }
+            if let known = dayOffsets[day] { return known }
+            let start = realTime(day) - Int(day), end = realTime(day + 86_399) - Int(day + 86_399)
+            let offset: Int? = start == end ? start : nil
+            dayOffsets[day] = offset
+            return offset
+        }
         let n = Int32(columns.count)
         try source.read { db in
             let lowerText = query.from.map { StampText.format($0, utc: source.utc) }
             let upperText = query.to.map { StampText.format($0, utc: source.utc) }
-            let cuts = try Self.cuts(
-                db, source, from: query.from, to: query.to, lowerText: lowerText, upperText: upperText,
-                filtered: !query.filters.isEmpty)
+            var segments = [Segment(table: source.table, rollup: false, lower: lowerText, upper: upperText)]
+            if query.useRollup, source.binSeconds < 86_400, let coverage = try RollupCoverage.read(db, base: source.table),
+               Set(columns + query.filters.map(\.column)).isSubset(of: coverage.columns),
+               let days = coverage.wholeDays(lower: lowerText, upper: upperText, utc: source.utc) {
+                segments = [
+                    Segment(table: source.table, rollup: false, lower: lowerText, upper: days.start),
+                    Segment(table: coverage.table, rollup: true, lower: days.start, upper: days.end),
+                    Segment(table: source.table, rollup: false, lower: days.end, upper: upperText),
+                ].filter { s in !(s.lower != nil && s.upper != nil && s.lower! >= s.upper!) }
+            }
             var statements: [String: Statement] = [:]
-            for slice in 0...cuts.count {
-                let lower = slice == 0 ? lowerText : cuts[slice - 1]
-                let upper = slice == cuts.count ? upperText : cuts[slice]
-                let text = sql(lower: lower != nil, upper: upper != nil)
-                let statement = try statements[text] ?? db.makeStatement(sql: text)
-                statements[text] = statement
-                var arguments: [DatabaseValueConvertible] = []
-                if let lower { arguments.append(lower) }
-                if let upper { arguments.append(upper) }
-                try statement.setArguments(StatementArguments(arguments + filterArguments))
-                let s = statement.sqliteStatement
-                defer { sqlite3_reset(s) }
-                var key = ""
-                while true {
-                    let status = sqlite3_step(s)
-                    if status == SQLITE_DONE { break }
-                    guard status == SQLITE_ROW else {
-                        throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: text)
+            for segment in segments {
+                let cuts = try Self.cuts(
+                    db, source, table: segment.table, step: segment.rollup ? 86_400 : source.binSeconds,
+                    lowerText: segment.lower, upperText: segment.upper, filtered: !query.filters.isEmpty)
+                for slice in 0...cuts.count {
+                    let lower = slice == 0 ? segment.lower : cuts[slice - 1]
+                    let upper = slice == cuts.count ? segment.upper : cuts[slice]
+                    let text = sql(segment, lower: lower != nil, upper: upper != nil)
+                    let statement = try statements[text] ?? db.makeStatement(sql: text)
+                    statements[text] = statement
+                    var arguments: [DatabaseValueConvertible] = []
+                    if let lower { arguments.append(lower) }
+                    if let upper { arguments.append(upper) }
+                    try statement.setArguments(StatementArguments(arguments + filterArguments))
+                    let s = statement.sqliteStatement
+                    defer { sqlite3_reset(s) }
+                    var key = ""
+                    while true {
+                        let status = sqlite3_step(s)
+                        if status == SQLITE_DONE { break }
+                        guard status == SQLITE_ROW else {
+                            throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: text)
+                        }
+                        // Columns joined by a unit separator: one dictionary lookup per row.
+                        key.removeAll(keepingCapacity: true)
+                        for i in 0..<n {
+                            if i > 0 { key.append("\u{1F}") }
+                            key.append(Self.text(s, i))
+                        }
+                        let asIfUTC = sqlite3_column_int64(s, n)
+                        let bytes = sqlite3_column_int64(s, n + 1)
+                        let e: Int
+                        if let known = index[key] {
+                            e = known
+                        } else {
+                            e = found.count
+                            index[key] = e
+                            found.append(Entry(key: (0..<n).map { Self.text(s, $0) }))
+                        }
+                        found[e].bytes += bytes
+                        found[e].packets += sqlite3_column_int64(s, n + 2)
+                        found[e].flows += sqlite3_column_int64(s, n + 3)
+                        if !segment.rollup {
+                            let stamp = realTime(asIfUTC)
+                            if detail { found[e].bins.add(stamp, bytes) }
+                        } else if detail, let p = sqlite3_column_blob(s, n + 4) {
+                            // The day's stamp plus each bin's second of the day, as its text reads;
+                            // a day without a clock change is one offset from local to real time.
+                            let list = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, n + 4)))
+                            let offset = dayOffset(asIfUTC)
+                            BinList.forEach(list) { bin in
+                                let t = asIfUTC + Int64(bin.second)
+                                found[e].bins.add(offset.map { Int(t) + $0 } ?? realTime(t), bin.bytes)
+                            }
+                        }
                     }
-                    // Columns joined by a unit separator: one dictionary lookup per row.
-                    key.removeAll(keepingCapacity: true)
-                    for i in 0..<n {
-                        if i > 0 { key.append("\u{1F}") }
-                        key.append(Self.text(s, i))
-                    }
-                    let asIfUTC = sqlite3_column_int64(s, n)
-                    let stamp = stamps[asIfUTC] ?? {
-                        let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
-                        stamps[asIfUTC] = t
-                        return t
-                    }()
-                    let bytes = sqlite3_column_int64(s, n + 1)
-                    let e: Int
-                    if let known = index[key] {
-                        e = known
-                    } else {
-                        e = found.count
-                        index[key] = e
-                        found.append(Entry(key: (0..<n).map { Self.text(s, $0) }, bytes: 0, packets: 0, flows: 0, bins: [:]))
-                    }
-                    found[e].bytes += bytes
-                    found[e].packets += sqlite3_column_int64(s, n + 2)
-                    found[e].flows += sqlite3_column_int64(s, n + 3)
-                    found[e].bins[stamp, default: 0] += bytes
                 }
             }
         }
-        let stampSet = Set(stamps.values)
+        for i in found.indices { found[i].bins.normalize() }
+        // The bins with traffic (only needed without a bounded range, which implies detail).
+        var stampSet = Set<Int>()
+        if query.from == nil || query.to == nil {
+            for e in found { for bin in e.bins { stampSet.insert(bin.start) } }
+        }
         let entries = found.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key) }
         let bin = source.binSeconds
         var binCount = stampSet.count
@@ -167,19 +246,20 @@ public struct Breakdown: Sendable {
     /// group never spans two stamps. None with filters, without an index that starts with
     /// stamp_inserted, or when the table's stamps are not pmacct's format.
     static func cuts(
-        _ db: Database, _ source: ReportSource, from: Int?, to: Int?, lowerText: String?, upperText: String?, filtered: Bool
+        _ db: Database, _ source: ReportSource, table: String, step bin: Int, lowerText: String?, upperText: String?, filtered: Bool
     ) throws -> [String] {
-        guard filtered == false, try hasStampIndex(db, source.table) else { return [] }
-        var first = from, last = to
+        guard filtered == false, try hasStampIndex(db, table) else { return [] }
+        var first = lowerText.flatMap { StampText.parse($0, utc: source.utc) }
+        var last = upperText.flatMap { StampText.parse($0, utc: source.utc) }
         if first == nil || last == nil {
-            let row = try Row.fetchOne(db, sql: "SELECT MIN(stamp_inserted), MAX(stamp_inserted) FROM \(source.table)")
+            let row = try Row.fetchOne(db, sql: "SELECT MIN(stamp_inserted), MAX(stamp_inserted) FROM \(table)")
             let minText: String? = row?[0], maxText: String? = row?[1]
             if first == nil { first = minText.flatMap { StampText.parse($0, utc: source.utc) } }
             if last == nil { last = maxText.flatMap { StampText.parse($0, utc: source.utc) }.map { $0 + 1 } }
         }
-        guard let first, let last, last > first, source.binSeconds > 0 else { return [] }
-        let bins = (last - first + source.binSeconds - 1) / source.binSeconds
-        let step = source.binSeconds * max(1, (bins + maxChunks - 1) / maxChunks)
+        guard let first, let last, last > first, bin > 0 else { return [] }
+        let bins = (last - first + bin - 1) / bin
+        let step = bin * max(1, (bins + maxChunks - 1) / maxChunks)
         var cuts: [String] = []
         var t = first + step
         while t < last {

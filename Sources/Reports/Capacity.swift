@@ -110,14 +110,14 @@ extension Reports {
             q.filters += entry.conditions
             let b = try Breakdown.compute(source, by: [], query: q)
             range = notes(b, what: "threshold \(Int(threshold * 100)) %")[0]
-            let total = b.entries.first ?? Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
+            let total = b.entries.first ?? Breakdown.Entry(key: [])
             let avg = b.averageBitsPerSecond(total), p95 = b.percentileBitsPerSecond(total), peak = b.peakBitsPerSecond(total)
             var points: [(Int, Double)] = []
-            if let first = b.firstBin ?? total.bins.keys.min() {
+            if let first = b.firstBin ?? total.bins.bins.first?.start {
                 let count = max(b.binCount, total.bins.count)
                 for i in 0..<count {
                     let t = first + i * b.binSeconds
-                    points.append((t, Double(total.bins[t] ?? 0) * 8 / Double(b.binSeconds)))
+                    points.append((t, Double(total.bins[t]) * 8 / Double(b.binSeconds)))
                 }
             }
             let trend = Trend.fit(points)

@@ -45,16 +45,21 @@ public enum Reports {
         let shown = columnTotals.sorted(by: order).prefix(maxColumns).map(\.key)
         let shownSet = Set(shown)
         let hasOther = columnTotals.count > shown.count
-        // Cells are merged per (row, column) from the entries' bins, so rates stay per bin.
-        var cells: [String: [String: Breakdown.Entry]] = [:]
-        for e in b.entries {
-            let column = shownSet.contains(e.key[1]) ? e.key[1] : "other"
-            var merged = cells[e.key[0], default: [:]][column] ?? Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
-            merged.bytes += e.bytes
-            merged.packets += e.packets
-            merged.flows += e.flows
-            for (bin, bytes) in e.bins { merged.bins[bin, default: 0] += bytes }
-            cells[e.key[0], default: [:]][column] = merged
+        // Entries by row; cells (and their per-bin rates) are merged for the rows shown only.
+        var byRow: [String: [Int]] = [:]
+        for (i, e) in b.entries.enumerated() { byRow[e.key[0], default: []].append(i) }
+        func sum(_ indices: [Int]) -> Breakdown.Entry {
+            var total = Breakdown.Entry(key: [])
+            for i in indices {
+                total.bytes += b.entries[i].bytes
+                total.packets += b.entries[i].packets
+                total.flows += b.entries[i].flows
+            }
+            if cell == .peak || cell == .p95 {
+                total.bins = indices.count == 1 ? b.entries[indices[0]].bins
+                    : BinSeries.sum(indices.lazy.map { b.entries[$0].bins }, first: b.firstBin, step: b.binSeconds, count: b.binCount)
+            }
+            return total
         }
         func value(_ e: Breakdown.Entry?) -> ReportTable.Value {
             guard let e else { return cell == .bytes ? .bytes(0) : .rate(0) }
@@ -68,12 +73,10 @@ public enum Reports {
         let columnKeys = shown + (hasOther ? ["other"] : [])
         var rows: [[ReportTable.Value]] = []
         for (rowKey, _) in rowTotals.sorted(by: order).prefix(maxRows) {
-            var total = Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
-            for e in cells[rowKey, default: [:]].values {
-                total.bytes += e.bytes
-                for (bin, bytes) in e.bins { total.bins[bin, default: 0] += bytes }
-            }
-            rows.append([.text(rowKey)] + columnKeys.map { value(cells[rowKey]?[$0]) } + [value(total)])
+            var cells: [String: [Int]] = [:]
+            let all = byRow[rowKey, default: []]
+            for i in all { cells[shownSet.contains(b.entries[i].key[1]) ? b.entries[i].key[1] : "other", default: []].append(i) }
+            rows.append([.text(rowKey)] + columnKeys.map { cells[$0].map { value(sum($0)) } ?? value(nil) } + [value(sum(all))])
         }
         return ReportTable(
             columns: ["\(b.columns[0]) \\ \(b.columns[1])"] + columnKeys + ["total"], rows: rows,
@@ -85,12 +88,12 @@ public enum Reports {
     public static func series(_ b: Breakdown, limit: Int, utc: Bool) -> ReportTable {
         let keys = Array(b.entries.prefix(limit))
         var bins = Set<Int>()
-        for e in keys { bins.formUnion(e.bins.keys) }
+        for e in keys { bins.formUnion(e.bins.lazy.map(\.start)) }
         if let first = b.firstBin, b.binCount > 0 {
             for i in 0..<b.binCount { bins.insert(first + i * b.binSeconds) }
         }
         let rows = bins.sorted().map { bin -> [ReportTable.Value] in
-            [.text(StampText.format(bin, utc: utc))] + keys.map { .rate(Double($0.bins[bin] ?? 0) * 8 / Double(b.binSeconds)) }
+            [.text(StampText.format(bin, utc: utc))] + keys.map { .rate(Double($0.bins[bin]) * 8 / Double(b.binSeconds)) }
         }
         let names = keys.map { $0.key.joined(separator: " ") }
         return ReportTable(

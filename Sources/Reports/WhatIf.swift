@@ -50,12 +50,7 @@ public enum WhatIfAnalysis {
         var after: [String: Breakdown.Entry] = [:]
         var moved = 0, movedBytes: Int64 = 0, stranded = 0, strandedBytes: Int64 = 0
         func add(_ e: Breakdown.Entry, to key: String, _ table: inout [String: Breakdown.Entry]) {
-            var t = table[key] ?? Breakdown.Entry(key: [key], bytes: 0, packets: 0, flows: 0, bins: [:])
-            t.bytes += e.bytes
-            t.packets += e.packets
-            t.flows += e.flows
-            for (bin, bytes) in e.bins { t.bins[bin, default: 0] += bytes }
-            table[key] = t
+            table[key, default: Breakdown.Entry(key: [key])].add(e)
         }
         try source.read { db in
             let alternatives = try db.makeStatement(sql: """
@@ -84,7 +79,7 @@ public enum WhatIfAnalysis {
             let a = after[$0]?.bytes ?? 0, c = after[$1]?.bytes ?? 0
             return a != c ? a > c : $0 < $1
         }
-        let empty = Breakdown.Entry(key: [], bytes: 0, packets: 0, flows: 0, bins: [:])
+        let empty = Breakdown.Entry(key: [])
         var rows: [[ReportTable.Value]] = []
         for key in keys {
             let was = before[key] ?? empty, now = after[key] ?? empty

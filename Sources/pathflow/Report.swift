@@ -20,14 +20,7 @@ struct Report: ParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(name: .shortAndLong, help: "The collector's configuration file.")
-        var file: String?
-        @Option(help: "The view (plugin name, as in sqlite3[NAME]); by default the first sqlite3 view.")
-        var view: String?
-        @Option(help: "The SQLite database (instead of -f).")
-        var db: String?
-        @Option(help: "The table (instead of -f).")
-        var table: String?
+        @OptionGroup var target: ViewTarget
         @Option(help: "Bin size (pmacct's sql_history syntax, e.g. 5m); by default the view's, or what the stamps show.")
         var bin: String?
         @Option(help: "First bin: YYYY-MM-DD[ HH:MM[:SS]].")
@@ -42,24 +35,24 @@ struct Report: ParsableCommand {
         var format: String = "text"
         @Flag(help: "Stamps are UTC (without -f; with it, timestamps_utc decides).")
         var utc = false
+        @Flag(help: "Read every bin from the table, not whole days from its daily rollup.")
+        var noRollup = false
 
         func source() throws -> ReportSource {
-            var path = db, table = self.table, utc = self.utc
+            var path = target.db, table = target.table, utc = self.utc
             var binSeconds = try bin.map(Self.seconds)
-            if let file {
+            if let file = target.file {
                 let config = try loadConfiguration(path: file, strict: false)
-                let views = config.views.filter { $0.plugin == .sqlite3 }
-                guard let v = view.map({ name in views.first { $0.name == name } }) ?? views.first else {
-                    throw RuntimeFailure("\(file): no sqlite3 view\(view.map { " named '\($0)'" } ?? "") (views: \(views.map(\.name).joined(separator: ", ")))")
+                let views = try target.views(config, file: file)
+                guard let v = views.first else {
+                    throw RuntimeFailure("\(file): no sqlite3 view")
                 }
                 path = path ?? v.sqlDB
                 table = table ?? v.sqlTable
                 utc = v.timestampsUTC || config.timestampsUTC
                 if binSeconds == nil { binSeconds = v.history?.lengthInSeconds }
             }
-            guard let path, let table else {
-                throw ValidationError("name the view: -f CONFIG [--view NAME], or --db FILE --table NAME")
-            }
+            guard let path, let table else { throw ViewTarget.unnamed }
             do {
                 return try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc)
             } catch {
@@ -68,7 +61,7 @@ struct Report: ParsableCommand {
         }
 
         func query(utc: Bool, now: Int = Int(Date().timeIntervalSince1970)) throws -> ReportQuery {
-            var q = ReportQuery()
+            var q = ReportQuery(useRollup: !noRollup)
             if let last {
                 guard from == nil && to == nil else { throw ValidationError("--last cannot be combined with --from or --to") }
                 q.to = now
@@ -110,14 +103,15 @@ struct Report: ParsableCommand {
             return t
         }
 
-        func run(by columns: [String], _ make: (Breakdown, ReportSource) throws -> String) throws {
+        /// `detail` false: volumes and averages only (no per-bin bytes to gather).
+        func run(by columns: [String], detail: Bool = true, _ make: (Breakdown, ReportSource) throws -> String) throws {
             let source = try source()
             _ = try outputFormat()
             let breakdown: Breakdown
             let progress = Progress.start("reading \(source.table) in \(source.path)")
             defer { progress.stop() }
             do {
-                breakdown = try Breakdown.compute(source, by: columns, query: try query(utc: source.utc))
+                breakdown = try Breakdown.compute(source, by: columns, query: try query(utc: source.utc), detail: detail)
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
@@ -155,7 +149,7 @@ struct Report: ParsableCommand {
 
         func run() throws {
             guard let cell = Reports.Cell(rawValue: cell) else { throw ValidationError("--cell: bytes, avg, peak or p95") }
-            try options.run(by: [rows, columns]) { b, _ in
+            try options.run(by: [rows, columns], detail: cell == .peak || cell == .p95) { b, _ in
                 Reports.matrix(b, cell: cell, maxColumns: maxColumns, maxRows: maxRows).render(try options.outputFormat())
             }
         }
