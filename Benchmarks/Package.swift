@@ -65,5 +65,18 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // A flush of a matrix view into SQLite, with and without the daily rollup.
+        .executableTarget(
+            name: "SQLiteFlush",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Storage", package: "pathflow"),
+                .product(name: "Aggregation", package: "pathflow"),
+                .product(name: "NetCore", package: "pathflow"),
+            ],
+            path: "Benchmarks/SQLiteFlush",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -208,8 +208,33 @@ public enum BinList {
             free(entries)
             state.pointee.entries = nil
         }
-        let n = normalize(UnsafeMutableBufferPointer(start: entries, count: state.pointee.count))
+        let buffer = UnsafeMutableBufferPointer(start: entries, count: state.pointee.count)
+        let n = buffer.count >= denseThreshold ? addUpByMinute(buffer) ?? normalize(buffer) : normalize(buffer)
         result(context, count: n) { i in entries[i] }
+    }
+
+    /// From this many entries a group's bins are added up in an array of the day's minutes
+    /// rather than sorted (when every bin starts on a minute, as pmacct's bins do).
+    static let denseThreshold = 2_048
+
+    /// Adds up entries whose seconds are whole minutes in a per-minute array, writing the result
+    /// sorted to the front of `buffer`; nil (buffer untouched) if a second is not a whole minute.
+    static func addUpByMinute(_ buffer: UnsafeMutableBufferPointer<Entry>) -> Int? {
+        let minutes = 1_440
+        guard buffer.allSatisfy({ $0.second % 60 == 0 && $0.second < 86_400 }) else { return nil }
+        var sums = [Int64](repeating: 0, count: minutes)
+        var present = [Bool](repeating: false, count: minutes)
+        for e in buffer {
+            let m = Int(e.second / 60)
+            sums[m] &+= e.bytes
+            present[m] = true
+        }
+        var n = 0
+        for m in 0..<minutes where present[m] {
+            buffer[n] = Entry(second: UInt32(m * 60), bytes: sums[m])
+            n += 1
+        }
+        return n
     }
 
     static func addFunction(_ context: OpaquePointer?, _ arguments: UnsafeMutablePointer<OpaquePointer?>?) {

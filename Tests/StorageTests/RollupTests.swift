@@ -123,6 +123,34 @@ import Testing
         }
     }
 
+    /// Large groups are added up per minute instead of sorted; a second off the minute (bins of
+    /// seconds) falls back to sorting: the same lists either way.
+    @Test func largeMergesAddUpTheSame() throws {
+        let store = try SQLiteStore(path: temporaryPath())
+        for offMinute in [false, true] {
+            var lists: [Data] = []
+            var want: [UInt32: Int64] = [:]
+            for k in 0..<40 {
+                var entries: [BinList.Entry] = []
+                for m in stride(from: k % 7, to: 1_440, by: 7) {
+                    let second = UInt32(m * 60) + (offMinute && k == 39 ? 30 : 0)
+                    entries.append(.init(second: second, bytes: Int64(k * 1_000 + m)))
+                    want[second, default: 0] += Int64(k * 1_000 + m)
+                }
+                lists.append(Data(BinList.encode(entries)))
+            }
+            let merged = try store.read { db in
+                try db.execute(sql: "CREATE TEMP TABLE l (b BLOB)")
+                for l in lists { try db.execute(sql: "INSERT INTO l VALUES (?)", arguments: [l]) }
+                defer { try? db.execute(sql: "DROP TABLE l") }
+                return try Data.fetchOne(db, sql: "SELECT pathflow_bins_merge(b) FROM l")!
+            }
+            #expect(lists.reduce(0) { $0 + $1.count } / BinList.entrySize >= BinList.denseThreshold)
+            let got = merged.withUnsafeBytes { BinList.decode($0) }
+            #expect(got == want.sorted { $0.key < $1.key }.map { BinList.Entry(second: $0.key, bytes: $0.value) }, "off the minute: \(offMinute)")
+        }
+    }
+
     /// Several flushes over three days, the same bins written twice (sql_refresh_time shorter
     /// than the bin), and late rows into an earlier day: the rollup is the table summed per day.
     @Test func everyFlushIsRolledUp() throws {
