@@ -239,12 +239,14 @@ public enum BinList {
 
     static func addFunction(_ context: OpaquePointer?, _ arguments: UnsafeMutablePointer<OpaquePointer?>?) {
         guard let arguments else { return }
-        let a = blob(arguments[0]) ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let b = blob(arguments[1]) ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        guard a.count % entrySize == 0, b.count % entrySize == 0 else {
-            sqlite3_result_error(context, "pathflow_bins_add: not a bin list", -1)
-            return
+        // A list whose length is not whole entries (written by something else) keeps its whole
+        // entries: the collector's flush adds to the rollup's lists, and an error here would
+        // lose the flush's rows in the table too.
+        func whole(_ list: UnsafeRawBufferPointer?) -> UnsafeRawBufferPointer {
+            guard let list else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+            return UnsafeRawBufferPointer(rebasing: list[0..<(list.count - list.count % entrySize)])
         }
+        let a = whole(blob(arguments[0])), b = whole(blob(arguments[1]))
         // Both sorted: one merge pass.
         var merged: [Entry] = []
         merged.reserveCapacity((a.count + b.count) / entrySize)

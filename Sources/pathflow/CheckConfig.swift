@@ -49,6 +49,7 @@ struct CheckConfig: ParsableCommand {
                 if let version = view.sqlTableVersion { line += " (pmacct v\(version))" }
                 line += ", refresh \(view.refreshTime)s"
                 if let history = view.history { line += ", bins \(history)" }
+                if view.keepsRollup { line += ", daily rollup \(view.sqlTable)_daily" }
             }
             print(line)
         }
