@@ -207,8 +207,7 @@ public struct Breakdown: Sendable {
                         found[e].packets += sqlite3_column_int64(s, n + 2)
                         found[e].flows += sqlite3_column_int64(s, n + 3)
                         if !segment.rollup {
-                            let stamp = realTime(asIfUTC)
-                            if detail { found[e].bins.add(stamp, bytes) }
+                            if detail { found[e].bins.add(realTime(asIfUTC), bytes) }
                         } else if detail, let p = sqlite3_column_blob(s, n + 4) {
                             // The day's stamp plus each bin's second of the day, as its text reads;
                             // a day without a clock change is one offset from local to real time.

@@ -22,9 +22,6 @@ public struct ReportSource: Sendable {
         }
     }
 
-    /// Columns that are not primitives: counters and time stamps.
-    public static let counterColumns: Set<String> = ["packets", "bytes", "flows", "stamp_inserted", "stamp_updated"]
-
     public let path: String
     public let table: String
     /// Every column of the table, in order.
@@ -70,7 +67,7 @@ public struct ReportSource: Sendable {
     }
 
     /// The primitives stored in the table.
-    public var primitives: [String] { columns.filter { !Self.counterColumns.contains($0) } }
+    public var primitives: [String] { columns.filter { !TableSchema.counterColumns.contains($0) } }
 
     public func require(_ column: String) throws {
         guard columns.contains(column) else { throw Error.noColumn(column, table: table, columns: columns) }

@@ -11,7 +11,7 @@ import GRDB
 /// rollup) excluded, since that day may still grow. Days before `complete_from` were written
 /// before the rollup existed, or while a writer that does not keep it wrote the table; reports
 /// read those from the table.
-public struct RollupSchema: Sendable, Equatable {
+public struct RollupSchema: Sendable {
     public static let suffix = "_daily"
     public static let registry = "pathflow_rollups"
 
@@ -19,11 +19,6 @@ public struct RollupSchema: Sendable, Equatable {
     public let table: String
     /// The primitives' columns and their SQL types, as in the base table.
     public let columns: [(name: String, type: String)]
-
-    public static func == (a: RollupSchema, b: RollupSchema) -> Bool {
-        a.base == b.base && a.table == b.table && a.columns.map(\.name) == b.columns.map(\.name)
-            && a.columns.map(\.type) == b.columns.map(\.type)
-    }
 
     public init(base: String, columns: [(name: String, type: String)]) {
         self.base = base
@@ -144,8 +139,7 @@ public struct RollupSchema: Sendable, Equatable {
     /// but the counters and stamps. Nil when the table does not exist.
     public static func of(_ db: Database, table: String) throws -> RollupSchema? {
         guard try db.tableExists(table) else { return nil }
-        let skip: Set<String> = ["packets", "bytes", "flows", "stamp_inserted", "stamp_updated"]
-        let columns = try db.columns(in: table).filter { !skip.contains($0.name.lowercased()) }.map { column in
+        let columns = try db.columns(in: table).filter { !TableSchema.counterColumns.contains($0.name.lowercased()) }.map { column in
             (name: column.name, type: column.type + (column.isNotNull ? " NOT NULL" : "")
                 + (column.defaultValueSQL.map { " DEFAULT \($0)" } ?? ""))
         }

@@ -52,6 +52,9 @@ public struct TableSchema: Sendable, Equatable {
 
     public var hasFlowsColumn: Bool { !isPmacctV1 }
 
+    /// Columns that are not primitives: the counters and the time stamps.
+    public static let counterColumns: Set<String> = ["packets", "bytes", "flows", "stamp_inserted", "stamp_updated"]
+
     /// Columns of the unique key: what one row stands for.
     public var keyColumns: [String] {
         if isPmacctV1 {
