@@ -1,3 +1,5 @@
+import NetCore
+
 /// Unaligned big-endian reads; callers check bounds first.
 @inline(__always)
 func readU8(_ base: UnsafeRawPointer, _ offset: Int) -> UInt8 {
@@ -17,6 +19,17 @@ func readU32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 {
 @inline(__always)
 func readU64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 {
     UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+}
+
+/// An IPv4 address (4 bytes) and an IPv6 address (16 bytes).
+@inline(__always)
+func readV4(_ base: UnsafeRawPointer, _ offset: Int) -> IPAddress {
+    IPAddress(v4: readU32(base, offset))
+}
+
+@inline(__always)
+func readV6(_ base: UnsafeRawPointer, _ offset: Int) -> IPAddress {
+    IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
 }
 
 /// An unsigned integer of 1 to 8 bytes (RFC 7011 §6.2 reduced-size encoding).

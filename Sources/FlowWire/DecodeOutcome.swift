@@ -9,6 +9,9 @@ public struct DecodeOutcome: Sendable, Equatable {
     public var templatesLearned = 0
     public var templatesWithdrawn = 0
     public var optionsRecords = 0
+    /// Data records of templates with neither counters nor addresses (events, RFC 7133 frame
+    /// sections): decoded past, not flows.
+    public var recordsWithoutFlowFields = 0
     /// Records (v5, IPFIX) or datagrams (v9) the sequence numbers say were lost before this one.
     public var sequenceLost: UInt64 = 0
     /// The sequence number went backwards or jumped too far: the exporter restarted or reordered.

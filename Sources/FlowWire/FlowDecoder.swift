@@ -24,8 +24,13 @@ public struct FlowDecoder: Sendable {
         public init() {}
     }
 
+    /// Where templates, options data and sequence numbers live: the transport session (the
+    /// exporter's address and UDP port) and the observation domain / source id, per version
+    /// (RFC 7011 §8, RFC 3954 §5.1). A template sent from another port of the same address is
+    /// another session's and never replaces this one's.
     struct DomainKey: Hashable, Sendable {
         var exporter: IPAddress
+        var port: UInt16
         var domain: UInt32
         var version: UInt8
     }
@@ -61,11 +66,11 @@ public struct FlowDecoder: Sendable {
         domains = domains.filter { $0.key.exporter != exporter }
     }
 
-    /// Decodes one datagram from `exporter`, appending its flows to `records`.
-    /// `arrivalSeconds` stands in for flow times when an export carries none.
+    /// Decodes one datagram from `exporter`'s UDP `port`, appending its flows to `records`.
     public mutating func decode(
         _ datagram: UnsafeRawBufferPointer,
         from exporter: IPAddress,
+        port: UInt16 = 0,
         into records: inout [FlowRecord]
     ) -> DecodeOutcome {
         var outcome = DecodeOutcome()
@@ -78,9 +83,9 @@ public struct FlowDecoder: Sendable {
         outcome.version = UInt8(truncatingIfNeeded: version)
         do {
             switch version {
-            case 5: try decodeV5(base, datagram.count, exporter, &records, &outcome)
-            case 9: try decodeV9(base, datagram.count, exporter, &records, &outcome)
-            case 10: try decodeIPFIX(base, datagram.count, exporter, &records, &outcome)
+            case 5: try decodeV5(base, datagram.count, exporter, port, &records, &outcome)
+            case 9: try decodeV9(base, datagram.count, exporter, port, &records, &outcome)
+            case 10: try decodeIPFIX(base, datagram.count, exporter, port, &records, &outcome)
             default: throw FlowDecodeError.unsupportedVersion
             }
         } catch {
@@ -127,7 +132,7 @@ public struct FlowDecoder: Sendable {
     static let v5RecordLength = 48
 
     mutating func decodeV5(
-        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress,
+        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress, _ port: UInt16,
         _ records: inout [FlowRecord], _ outcome: inout DecodeOutcome
     ) throws {
         guard length >= Self.v5HeaderLength else { throw FlowDecodeError.truncatedHeader }
@@ -168,7 +173,7 @@ public struct FlowDecoder: Sendable {
             records.append(r)
         }
         track(sequence: sequence, advance: [UInt32(count)],
-              key: DomainKey(exporter: exporter, domain: engine, version: 5), outcome: &outcome)
+              key: DomainKey(exporter: exporter, port: port, domain: engine, version: 5), outcome: &outcome)
     }
 
     /// A sysUpTime in milliseconds as unix seconds, given the header's pair (pmacct's arithmetic).
@@ -183,7 +188,7 @@ public struct FlowDecoder: Sendable {
     static let v9HeaderLength = 20
 
     mutating func decodeV9(
-        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress,
+        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress, _ port: UInt16,
         _ records: inout [FlowRecord], _ outcome: inout DecodeOutcome
     ) throws {
         guard length >= Self.v9HeaderLength else { throw FlowDecodeError.truncatedHeader }
@@ -191,7 +196,7 @@ public struct FlowDecoder: Sendable {
             version: 9, sysUptime: readU32(base, 4), unixSeconds: readU32(base, 8),
             domain: readU32(base, 16))
         let sequence = readU32(base, 12)
-        let key = DomainKey(exporter: exporter, domain: header.domain, version: 9)
+        let key = DomainKey(exporter: exporter, port: port, domain: header.domain, version: 9)
         // The header count is unreliable (softflowd leaves templates out): walk FlowSets by length.
         try walkSets(base, from: Self.v9HeaderLength, to: length, header: header, key: key,
                      templateSetID: 0, optionsSetID: 1, exporter: exporter, &records, &outcome)
@@ -203,7 +208,7 @@ public struct FlowDecoder: Sendable {
     static let ipfixHeaderLength = 16
 
     mutating func decodeIPFIX(
-        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress,
+        _ base: UnsafeRawPointer, _ length: Int, _ exporter: IPAddress, _ port: UInt16,
         _ records: inout [FlowRecord], _ outcome: inout DecodeOutcome
     ) throws {
         guard length >= Self.ipfixHeaderLength else { throw FlowDecodeError.truncatedHeader }
@@ -213,7 +218,7 @@ public struct FlowDecoder: Sendable {
         }
         let header = ExportHeader(version: 10, sysUptime: 0, unixSeconds: readU32(base, 4), domain: readU32(base, 12))
         let sequence = readU32(base, 8)
-        let key = DomainKey(exporter: exporter, domain: header.domain, version: 10)
+        let key = DomainKey(exporter: exporter, port: port, domain: header.domain, version: 10)
         let before = records.count
         let optionsBefore = outcome.optionsRecords
         try walkSets(base, from: Self.ipfixHeaderLength, to: messageLength, header: header, key: key,
@@ -244,6 +249,9 @@ public struct FlowDecoder: Sendable {
         while end - offset >= 4 {
             let setID = readU16(base, offset)
             let setLength = Int(readU16(base, offset + 2))
+            // Zero bytes after the last set are padding (RFC 7011 §3.3.1, RFC 3954 §5.3):
+            // PAN-OS and Cisco ACI send them.
+            if setLength == 0 && Self.allZero(base, offset, end) { break }
             guard setLength >= 4 else { throw FlowDecodeError.badSetHeader }
             guard offset + setLength <= end else { throw FlowDecodeError.setPastEnd }
             let body = offset + 4
@@ -277,9 +285,10 @@ public struct FlowDecoder: Sendable {
     ) throws {
         var offset = start
         let ipfix = key.version == 10
-        // Anything shorter than a template header is set padding.
+        // Anything shorter than a template header, or zeros to the end, is set padding.
         while end - offset >= 4 {
             let id = readU16(base, offset)
+            if id == 0 && Self.allZero(base, offset, end) { break }
             var fields: [Template.Field] = []
             if ipfix {
                 let fieldCount = Int(readU16(base, offset + 2))
@@ -384,6 +393,16 @@ public struct FlowDecoder: Sendable {
         }
     }
 
+    /// The bytes in `from..<to` are all zero.
+    static func allZero(_ base: UnsafeRawPointer, _ from: Int, _ to: Int) -> Bool {
+        var i = from
+        while i < to {
+            if readU8(base, i) != 0 { return false }
+            i += 1
+        }
+        return true
+    }
+
     // MARK: - Data records
 
     mutating func readData(
@@ -397,22 +416,32 @@ public struct FlowDecoder: Sendable {
         prototype.observationDomain = header.domain
         var offset = start
         if let recordLength = template.fixedLength {
-            let count = (end - start) / recordLength
+            var count = (end - start) / recordLength
+            // Records of zero bytes at the end are padding, however long (PAN-OS pads a set
+            // with more than a record's length): no exporter sends a flow of all zeros.
+            while count > 0 && Self.allZero(base, start + (count - 1) * recordLength, start + count * recordLength) {
+                count -= 1
+            }
             if !template.isOptions { records.reserveCapacity(records.count + count) }
+            var family = FamilyCandidates()
             for _ in 0..<count {
                 var r = prototype
                 var times = RecordTimes()
+                if template.choosesFamily { family = FamilyCandidates() }
                 for op in template.ops {
-                    Self.apply(op.kind, base, offset + op.offset, op.length, &r, &times)
+                    Self.apply(op.kind, base, offset + op.offset, op.length, &r, &times, &family)
                 }
                 offset += recordLength
-                finish(&r, &times, template: template, header: header, state: &state, records: &records, outcome: &outcome)
+                finish(&r, &times, &family, template: template, header: header, state: &state,
+                       records: &records, outcome: &outcome)
             }
         } else {
             // Records with variable-length fields (RFC 7011 §7): walk each field.
-            while end - offset >= template.minimumLength {
+            var family = FamilyCandidates()
+            while end - offset >= template.minimumLength && !Self.allZero(base, offset, end) {
                 var r = prototype
                 var times = RecordTimes()
+                if template.choosesFamily { family = FamilyCandidates() }
                 for field in template.fields {
                     var length = Int(field.length)
                     if field.length == 0xffff {
@@ -427,14 +456,61 @@ public struct FlowDecoder: Sendable {
                     }
                     guard end - offset >= length else { throw FlowDecodeError.truncatedRecord }
                     if field.kind != .ignore && field.kind.accepts(length: length) {
-                        Self.applyOutOfLine(field.kind, base, offset, length, &r, &times)
+                        Self.applyOutOfLine(field.kind, base, offset, length, &r, &times, &family)
                     }
                     offset += length
                 }
-                finish(&r, &times, template: template, header: header, state: &state, records: &records, outcome: &outcome)
+                finish(&r, &times, &family, template: template, header: header, state: &state,
+                       records: &records, outcome: &outcome)
             }
         }
         domains[key] = state
+    }
+
+    /// Address, mask and next-hop fields of a two-family template's record, before the record's
+    /// family is known.
+    struct FamilyCandidates {
+        var srcV4 = IPAddress.none, dstV4 = IPAddress.none
+        var srcV6 = IPAddress.none, dstV6 = IPAddress.none
+        var ipNextHopV4 = IPAddress.none, ipNextHopV6 = IPAddress.none
+        var bgpNextHopV4 = IPAddress.none, bgpNextHopV6 = IPAddress.none
+        var srcMaskV4: UInt8 = 0, dstMaskV4: UInt8 = 0, srcMaskV6: UInt8 = 0, dstMaskV6: UInt8 = 0
+        var ipVersion: UInt8 = 0
+
+        /// The record's family: ipVersion (IE 60) when it says 4 or 6; else the family whose
+        /// source (then destination) address is non-zero, the inner header's when both are (a
+        /// tunnel); else the family the template carries.
+        func isV6(innerIsV6: Bool) -> Bool {
+            if ipVersion == 4 || ipVersion == 6 { return ipVersion == 6 }
+            if let v6 = Self.nonZeroIsV6(srcV4, srcV6, innerIsV6) ?? Self.nonZeroIsV6(dstV4, dstV6, innerIsV6) {
+                return v6
+            }
+            return srcV4.isNone && dstV4.isNone && !(srcV6.isNone && dstV6.isNone)
+        }
+
+        static func nonZeroIsV6(_ v4: IPAddress, _ v6: IPAddress, _ innerIsV6: Bool) -> Bool? {
+            let v4Set = v4.low != 0, v6Set = v6.high != 0 || v6.low != 0
+            if v4Set && v6Set { return innerIsV6 }
+            return v4Set || v6Set ? v6Set : nil
+        }
+
+        /// A next-hop: the record's family's when non-zero, else the other family's when
+        /// non-zero (an IPv6 flow over an IPv4 core, 6PE), else whichever field there is.
+        static func nextHop(own: IPAddress, other: IPAddress) -> IPAddress {
+            if !own.isNone && (own.high != 0 || own.low != 0) { return own }
+            if !other.isNone && (other.high != 0 || other.low != 0) { return other }
+            return own.isNone ? other : own
+        }
+
+        func resolve(into r: inout FlowRecord, innerIsV6: Bool) {
+            let v6 = isV6(innerIsV6: innerIsV6)
+            r.srcAddr = v6 ? srcV6 : srcV4
+            r.dstAddr = v6 ? dstV6 : dstV4
+            r.srcMask = v6 ? srcMaskV6 : srcMaskV4
+            r.dstMask = v6 ? dstMaskV6 : dstMaskV4
+            r.ipNextHop = v6 ? Self.nextHop(own: ipNextHopV6, other: ipNextHopV4) : Self.nextHop(own: ipNextHopV4, other: ipNextHopV6)
+            r.bgpNextHop = v6 ? Self.nextHop(own: bgpNextHopV6, other: bgpNextHopV4) : Self.nextHop(own: bgpNextHopV4, other: bgpNextHopV6)
+        }
     }
 
     /// Time fields seen in one record, resolved once all fields are read.
@@ -456,40 +532,55 @@ public struct FlowDecoder: Sendable {
     @inline(never)
     static func applyOutOfLine(
         _ kind: FieldKind, _ base: UnsafeRawPointer, _ offset: Int, _ length: Int,
-        _ r: inout FlowRecord, _ t: inout RecordTimes
+        _ r: inout FlowRecord, _ t: inout RecordTimes, _ c: inout FamilyCandidates
     ) {
-        apply(kind, base, offset, length, &r, &t)
+        apply(kind, base, offset, length, &r, &t, &c)
     }
 
     @inline(__always)
     static func apply(
         _ kind: FieldKind, _ base: UnsafeRawPointer, _ offset: Int, _ length: Int,
-        _ r: inout FlowRecord, _ t: inout RecordTimes
+        _ r: inout FlowRecord, _ t: inout RecordTimes, _ c: inout FamilyCandidates
     ) {
         switch kind {
         case .ignore: break
+        // `Template` turns these into the ones below before any record is read.
+        case .srcMaskV4, .dstMaskV4, .srcMaskV6, .dstMaskV6, .inPhysIface, .outPhysIface: break
+        case .ipVersion: c.ipVersion = Self.readU8Field(base, offset, length)
+        case .candSrcV4: c.srcV4 = readV4(base, offset)
+        case .candDstV4: c.dstV4 = readV4(base, offset)
+        case .candSrcV6: c.srcV6 = readV6(base, offset)
+        case .candDstV6: c.dstV6 = readV6(base, offset)
+        case .candSrcMaskV4: c.srcMaskV4 = Self.readU8Field(base, offset, length)
+        case .candDstMaskV4: c.dstMaskV4 = Self.readU8Field(base, offset, length)
+        case .candSrcMaskV6: c.srcMaskV6 = Self.readU8Field(base, offset, length)
+        case .candDstMaskV6: c.dstMaskV6 = Self.readU8Field(base, offset, length)
+        case .candIPNextHopV4: c.ipNextHopV4 = readV4(base, offset)
+        case .candIPNextHopV6: c.ipNextHopV6 = readV6(base, offset)
+        case .candBGPNextHopV4: c.bgpNextHopV4 = readV4(base, offset)
+        case .candBGPNextHopV6: c.bgpNextHopV6 = readV6(base, offset)
         case .bytes: r.bytes = readUInt(base, offset, length)
         case .packets: r.packets = readUInt(base, offset, length)
         case .flows: r.flows = readUInt(base, offset, length)
-        case .proto: r.proto = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
-        case .tos: r.tos = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
-        case .tcpFlags: r.tcpFlags = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
+        case .proto: r.proto = Self.readU8Field(base, offset, length)
+        case .tos: r.tos = Self.readU8Field(base, offset, length)
+        case .tcpFlags: r.tcpFlags = Self.readU8Field(base, offset, length)
         case .srcPort: r.srcPort = UInt16(truncatingIfNeeded: readUInt(base, offset, length))
         case .dstPort: r.dstPort = UInt16(truncatingIfNeeded: readUInt(base, offset, length))
-        case .srcV4: r.srcAddr = IPAddress(v4: readU32(base, offset))
-        case .dstV4: r.dstAddr = IPAddress(v4: readU32(base, offset))
-        case .srcV6: r.srcAddr = IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
-        case .dstV6: r.dstAddr = IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
-        case .srcMask: r.srcMask = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
-        case .dstMask: r.dstMask = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
+        case .srcV4: r.srcAddr = readV4(base, offset)
+        case .dstV4: r.dstAddr = readV4(base, offset)
+        case .srcV6: r.srcAddr = readV6(base, offset)
+        case .dstV6: r.dstAddr = readV6(base, offset)
+        case .srcMask: r.srcMask = Self.readU8Field(base, offset, length)
+        case .dstMask: r.dstMask = Self.readU8Field(base, offset, length)
         case .inIface: r.inIface = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
         case .outIface: r.outIface = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
-        case .ipNextHopV4: r.ipNextHop = IPAddress(v4: readU32(base, offset))
-        case .ipNextHopV6: r.ipNextHop = IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
-        case .bgpNextHopV4: r.bgpNextHop = IPAddress(v4: readU32(base, offset))
-        case .bgpNextHopV6: r.bgpNextHop = IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
-        case .agentV4: r.agentAddress = IPAddress(v4: readU32(base, offset))
-        case .agentV6: r.agentAddress = IPAddress(v6High: readU64(base, offset), low: readU64(base, offset + 8))
+        case .ipNextHopV4: r.ipNextHop = readV4(base, offset)
+        case .ipNextHopV6: r.ipNextHop = readV6(base, offset)
+        case .bgpNextHopV4: r.bgpNextHop = readV4(base, offset)
+        case .bgpNextHopV6: r.bgpNextHop = readV6(base, offset)
+        case .agentV4: r.agentAddress = readV4(base, offset)
+        case .agentV6: r.agentAddress = readV6(base, offset)
         case .srcAS: r.srcAS = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
         case .dstAS: r.dstAS = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
         case .peerDstAS: r.peerDstAS = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
@@ -510,18 +601,23 @@ public struct FlowDecoder: Sendable {
             t.hasSystemInit = true
         case .icmpTypeCode: r.icmpTypeCode = UInt16(truncatingIfNeeded: readUInt(base, offset, length))
         case .icmpType:
-            t.icmpType = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
+            t.icmpType = Self.readU8Field(base, offset, length)
             t.hasICMPParts = true
         case .icmpCode:
-            t.icmpCode = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
+            t.icmpCode = Self.readU8Field(base, offset, length)
             t.hasICMPParts = true
         case .samplingInterval: r.samplingRate = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
         case .samplingSpace:
             t.samplingSpace = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
             t.hasSamplingSpace = true
         case .samplerID: r.samplerID = UInt32(truncatingIfNeeded: readUInt(base, offset, length))
-        case .direction: r.direction = UInt8(truncatingIfNeeded: readUInt(base, offset, length))
+        case .direction: r.direction = Self.readU8Field(base, offset, length)
         }
+    }
+
+    @inline(__always)
+    static func readU8Field(_ base: UnsafeRawPointer, _ offset: Int, _ length: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: readUInt(base, offset, length))
     }
 
     static func timePriority(_ kind: FieldKind) -> Int {
@@ -538,8 +634,8 @@ public struct FlowDecoder: Sendable {
 
     @inline(__always)
     func finish(
-        _ r: inout FlowRecord, _ t: inout RecordTimes, template: Template, header: ExportHeader,
-        state: inout DomainState, records: inout [FlowRecord], outcome: inout DecodeOutcome
+        _ r: inout FlowRecord, _ t: inout RecordTimes, _ c: inout FamilyCandidates, template: Template,
+        header: ExportHeader, state: inout DomainState, records: inout [FlowRecord], outcome: inout DecodeOutcome
     ) {
         if t.hasSamplingSpace && r.samplingRate != 0 {
             // RFC 5477: interval packets in (interval + space) are selected; a space of 0 selects
@@ -569,12 +665,20 @@ public struct FlowDecoder: Sendable {
                 r.samplingRate = state.defaultSamplingRate
             }
         }
+        guard template.carriesFlows else {
+            outcome.recordsWithoutFlowFields += 1
+            return
+        }
         if r.agentAddress.isNone { r.agentAddress = state.agent }
+        if template.choosesFamily { c.resolve(into: &r, innerIsV6: template.innerIsV6) }
+        // pmacct counts a record as one flow when IE 3 is absent or 0 (Ubiquiti sends 0).
+        if r.flows == 0 { r.flows = 1 }
         if r.icmpTypeCode == 0 && t.hasICMPParts {
             r.icmpTypeCode = UInt16(t.icmpType) << 8 | UInt16(t.icmpCode)
         }
-        // ICMP type and code travel in the destination port, as exporters and pmacct do.
-        if r.dstPort == 0 && r.icmpTypeCode != 0 && (r.proto == 1 || r.proto == 58) {
+        // Without a destination port field, an ICMP record's type and code go in dst_port, where
+        // exporters that have the field put them.
+        if template.icmpInDstPort && (r.proto == 1 || r.proto == 58) {
             r.dstPort = r.icmpTypeCode
         }
         r.startSeconds = resolve(t.start, t.startKind, &t, header)

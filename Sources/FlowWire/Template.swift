@@ -23,10 +23,31 @@ struct Template: Sendable, Equatable {
     var ops: [Op]
     /// Smallest number of bytes one record can take: bounds the records in a set.
     var minimumLength: Int
+    /// Addresses, masks and next-hops are chosen per record (`FamilyCandidates`): the template
+    /// carries both address families, or next-hops of both.
+    var choosesFamily: Bool
+    /// Of a two-family template's address fields, the IPv6 ones come last: a tunnel's inner header.
+    var innerIsV6: Bool
+    /// ICMP type and code fields and no destination port field: ICMP records carry
+    /// type×256+code in dst_port, as exporters that use the port field for it do.
+    var icmpInDstPort: Bool
+    /// A data template whose records are flows: it has packet or byte counters, or addresses.
+    /// Records of other templates (events without traffic fields) are not flows.
+    var carriesFlows: Bool
 
-    init(fields: [Field], isOptions: Bool) {
+    init(fields declared: [Field], isOptions: Bool) {
+        let plan = Plan(declared)
+        let fields = declared.map { field -> Field in
+            var field = field
+            field.kind = plan.kind(for: field.kind)
+            return field
+        }
         self.fields = fields
         self.isOptions = isOptions
+        self.choosesFamily = plan.choosesFamily
+        self.innerIsV6 = plan.lastV6 > plan.lastV4
+        self.icmpInDstPort = plan.has(.icmpTypeCode, .icmpType, .icmpCode) && !plan.has(.dstPort)
+        self.carriesFlows = !isOptions && plan.has(.bytes, .packets, .srcV4, .dstV4, .srcV6, .dstV6)
         var offset = 0
         var variable = false
         var ops: [Op] = []
@@ -46,6 +67,65 @@ struct Template: Sendable, Equatable {
         self.fixedLength = variable ? nil : offset
         self.ops = variable ? [] : ops
         self.minimumLength = minimum
+    }
+
+    /// How a template's declared fields become what the decoder reads.
+    struct Plan {
+        var kinds: Set<FieldKind> = []
+        var lastV4 = -1
+        var lastV6 = -1
+
+        init(_ fields: [Field]) {
+            for (index, field) in fields.enumerated() {
+                kinds.insert(field.kind)
+                switch field.kind {
+                case .srcV4, .dstV4: lastV4 = index
+                case .srcV6, .dstV6: lastV6 = index
+                default: break
+                }
+            }
+        }
+
+        func has(_ any: FieldKind...) -> Bool { any.contains { kinds.contains($0) } }
+
+        var choosesFamily: Bool {
+            (lastV4 >= 0 && lastV6 >= 0) || has(.ipNextHopV4) && has(.ipNextHopV6)
+                || has(.bgpNextHopV4) && has(.bgpNextHopV6)
+        }
+
+        func kind(for kind: FieldKind) -> FieldKind {
+            if choosesFamily {
+                switch kind {
+                case .srcV4: return .candSrcV4
+                case .dstV4: return .candDstV4
+                case .srcV6: return .candSrcV6
+                case .dstV6: return .candDstV6
+                case .srcMaskV4: return .candSrcMaskV4
+                case .dstMaskV4: return .candDstMaskV4
+                case .srcMaskV6: return .candSrcMaskV6
+                case .dstMaskV6: return .candDstMaskV6
+                case .ipNextHopV4: return .candIPNextHopV4
+                case .ipNextHopV6: return .candIPNextHopV6
+                case .bgpNextHopV4: return .candBGPNextHopV4
+                case .bgpNextHopV6: return .candBGPNextHopV6
+                default: break
+                }
+            }
+            // One family: its own masks; the other family's say nothing about these records.
+            let v6Only = lastV6 >= 0 && lastV4 < 0
+            let v4Only = lastV4 >= 0 && lastV6 < 0
+            switch kind {
+            case .ipVersion: return choosesFamily ? .ipVersion : .ignore
+            case .srcMaskV4: return v6Only ? .ignore : .srcMask
+            case .dstMaskV4: return v6Only ? .ignore : .dstMask
+            case .srcMaskV6: return v4Only ? .ignore : .srcMask
+            case .dstMaskV6: return v4Only ? .ignore : .dstMask
+            // Physical interfaces stand in for IE 10/14 only when those are absent (as nfacctd).
+            case .inPhysIface: return has(.inIface) ? .ignore : .inIface
+            case .outPhysIface: return has(.outIface) ? .ignore : .outIface
+            default: return kind
+            }
+        }
     }
 
     static func kind(elementID: UInt16, enterprise: UInt32, length: UInt16) -> FieldKind {
