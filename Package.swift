@@ -131,8 +131,9 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "PathflowConfig", "FlowWire", "NetCore", "BGPWire", "BGPSpeaker", "RIB", "Storage",
+                "Daemon", "PathflowConfig", "FlowWire", "FlowCollector", "NetCore", "BGPWire", "BGPSpeaker", "RIB", "Storage",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -49,7 +49,10 @@ public final class Collector: Service, Sendable {
     /// The UDP port bound, once bound (useful with port 0).
     public let boundPort = NIOLockedValueBox<Int?>(nil)
 
-    public init(config: CollectorConfig, logger: Logger, threads: Int = System.coreCount) throws {
+    /// Receive sockets and decoding threads by default: one per core.
+    public static var defaultThreads: Int { System.coreCount }
+
+    public init(config: CollectorConfig, logger: Logger, threads: Int = Collector.defaultThreads) throws {
         self.config = config
         self.logger = logger
         var stores: [String: SQLiteStore] = [:]
@@ -139,8 +142,10 @@ public final class Collector: Service, Sendable {
         }
         boundPort.withLockedValue { $0 = bound.localPort }
         metrics.port.withLockedValue { $0 = bound.localPort }
+        metrics.intake.withLockedValue { $0 = bound }
         logger.info("collecting flows", metadata: [
             "address": "\(config.listenAddress)", "port": "\(bound.localPort)", "sockets": "\(bound.channels.count)",
+            "kernel_steering": "\(bound.kernelSteering)",
             "receive_buffer_bytes": "\(bound.receiveBufferBytes)",
         ])
 

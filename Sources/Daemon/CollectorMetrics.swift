@@ -10,6 +10,8 @@ import NIOConcurrencyHelpers
 final class CollectorMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let port = NIOLockedValueBox<Int?>(nil)
+    /// The UDP intake, once bound: its count of datagrams steered between sockets.
+    let intake = NIOLockedValueBox<UDPIntake?>(nil)
     private let published = NIOLockedValueBox<Published>(Published())
     private let flushDuration: [String: DurationHistogram]
     private let rowsWritten: [String: Counter]
@@ -21,6 +23,7 @@ final class CollectorMetrics: Sendable {
         var viewDropped: [UInt64] = []
         var pathMatches: [UInt64] = []
         var socketDrops: UInt64 = 0
+        var steered: UInt64 = 0
     }
 
     let viewNames: [String]
@@ -81,6 +84,9 @@ final class CollectorMetrics: Sendable {
                      "Sequence numbers that went backwards or jumped: exporter restarts", now.sequenceResets, before.sequenceResets)
                 bump("pathflow_flow_templates_learned_total", "Templates learned or redefined", now.templatesLearned, before.templatesLearned)
                 bump("pathflow_flow_templates_withdrawn_total", "Templates withdrawn", now.templatesWithdrawn, before.templatesWithdrawn)
+                bump("pathflow_flow_records_without_flow_fields_total",
+                     "Data records of templates with neither counters nor addresses (events, frame sections): not flows",
+                     now.recordsWithoutFlowFields, before.recordsWithoutFlowFields)
                 for (i, reason) in FlowDecodeError.allCases.enumerated() where now.errors[i] > before.errors[i] {
                     counter("pathflow_flow_decode_errors_total", labels: [("exporter", address.description), ("reason", reason.rawValue)], help: "Datagrams rejected, by reason").increment(by: Int64(now.errors[i] - before.errors[i]))
                 }
@@ -102,6 +108,12 @@ final class CollectorMetrics: Sendable {
                     .increment(by: Int64(n - before))
             }
             last.pathMatches = stats.pathMatches
+            if let steered = intake.withLockedValue({ $0?.steered }), steered > last.steered {
+                counter("pathflow_flow_datagrams_steered_total", labels: [],
+                        help: "Datagrams read on one socket and decoded by the shard that owns their exporter")
+                    .increment(by: Int64(steered - last.steered))
+                last.steered = steered
+            }
             if let drops {
                 let counter = counter("pathflow_udp_socket_drops_total", labels: [], help: "Datagrams the kernel dropped on the collector's sockets (full receive buffer)")
                 if drops > last.socketDrops { counter.increment(by: Int64(drops - last.socketDrops)) }

@@ -28,9 +28,9 @@ final class CollectorShard: DatagramSink {
         records.reserveCapacity(1024)
     }
 
-    func receive(_ datagram: UnsafeRawBufferPointer, from sender: IPAddress, arrival: UInt32) {
+    func receive(_ datagram: UnsafeRawBufferPointer, from sender: IPAddress, port: UInt16, arrival: UInt32) {
         records.removeAll(keepingCapacity: true)
-        let outcome = decoder.decode(datagram, from: sender, into: &records)
+        let outcome = decoder.decode(datagram, from: sender, port: port, into: &records)
         count(outcome, from: sender)
         if records.isEmpty { return }
         let mapsSampling = !sampling.isEmpty
@@ -78,6 +78,9 @@ final class CollectorShard: DatagramSink {
         if outcome.sequenceReset { stats.exporters.values[index].sequenceResets += 1 }
         if outcome.templatesLearned > 0 {
             stats.exporters.values[index].templatesLearned += UInt64(outcome.templatesLearned)
+        }
+        if outcome.recordsWithoutFlowFields > 0 {
+            stats.exporters.values[index].recordsWithoutFlowFields += UInt64(outcome.recordsWithoutFlowFields)
         }
         if outcome.templatesWithdrawn > 0 {
             stats.exporters.values[index].templatesWithdrawn += UInt64(outcome.templatesWithdrawn)

@@ -11,6 +11,7 @@ struct ShardStats: Sendable {
         var sequenceResets: UInt64 = 0
         var templatesLearned: UInt64 = 0
         var templatesWithdrawn: UInt64 = 0
+        var recordsWithoutFlowFields: UInt64 = 0
         var errors: [UInt64] = Array(repeating: 0, count: FlowDecodeError.allCases.count)
     }
 
@@ -30,6 +31,7 @@ struct ShardStats: Sendable {
             mine.sequenceResets += stats.sequenceResets
             mine.templatesLearned += stats.templatesLearned
             mine.templatesWithdrawn += stats.templatesWithdrawn
+            mine.recordsWithoutFlowFields += stats.recordsWithoutFlowFields
             for i in 0..<mine.errors.count { mine.errors[i] += stats.errors[i] }
             exporters[address] = mine
         }

@@ -10,8 +10,12 @@ import Darwin
 
 /// UDP intake: one SO_REUSEPORT socket per event loop on the same address and port.
 ///
-/// The kernel hashes each sender onto one socket, so an exporter's templates and
-/// sequence numbers stay with one sink. Reads are batched (recvmmsg).
+/// Each exporter address belongs to one sink (`Steering`), whichever socket the kernel hands its
+/// datagrams to: templates, options data and sequence numbers then live in one place, and the
+/// result does not depend on the number of sockets, on the kernel's hash or on sockets still
+/// joining the port when an exporter's first datagrams arrive. A classic BPF program on the
+/// socket group asks the kernel to deliver each exporter to its own socket, so steering between
+/// sockets is the exception (`steered`). Reads are batched (recvmmsg).
 public final class UDPIntake: Sendable {
     public struct Settings: Sendable {
         public var host: String
@@ -38,19 +42,33 @@ public final class UDPIntake: Sendable {
     public let localPort: Int
     /// The receive buffer each socket got (the kernel reports twice what it accounts).
     public let receiveBufferBytes: Int
+    /// The kernel took the program that delivers each exporter to its own socket.
+    public let kernelSteering: Bool
+    let steering: Steering
 
-    /// Binds the sockets; `makeSink` runs once per socket, on the event loop it is given.
+    /// Datagrams read on one socket and handed to another socket's sink, so far.
+    public var steered: UInt64 { steering.steered.load(ordering: .relaxed) }
+
+    /// Makes one sink per socket (`makeSink` runs on the event loop it is given), then binds the
+    /// sockets.
     public static func bind(
         settings: Settings, group: MultiThreadedEventLoopGroup,
         makeSink: @escaping @Sendable (_ index: Int, _ loop: any EventLoop) -> any DatagramSink
     ) async throws -> UDPIntake {
+        let loops = Array(group.makeIterator())
+        var targets: [Steering.Target] = []
+        for index in 0..<settings.sockets {
+            let loop = loops[index % loops.count]
+            let sink = try await loop.submit { NIOLoopBound(makeSink(index, loop), eventLoop: loop) }.get()
+            targets.append(Steering.Target(loop: loop, sink: sink))
+        }
+        let steering = Steering(targets: targets)
         var channels: [any Channel] = []
         var port = settings.port
         var effectiveBuffer = 0
-        let loops = Array(group.makeIterator())
         for index in 0..<settings.sockets {
             let loop = loops[index % loops.count]
-            var bootstrap = DatagramBootstrap(group: loop)
+            let bootstrap = DatagramBootstrap(group: loop)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(ChannelOptions.Types.SocketOption(
                     level: NIOBSDSocket.OptionLevel(rawValue: CInt(SOL_SOCKET)), name: NIOBSDSocket.Option(rawValue: CInt(SO_REUSEPORT))), value: 1)
@@ -58,26 +76,30 @@ public final class UDPIntake: Sendable {
                 // The handler asks for reads itself, to coalesce wake-ups (see IntakeHandler).
                 .channelOption(.autoRead, value: false)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536 * settings.batch))
-            bootstrap = bootstrap.channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        IntakeHandler(sink: makeSink(index, channel.eventLoop), batch: settings.batch,
-                                      coalescing: settings.coalescing))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            IntakeHandler(index: index, steering: steering, batch: settings.batch,
+                                          coalescing: settings.coalescing))
+                    }
                 }
-            }
             let channel = try await bootstrap.bind(host: settings.host, port: port).get()
             effectiveBuffer = await Self.setReceiveBuffer(channel, bytes: settings.receiveBufferBytes ?? Settings.defaultReceiveBufferBytes)
             // Port 0: every further socket joins the port the first one got.
             if port == 0 { port = channel.localAddress?.port ?? 0 }
             channels.append(channel)
         }
-        return UDPIntake(channels: channels, localPort: port, receiveBufferBytes: effectiveBuffer)
+        let kernel = settings.sockets > 1 ? await Steering.attachProgram(to: channels[0], sockets: settings.sockets) : true
+        return UDPIntake(channels: channels, localPort: port, receiveBufferBytes: effectiveBuffer,
+                         kernelSteering: kernel, steering: steering)
     }
 
-    init(channels: [any Channel], localPort: Int, receiveBufferBytes: Int) {
+    init(channels: [any Channel], localPort: Int, receiveBufferBytes: Int, kernelSteering: Bool, steering: Steering) {
         self.channels = channels
         self.localPort = localPort
         self.receiveBufferBytes = receiveBufferBytes
+        self.kernelSteering = kernelSteering
+        self.steering = steering
     }
 
     static let rcvbuf = ChannelOptions.Types.SocketOption(
@@ -107,17 +129,24 @@ public final class UDPIntake: Sendable {
 final class IntakeHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
+    let index: Int
+    let steering: Steering
     let sink: any DatagramSink
     let batch: Int
     let coalescing: TimeAmount
     /// Datagrams read in the current read cycle.
     var cycle = 0
     var readScheduled = false
+    /// Datagrams of this read cycle that belong to other sockets' sinks, by target.
+    var foreign: [Steering.Batch?]
 
-    init(sink: any DatagramSink, batch: Int, coalescing: TimeAmount) {
-        self.sink = sink
+    init(index: Int, steering: Steering, batch: Int, coalescing: TimeAmount) {
+        self.index = index
+        self.steering = steering
+        self.sink = steering.targets[index].sink.value
         self.batch = batch
         self.coalescing = coalescing
+        self.foreign = Array(repeating: nil, count: steering.targets.count)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -128,14 +157,26 @@ final class IntakeHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let sender = IPAddress(envelope.remoteAddress)
+        let port = UInt16(truncatingIfNeeded: envelope.remoteAddress.port ?? 0)
         let arrival = UInt32(truncatingIfNeeded: time(nil))
         cycle += 1
-        envelope.data.withUnsafeReadableBytes { bytes in
-            sink.receive(bytes, from: sender, arrival: arrival)
+        let owner = steering.owner(of: sender)
+        if owner == index {
+            envelope.data.withUnsafeReadableBytes { bytes in
+                sink.receive(bytes, from: sender, port: port, arrival: arrival)
+            }
+        } else {
+            foreign[owner, default: Steering.Batch()].append(envelope.data, from: sender, port: port, arrival: arrival)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        for owner in foreign.indices {
+            if let batch = foreign[owner] {
+                foreign[owner] = nil
+                steering.deliver(batch, to: owner)
+            }
+        }
         let busy = cycle >= batch / 2
         cycle = 0
         if busy || coalescing == .zero {
@@ -150,6 +191,13 @@ final class IntakeHandler: ChannelInboundHandler {
             handler.readScheduled = false
             context.read()
         }
+    }
+}
+
+extension Array where Element == Steering.Batch? {
+    subscript(index: Int, default value: @autoclosure () -> Steering.Batch) -> Steering.Batch {
+        get { self[index] ?? value() }
+        set { self[index] = newValue }
     }
 }
 

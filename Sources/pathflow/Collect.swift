@@ -31,6 +31,9 @@ struct Collect: AsyncParsableCommand {
     @Option(name: .customLong("listen"), help: "Address to listen on instead of nfacctd_ip.")
     var listen: String?
 
+    @Option(name: .customLong("sockets"), help: "Receive sockets, each with its decoding thread (default: one per core).")
+    var sockets: Int?
+
     @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
@@ -49,7 +52,8 @@ struct Collect: AsyncParsableCommand {
 
         let collector: Collector
         do {
-            collector = try Collector(config: config, logger: logger)
+            if let sockets, sockets < 1 { throw RuntimeFailure("--sockets \(sockets): at least 1") }
+            collector = try Collector(config: config, logger: logger, threads: sockets ?? Collector.defaultThreads)
         } catch {
             throw RuntimeFailure("\(error)")
         }
