@@ -33,13 +33,7 @@ def collect(c, name, datagrams):
     db = c.path(name + ".db")
     pf, port, mport = c.start_pathflow(db, name=name)
     lib.replay(datagrams, [port], gap=0.0005)
-    want = len(datagrams)
-    try:
-        c.wait_for("%s: pathflow_flow_datagrams_total = %d" % (name, want),
-                   lambda: c.metrics(mport).get("pathflow_flow_datagrams_total", 0) >= want, 15, proc=pf)
-    except lib.CaseFailure as e:
-        c.check(False, str(e))
-    m = c.metrics(mport)
+    m = c.wait_datagrams(name, mport, len(datagrams), pf, timeout=15)
     c.check(m.get("pathflow_flow_decode_errors_total", 0) == 0,
             "%s: pathflow_flow_decode_errors_total = %s" % (name, m.get("pathflow_flow_decode_errors_total")))
     c.stop_pathflow(pf)

@@ -335,6 +335,15 @@ class Case:
         self.check(rc == 0, "%s exited with status %s after SIGTERM: %s" % (p.name, rc, tail(p.stderr())))
         return rc
 
+    def wait_datagrams(self, name, mport, want, proc, timeout=20):
+        """Waits until pathflow's /metrics counts `want` datagrams (a shortfall is a failed check)."""
+        try:
+            self.wait_for("%s: pathflow_flow_datagrams_total = %d" % (name, want),
+                          lambda: self.metrics(mport).get("pathflow_flow_datagrams_total", 0) >= want, timeout, proc=proc)
+        except CaseFailure as e:
+            self.check(False, str(e))
+        return self.metrics(mport)
+
     def metrics(self, mport):
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
             return parse_prometheus(r.read().decode())
