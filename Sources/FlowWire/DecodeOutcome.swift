@@ -8,6 +8,17 @@ public struct DecodeOutcome: Sendable, Equatable {
     public var unknownTemplateSets = 0
     public var templatesLearned = 0
     public var templatesWithdrawn = 0
+    /// Templates not kept: past the session's count or the exporter's memory limit.
+    public var templatesRefused = 0
+    /// Templates of any exporter evicted to keep the total within its limit.
+    public var templatesEvicted = 0
+    /// Templates of any exporter forgotten because nobody refreshed or used them.
+    public var templatesExpired = 0
+    /// New sessions (exporter address and port, observation domain) refused: the exporter's or
+    /// the total limit; the datagram is decoded but nothing from it is kept.
+    public var sessionsRefused = 0
+    /// Idle sessions closed to make room for a new one.
+    public var sessionsEvicted = 0
     public var optionsRecords = 0
     /// Data records of templates with neither counters nor addresses (events, RFC 7133 frame
     /// sections): decoded past, not flows.

@@ -7,6 +7,5 @@ public enum FlowDecodeError: String, Error, Sendable, CaseIterable {
     case badSetHeader = "bad_set_header"
     case setPastEnd = "set_past_end"
     case badTemplate = "bad_template"
-    case templateLimit = "template_limit"
     case truncatedRecord = "truncated_record"
 }

@@ -20,7 +20,9 @@ public enum FuzzInput {
     public static var limits: FlowDecoder.Limits {
         var limits = FlowDecoder.Limits()
         limits.templatesPerDomain = 6
-        limits.templatesTotal = 12
+        limits.bytesPerExporter = 8 << 10
+        limits.bytesTotal = 16 << 10
+        limits.sessionsPerExporter = 4
         limits.fieldsPerTemplate = 64
         limits.maximumSequenceGap = 1 << 16
         return limits
@@ -77,8 +79,11 @@ public enum FuzzInput {
             if !added.allSatisfy({ $0.exporter == exporter && $0.version == outcome.version }) {
                 problems.append("#\(index): a record of another exporter or version")
             }
-            if decoder.templateCount > limits.templatesTotal {
-                problems.append("#\(index): \(decoder.templateCount) templates, limit \(limits.templatesTotal)")
+            if decoder.stateBytes > limits.bytesTotal {
+                problems.append("#\(index): \(decoder.stateBytes) bytes of state, limit \(limits.bytesTotal)")
+            }
+            for exporter in exporters where decoder.stateBytes(of: exporter) > limits.bytesPerExporter {
+                problems.append("#\(index): \(exporter) holds \(decoder.stateBytes(of: exporter)) bytes, limit \(limits.bytesPerExporter)")
             }
             // The decoder is a value: the same state and datagram decode the same way again.
             var again = before

@@ -707,14 +707,16 @@ enum MalformedCorpus {
         let a = Wire.otherExporter
         var records: [FlowRecord] = []
 
-        // Exporter A announces 8 templates in one message: the first 4 fit, then the limit.
+        // Exporter A announces 8 templates in one message: the first 4 fit, the rest are refused;
+        // the message itself is not an error.
         let flood = decoder.decode(Wire.ipfix(Self.templates(256..<264)), from: a, into: &records)
-        #expect(flood.error == .templateLimit)
+        #expect(flood.error == nil)
+        #expect(flood.templatesLearned == 4 && flood.templatesRefused == 4)
         #expect(decoder.templateCount == 4)
         // 100 more messages with one new template each: all refused.
         for id in 300..<400 {
             let more = decoder.decode(Wire.ipfix(Self.templates([id])), from: a, into: &records)
-            #expect(more.error == .templateLimit)
+            #expect(more.templatesRefused == 1)
         }
         #expect(decoder.templateCount == 4)
         // Known ids may still be re-announced (no change) or redefined.
@@ -746,8 +748,8 @@ enum MalformedCorpus {
             0x00, 0x00,                     // field count 0: withdrawal
         ])), from: a, into: &records)
         #expect(withdraw.templatesWithdrawn == 1)
-        #expect(decoder.decode(Wire.ipfix(Self.templates([500])), from: a, into: &records).error == nil)
-        #expect(decoder.decode(Wire.ipfix(Self.templates([501])), from: a, into: &records).error == .templateLimit)
+        #expect(decoder.decode(Wire.ipfix(Self.templates([500])), from: a, into: &records).templatesLearned == 1)
+        #expect(decoder.decode(Wire.ipfix(Self.templates([501])), from: a, into: &records).templatesRefused == 1)
         #expect(records.count == 2)
     }
 
@@ -758,28 +760,87 @@ enum MalformedCorpus {
         let message = Wire.ipfix(Self.templates(256..<(256 + 8189)))
         #expect(message.count == 65532)
         let outcome = decoder.decode(message, from: Wire.otherExporter, into: &records)
-        #expect(outcome.error == .templateLimit)
+        #expect(outcome.error == nil)
+        #expect(outcome.templatesRefused == 8189 - FlowDecoder.Limits().templatesPerDomain)
         #expect(decoder.templateCount == FlowDecoder.Limits().templatesPerDomain)
         var writer = IPFIXWriter(observationDomain: 1)
         #expect(decoder.decode(writer.templateMessage(exportTime: Wire.exportTime), into: &records).error == nil)
         #expect(decoder.decode(writer.dataMessage([Wire.flow], exportTime: Wire.exportTime), into: &records).records == 1)
     }
 
-    @Test func totalTemplateLimitAppliesAcrossExporters() {
+    @Test func anExporterPastItsMemoryIsRefusedAndOthersKeepTheirs() {
         var limits = FlowDecoder.Limits()
-        limits.templatesTotal = 5
+        limits.bytesPerExporter = 64 << 10
         var decoder = FlowDecoder(limits: limits)
+        var records: [FlowRecord] = []
+        // Templates of 200 fields from A: about 8 KiB each, so only a handful fit in 64 KiB.
+        let wide = Array((0..<200).map { _ in Wire.field(8, 4) }.joined())
+        var refused = 0
+        for id in 256..<356 {
+            refused += decoder.decode(Wire.ipfix(Self.templates([id], fields: wide)), from: Wire.otherExporter, into: &records).templatesRefused
+        }
+        #expect(refused > 90)
+        #expect(decoder.stateBytes(of: Wire.otherExporter) <= limits.bytesPerExporter)
+        var writer = IPFIXWriter(observationDomain: 1)
+        #expect(decoder.decode(writer.templateMessage(exportTime: Wire.exportTime), into: &records).templatesLearned == 2)
+        #expect(decoder.decode(writer.dataMessage([Wire.flow], exportTime: Wire.exportTime), into: &records).records == 1)
+    }
+
+    @Test func theTotalEvictsFromTheExporterHoldingTheMost() {
+        var limits = FlowDecoder.Limits()
+        limits.bytesTotal = 256 << 10
+        limits.bytesPerExporter = 200 << 10
+        var decoder = FlowDecoder(limits: limits)
+        var records: [FlowRecord] = []
+        // B's two templates first, then a flood from 20 other addresses, each filling its share.
+        var writer = IPFIXWriter(observationDomain: 1)
+        #expect(decoder.decode(writer.templateMessage(exportTime: Wire.exportTime), into: &records).templatesLearned == 2)
+        let wide = Array((0..<200).map { _ in Wire.field(8, 4) }.joined())
+        var evicted = 0
+        for n in 0..<20 {
+            let sender = IPAddress(v4: 0x0a00_0000 + UInt32(n))
+            for id in 256..<300 {
+                evicted += decoder.decode(Wire.ipfix(Self.templates([id], fields: wide)), from: sender, into: &records).templatesEvicted
+            }
+        }
+        #expect(evicted > 0)
+        #expect(decoder.stateBytes <= limits.bytesTotal)
+        // B's templates, the smallest holding, survived: its data decodes.
+        #expect(decoder.decode(writer.dataMessage([Wire.flow], exportTime: Wire.exportTime), into: &records).records == 1)
+    }
+
+    @Test func templatesNeitherRefreshedNorUsedExpire() {
+        var limits = FlowDecoder.Limits()
+        limits.templateLifetime = 600
+        var decoder = FlowDecoder(limits: limits)
+        var records: [FlowRecord] = []
+        var writer = IPFIXWriter(observationDomain: 1)
+        let start: UInt32 = 1_700_000_000
+        func decode(_ bytes: [UInt8], from exporter: IPAddress = Wire.exporter, at now: UInt32) -> DecodeOutcome {
+            bytes.withUnsafeBytes { decoder.decode($0, from: exporter, now: now, into: &records) }
+        }
+        _ = decode(writer.templateMessage(exportTime: Wire.exportTime), at: start)
+        _ = decode(Wire.ipfix(Self.templates([300])), from: Wire.otherExporter, at: start)
+        // The first exporter keeps using its templates; the second goes quiet.
+        for minute in 1...20 {
+            let d = decode(writer.dataMessage([Wire.flow], exportTime: Wire.exportTime), at: start + UInt32(minute * 60))
+            #expect(d.records == 1)
+        }
+        // The data template in use stays; the writer's options template, announced once and never
+        // used, went with the quiet exporter's.
+        #expect(decoder.templateCount == 1)
+        #expect(decoder.stateBytes(of: Wire.otherExporter) == 0)
+    }
+
+    @Test func forgettingAnExporterFreesItsState() {
+        var decoder = FlowDecoder()
         var records: [FlowRecord] = []
         #expect(decoder.decode(Wire.ipfix(Self.templates(256..<261)), from: Wire.otherExporter, into: &records).error == nil)
         #expect(decoder.templateCount == 5)
-        var writer = IPFIXWriter(observationDomain: 1)
-        let t = decoder.decode(writer.templateMessage(exportTime: Wire.exportTime), into: &records)
-        #expect(t.error == .templateLimit)
-        // Forgetting the exporter that holds them makes room.
         decoder.forget(exporter: Wire.otherExporter)
         #expect(decoder.templateCount == 0)
-        #expect(decoder.decode(writer.templateMessage(exportTime: Wire.exportTime), into: &records).error == nil)
-        #expect(decoder.templateCount == 2)
+        #expect(decoder.stateBytes == 0)
+        #expect(decoder.sessionCount == 0)
     }
 
     // MARK: - Data before its template
@@ -1499,6 +1560,6 @@ enum MalformedCorpus {
             let outcome = decoder.decode(message, into: &records)
             #expect(outcome.error == nil)
         }
-        #expect(decoder.domains.count == 10)
+        #expect(decoder.sessionCount == 10)
     }
 }
