@@ -64,7 +64,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
-        .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire"], swiftSettings: strict),
+        // A prefetch hint for the aggregation tables (__builtin_prefetch has no Swift spelling).
+        .target(name: "CPrefetch"),
+        .target(name: "Aggregation", dependencies: ["NetCore", "FlowWire", "CPrefetch"], swiftSettings: strict),
         .target(
             name: "Enrichment", dependencies: ["NetCore", "FlowWire", "Aggregation", "BGPWire", "RIB"], swiftSettings: strict),
         .target(

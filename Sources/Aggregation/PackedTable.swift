@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// An open-addressing hash table from `PackedKey` to `Counters`, for a view's rows.
 ///
 /// Every row is one 64-byte entry on its own cache line (key, bin, flows and a used bit,
@@ -58,11 +60,11 @@ final class PackedTable: @unchecked Sendable {
         Int(truncatingIfNeeded: Self.hash(key)) & mask
     }
 
-    /// Reads a slot so that its cache line is on its way before `add` needs it: touching a
-    /// batch of slots first lets the memory loads overlap.
+    /// Starts loading a slot's cache line before `add` needs it: prefetching a batch of slots
+    /// first lets the memory loads overlap, without waiting for any.
     @inline(__always)
-    func touch(_ slot: Int) -> UInt64 {
-        base.load(fromByteOffset: slot * Self.entrySize, as: UInt64.self)
+    func prefetch(_ slot: Int) {
+        pathflow_prefetch_write(base + slot * Self.entrySize)
     }
 
     @inline(__always)

@@ -136,42 +136,39 @@ public struct View: Sendable {
     var batchKeys: [PackedKey] = []
     var batchSlots: [Int] = []
     var batchRecords: [Int] = []
-    /// Where the batch's touched words go, so the reads are not optimised away.
-    var touched: UInt64 = 0
 
-    /// Adds the flows of one datagram. Packed views first compute every row's slot and touch
+    /// Adds the flows of one datagram. Packed views first compute every row's slot and prefetch
     /// it, then add: the cache misses of a batch overlap instead of coming one after another.
     public mutating func add(contentsOf records: [FlowRecord], arrival: UInt32) {
         guard let layout, records.count > 1 else {
             for r in records { add(r, arrival: arrival) }
             return
         }
-        batchKeys.removeAll(keepingCapacity: true)
-        batchSlots.removeAll(keepingCapacity: true)
-        batchRecords.removeAll(keepingCapacity: true)
-        var sum: UInt64 = 0
-        for i in records.indices {
-            let r = records[i]
-            let bin = bin(for: r, arrival: arrival)
-            guard let key = layout.pack(r, bin: bin, useIPNextHop: definition.useIPNextHop) else {
-                addFull(r, bin: bin)
-                continue
+        // Records are read in place (a FlowRecord is a few hundred bytes: no copies per pass).
+        records.withUnsafeBufferPointer { records in
+            batchKeys.removeAll(keepingCapacity: true)
+            batchSlots.removeAll(keepingCapacity: true)
+            batchRecords.removeAll(keepingCapacity: true)
+            for i in records.indices {
+                let bin = bin(for: records[i], arrival: arrival)
+                guard let key = layout.pack(records[i], bin: bin, useIPNextHop: definition.useIPNextHop) else {
+                    addFull(records[i], bin: bin)
+                    continue
+                }
+                let slot = packedRows.home(key)
+                packedRows.prefetch(slot)
+                batchKeys.append(key)
+                batchSlots.append(slot)
+                batchRecords.append(i)
             }
-            let slot = packedRows.home(key)
-            sum &+= packedRows.touch(slot)
-            batchKeys.append(key)
-            batchSlots.append(slot)
-            batchRecords.append(i)
-        }
-        touched &+= sum
-        let capacity = packedRows.capacity
-        for (n, i) in batchRecords.enumerated() {
-            let r = records[i]
-            let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
-            // A table that grew during the batch has moved its slots: probe from the new home.
-            let start = packedRows.capacity == capacity ? batchSlots[n] : packedRows.home(batchKeys[n])
-            if !packedRows.add(batchKeys[n], counters, limit: definition.maximumEntries - rows.count, from: start) {
-                droppedFlows &+= 1
+            let capacity = packedRows.capacity
+            for (n, i) in batchRecords.enumerated() {
+                let counters = Counters(packets: records[i].packets, bytes: records[i].bytes, flows: records[i].flows)
+                // A table that grew during the batch has moved its slots: probe from the new home.
+                let start = packedRows.capacity == capacity ? batchSlots[n] : packedRows.home(batchKeys[n])
+                if !packedRows.add(batchKeys[n], counters, limit: definition.maximumEntries - rows.count, from: start) {
+                    droppedFlows &+= 1
+                }
             }
         }
     }

@@ -132,11 +132,14 @@ public final class Collector: Service, Sendable {
         let settings = UDPIntake.Settings(
             host: config.listenAddress, port: config.listenPort, sockets: threads,
             receiveBufferBytes: config.receiveBufferBytes)
-        let bound = try await UDPIntake.bind(settings: settings, group: group) { index, loop in
+        // Each exporter is decoded by one shard: the total is shared out between them.
+        var decoderLimits = FlowDecoder.Limits()
+        decoderLimits.bytesTotal = max(decoderLimits.bytesPerExporter, decoderLimits.bytesTotal / threads)
+        let bound = try await UDPIntake.bind(settings: settings, group: group) { [decoderLimits] index, loop in
             let enricher = enrichment.map { Enricher(rib: $0.0, texts: texts, settings: $0.1) }
             let shard = CollectorShard(
                 views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers,
-                enricher: enricher)
+                decoderLimits: decoderLimits, enricher: enricher)
             shards.withLockedValue { $0[index] = ShardHandle(loop: loop, shard: NIOLoopBound(shard, eventLoop: loop)) }
             return shard
         }

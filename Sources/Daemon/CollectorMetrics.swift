@@ -24,6 +24,9 @@ final class CollectorMetrics: Sendable {
         var pathMatches: [UInt64] = []
         var socketDrops: UInt64 = 0
         var steered: UInt64 = 0
+        var templatesEvicted: UInt64 = 0
+        var templatesExpired: UInt64 = 0
+        var sessionsEvicted: UInt64 = 0
     }
 
     let viewNames: [String]
@@ -84,6 +87,12 @@ final class CollectorMetrics: Sendable {
                      "Sequence numbers that went backwards or jumped: exporter restarts", now.sequenceResets, before.sequenceResets)
                 bump("pathflow_flow_templates_learned_total", "Templates learned or redefined", now.templatesLearned, before.templatesLearned)
                 bump("pathflow_flow_templates_withdrawn_total", "Templates withdrawn", now.templatesWithdrawn, before.templatesWithdrawn)
+                bump("pathflow_flow_templates_refused_total",
+                     "Templates not kept: past the session's count or the exporter's memory limit",
+                     now.templatesRefused, before.templatesRefused)
+                bump("pathflow_flow_sessions_refused_total",
+                     "New transport sessions / observation domains refused (the exporter's or the total limit): their templates are not kept",
+                     now.sessionsRefused, before.sessionsRefused)
                 bump("pathflow_flow_records_without_flow_fields_total",
                      "Data records of templates with neither counters nor addresses (events, frame sections): not flows",
                      now.recordsWithoutFlowFields, before.recordsWithoutFlowFields)
@@ -108,6 +117,23 @@ final class CollectorMetrics: Sendable {
                     .increment(by: Int64(n - before))
             }
             last.pathMatches = stats.pathMatches
+            func bumpGlobal(_ name: String, _ help: String, _ now: UInt64, _ before: inout UInt64) {
+                let c = counter(name, labels: [], help: help)
+                if now > before { c.increment(by: Int64(now - before)) }
+                before = max(now, before)
+            }
+            bumpGlobal("pathflow_flow_templates_evicted_total",
+                       "Templates evicted, oldest first from the exporter holding the most, to keep the decoder's state within its total",
+                       stats.templatesEvicted, &last.templatesEvicted)
+            bumpGlobal("pathflow_flow_templates_expired_total",
+                       "Templates forgotten because nobody refreshed or used them within nfacctd_templates_lifetime",
+                       stats.templatesExpired, &last.templatesExpired)
+            bumpGlobal("pathflow_flow_sessions_evicted_total", "Idle exporter sessions closed to make room for new ones",
+                       stats.sessionsEvicted, &last.sessionsEvicted)
+            gauge("pathflow_flow_decoder_state_bytes", help: "Memory the decoders' templates, samplers and sessions hold, by their own accounting")
+                .set(Double(stats.decoderBytes))
+            gauge("pathflow_flow_decoder_sessions", help: "Exporter sessions (address and port, observation domain) with decoder state")
+                .set(Double(stats.decoderSessions))
             if let steered = intake.withLockedValue({ $0?.steered }), steered > last.steered {
                 counter("pathflow_flow_datagrams_steered_total", labels: [],
                         help: "Datagrams read on one socket and decoded by the shard that owns their exporter")
@@ -120,6 +146,10 @@ final class CollectorMetrics: Sendable {
                 last.socketDrops = max(drops, last.socketDrops)
             }
         }
+    }
+
+    func gauge(_ name: String, help: String) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help))
     }
 
     /// A counter named `NAME_total` in the registry (made once, then found again).

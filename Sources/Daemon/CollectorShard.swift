@@ -4,44 +4,81 @@ import FlowCollector
 import FlowWire
 import NetCore
 
-/// Decodes and aggregates the datagrams of one socket. Lives on that socket's event loop.
+/// Decodes and aggregates the datagrams of the exporters one socket owns. Lives on that
+/// socket's event loop.
+///
+/// Everything that changes per datagram is one value (`State`), so a datagram costs one
+/// exclusive access to the shard, not one per record and field.
 final class CollectorShard: DatagramSink {
-    var decoder = FlowDecoder()
-    var views: [View]
-    var stats = ShardStats()
-    let sampling: SamplingMap
-    let renormalizes: Bool
-    /// nfacctd_as: netflow (or longest) keeps the exporter's ASNs; pmacct's default leaves them 0,
-    /// and with `bgp` they come from the RIB alone.
-    let keepsASNumbers: Bool
-    /// Maps flows to their BGP paths when the BGP daemon runs.
-    let enricher: Enricher?
-    private var records: [FlowRecord] = []
+    struct Settings {
+        let sampling: SamplingMap
+        let renormalizes: Bool
+        /// nfacctd_as: netflow (or longest) keeps the exporter's ASNs; pmacct's default leaves
+        /// them 0, and with `bgp` they come from the RIB alone.
+        let keepsASNumbers: Bool
+        /// Maps flows to their BGP paths when the BGP daemon runs.
+        let enricher: Enricher?
+    }
 
-    init(views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool, enricher: Enricher? = nil) {
-        self.views = views.map(View.init)
-        self.sampling = sampling
-        self.renormalizes = renormalizes
-        self.keepsASNumbers = keepsASNumbers
-        self.enricher = enricher
-        self.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
-        records.reserveCapacity(1024)
+    struct State {
+        var decoder: FlowDecoder
+        var views: [View]
+        var stats = ShardStats()
+        var records: [FlowRecord] = []
+    }
+
+    let settings: Settings
+    var state: State
+
+    init(
+        views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool,
+        decoderLimits: FlowDecoder.Limits = FlowDecoder.Limits(), enricher: Enricher? = nil
+    ) {
+        settings = Settings(sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers, enricher: enricher)
+        state = State(decoder: FlowDecoder(limits: decoderLimits), views: views.map(View.init))
+        state.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
+        state.records.reserveCapacity(1024)
     }
 
     func receive(_ datagram: UnsafeRawBufferPointer, from sender: IPAddress, port: UInt16, arrival: UInt32) {
+        state.receive(datagram, from: sender, port: port, arrival: arrival, settings: settings)
+    }
+
+    func take(view index: Int) -> DrainedRows {
+        state.views[index].take()
+    }
+
+    func snapshot() -> ShardStats {
+        var copy = state.stats
+        copy.decoderBytes = UInt64(state.decoder.stateBytes)
+        copy.decoderSessions = UInt64(state.decoder.sessionCount)
+        for (i, view) in state.views.enumerated() { copy.viewDroppedFlows[i] = view.droppedFlows }
+        if let enricher = settings.enricher { copy.pathMatches = enricher.matches }
+        return copy
+    }
+}
+
+@available(*, unavailable)
+extension CollectorShard: Sendable {}
+
+extension CollectorShard.State {
+    mutating func receive(
+        _ datagram: UnsafeRawBufferPointer, from sender: IPAddress, port: UInt16, arrival: UInt32,
+        settings: CollectorShard.Settings
+    ) {
         records.removeAll(keepingCapacity: true)
-        let outcome = decoder.decode(datagram, from: sender, port: port, into: &records)
+        let outcome = decoder.decode(datagram, from: sender, port: port, now: arrival, into: &records)
         count(outcome, from: sender)
         if records.isEmpty { return }
-        let mapsSampling = !sampling.isEmpty
-        if mapsSampling || renormalizes || !keepsASNumbers {
-            let keepsPeerSrcAS = keepsASNumbers || enricher?.settings.peerSrcASFromBGP == true
+        let mapsSampling = !settings.sampling.isEmpty
+        if mapsSampling || settings.renormalizes || !settings.keepsASNumbers {
+            let keepsPeerSrcAS = settings.keepsASNumbers || settings.enricher?.settings.peerSrcASFromBGP == true
             for index in records.indices {
-                if mapsSampling, let rate = sampling.rate(for: records[index]) {
+                if mapsSampling, let rate = settings.sampling.rate(for: records[index]) {
                     records[index].samplingRate = rate
                 }
-                if renormalizes { renormalize(&records[index]) }
-                if !keepsASNumbers {
+                if settings.renormalizes { renormalize(&records[index]) }
+                if !settings.keepsASNumbers {
                     records[index].srcAS = 0
                     records[index].dstAS = 0
                     records[index].peerDstAS = 0
@@ -49,55 +86,41 @@ final class CollectorShard: DatagramSink {
                 }
             }
         }
-        enricher?.enrich(&records)
-        addToViews(arrival: arrival)
-    }
-
-    @inline(__always)
-    func addToViews(arrival: UInt32) {
+        settings.enricher?.enrich(&records)
         for v in views.indices {
             views[v].add(contentsOf: records, arrival: arrival)
         }
     }
 
-    func count(_ outcome: DecodeOutcome, from sender: IPAddress) {
+    mutating func count(_ outcome: DecodeOutcome, from sender: IPAddress) {
         // One dictionary access per datagram, not per record.
         let index = stats.exporters.index(forKey: sender) ?? {
             stats.exporters[sender] = ShardStats.Exporter()
             return stats.exporters.index(forKey: sender)!
         }()
-        stats.exporters.values[index].datagrams += 1
-        stats.exporters.values[index].records += UInt64(outcome.records)
-        if let error = outcome.error {
-            stats.exporters.values[index].errors[FlowDecodeError.indexByCase[error] ?? 0] += 1
+        stats.exporters.values[index].add(outcome)
+        if outcome.templatesEvicted > 0 || outcome.templatesExpired > 0 || outcome.sessionsEvicted > 0 {
+            stats.templatesEvicted += UInt64(outcome.templatesEvicted)
+            stats.templatesExpired += UInt64(outcome.templatesExpired)
+            stats.sessionsEvicted += UInt64(outcome.sessionsEvicted)
         }
-        if outcome.unknownTemplateSets > 0 {
-            stats.exporters.values[index].unknownTemplateSets += UInt64(outcome.unknownTemplateSets)
-        }
-        if outcome.sequenceLost > 0 { stats.exporters.values[index].sequenceLost += outcome.sequenceLost }
-        if outcome.sequenceReset { stats.exporters.values[index].sequenceResets += 1 }
-        if outcome.templatesLearned > 0 {
-            stats.exporters.values[index].templatesLearned += UInt64(outcome.templatesLearned)
-        }
-        if outcome.recordsWithoutFlowFields > 0 {
-            stats.exporters.values[index].recordsWithoutFlowFields += UInt64(outcome.recordsWithoutFlowFields)
-        }
-        if outcome.templatesWithdrawn > 0 {
-            stats.exporters.values[index].templatesWithdrawn += UInt64(outcome.templatesWithdrawn)
-        }
-    }
-
-    func take(view index: Int) -> DrainedRows {
-        views[index].take()
-    }
-
-    func snapshot() -> ShardStats {
-        var copy = stats
-        for (i, view) in views.enumerated() { copy.viewDroppedFlows[i] = view.droppedFlows }
-        if let enricher { copy.pathMatches = enricher.matches }
-        return copy
     }
 }
 
-@available(*, unavailable)
-extension CollectorShard: Sendable {}
+extension ShardStats.Exporter {
+    mutating func add(_ outcome: DecodeOutcome) {
+        datagrams += 1
+        records += UInt64(outcome.records)
+        if let error = outcome.error {
+            errors[FlowDecodeError.indexByCase[error] ?? 0] += 1
+        }
+        unknownTemplateSets += UInt64(outcome.unknownTemplateSets)
+        sequenceLost += outcome.sequenceLost
+        if outcome.sequenceReset { sequenceResets += 1 }
+        templatesLearned += UInt64(outcome.templatesLearned)
+        templatesWithdrawn += UInt64(outcome.templatesWithdrawn)
+        templatesRefused += UInt64(outcome.templatesRefused)
+        sessionsRefused += UInt64(outcome.sessionsRefused)
+        recordsWithoutFlowFields += UInt64(outcome.recordsWithoutFlowFields)
+    }
+}

@@ -12,6 +12,8 @@ struct ShardStats: Sendable {
         var templatesLearned: UInt64 = 0
         var templatesWithdrawn: UInt64 = 0
         var recordsWithoutFlowFields: UInt64 = 0
+        var templatesRefused: UInt64 = 0
+        var sessionsRefused: UInt64 = 0
         var errors: [UInt64] = Array(repeating: 0, count: FlowDecodeError.allCases.count)
     }
 
@@ -20,6 +22,13 @@ struct ShardStats: Sendable {
     var viewDroppedFlows: [UInt64] = []
     /// Flows mapped to BGP paths, by `PathMatchCode` raw value (empty without BGP).
     var pathMatches: [UInt64] = []
+    /// Decoder state: templates evicted and expired, sessions evicted (any exporter's); and now,
+    /// the bytes and sessions it holds.
+    var templatesEvicted: UInt64 = 0
+    var templatesExpired: UInt64 = 0
+    var sessionsEvicted: UInt64 = 0
+    var decoderBytes: UInt64 = 0
+    var decoderSessions: UInt64 = 0
 
     mutating func merge(_ other: ShardStats) {
         for (address, stats) in other.exporters {
@@ -32,9 +41,16 @@ struct ShardStats: Sendable {
             mine.templatesLearned += stats.templatesLearned
             mine.templatesWithdrawn += stats.templatesWithdrawn
             mine.recordsWithoutFlowFields += stats.recordsWithoutFlowFields
+            mine.templatesRefused += stats.templatesRefused
+            mine.sessionsRefused += stats.sessionsRefused
             for i in 0..<mine.errors.count { mine.errors[i] += stats.errors[i] }
             exporters[address] = mine
         }
+        templatesEvicted += other.templatesEvicted
+        templatesExpired += other.templatesExpired
+        sessionsEvicted += other.sessionsEvicted
+        decoderBytes += other.decoderBytes
+        decoderSessions += other.decoderSessions
         if viewDroppedFlows.count < other.viewDroppedFlows.count {
             viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
         }
