@@ -87,11 +87,32 @@ public struct Counters: Sendable, Equatable {
         self.flows = flows
     }
 
+    /// The largest counter a table can hold (SQLite's INTEGER is signed 64-bit): sums stop there.
+    public static let maximum = UInt64(Int64.max)
+
+    /// Adds, saturating at `maximum`; returns false when a counter saturated.
+    @inline(__always) @discardableResult
+    public mutating func add(_ other: Counters) -> Bool {
+        packets = Self.sum(packets, other.packets)
+        bytes = Self.sum(bytes, other.bytes)
+        flows = Self.sum(flows, other.flows)
+        return packets < Self.maximum && bytes < Self.maximum && flows < Self.maximum
+    }
+
+    /// `a + b` for counters at most `maximum` each (their sum fits in UInt64), capped at `maximum`.
     @inline(__always)
-    public mutating func add(_ other: Counters) {
-        packets &+= other.packets
-        bytes &+= other.bytes
-        flows &+= other.flows
+    public static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        min(a &+ b, maximum)
+    }
+
+    /// Each counter capped at `maximum`; false when one was above it.
+    @inline(__always)
+    public mutating func clamp() -> Bool {
+        guard (packets | bytes | flows) > Self.maximum else { return true }
+        packets = min(packets, Self.maximum)
+        bytes = min(bytes, Self.maximum)
+        flows = min(flows, Self.maximum)
+        return false
     }
 }
 

@@ -18,6 +18,10 @@ final class PackedTable: @unchecked Sendable {
 
     private var base: UnsafeMutableRawPointer
     private(set) var count = 0
+    /// Additions that left a row's counter at its maximum.
+    private(set) var saturated: UInt64 = 0
+    /// Flows a row counts in its tag's 31 bits.
+    static let maximumFlows = UInt64(~usedBit)
     private var mask: Int
 
     static let seed: UInt64 = {
@@ -97,12 +101,14 @@ final class PackedTable: @unchecked Sendable {
             let tag = e.load(fromByteOffset: Self.tagOffset, as: UInt32.self)
             if tag & Self.usedBit == 0 { break }
             if Self.matches(e, key) {
-                let flows = (tag & ~Self.usedBit) &+ UInt32(truncatingIfNeeded: counters.flows)
-                e.storeBytes(of: Self.usedBit | (flows & ~Self.usedBit), toByteOffset: Self.tagOffset, as: UInt32.self)
-                e.storeBytes(of: e.load(fromByteOffset: Self.packetsOffset, as: UInt64.self) &+ counters.packets,
-                             toByteOffset: Self.packetsOffset, as: UInt64.self)
-                e.storeBytes(of: e.load(fromByteOffset: Self.bytesOffset, as: UInt64.self) &+ counters.bytes,
-                             toByteOffset: Self.bytesOffset, as: UInt64.self)
+                // Counters saturate: flows at the tag's 31 bits, packets and bytes at Int64.max.
+                let flows = min(UInt64(tag & ~Self.usedBit) &+ counters.flows, Self.maximumFlows)
+                e.storeBytes(of: Self.usedBit | UInt32(flows), toByteOffset: Self.tagOffset, as: UInt32.self)
+                let packets = Counters.sum(e.load(fromByteOffset: Self.packetsOffset, as: UInt64.self), counters.packets)
+                let bytes = Counters.sum(e.load(fromByteOffset: Self.bytesOffset, as: UInt64.self), counters.bytes)
+                e.storeBytes(of: packets, toByteOffset: Self.packetsOffset, as: UInt64.self)
+                e.storeBytes(of: bytes, toByteOffset: Self.bytesOffset, as: UInt64.self)
+                if flows == Self.maximumFlows || packets == Counters.maximum || bytes == Counters.maximum { saturated &+= 1 }
                 return true
             }
             slot = (slot + 1) & mask
@@ -122,7 +128,7 @@ final class PackedTable: @unchecked Sendable {
         e.storeBytes(of: key.w3, toByteOffset: 24, as: UInt64.self)
         e.storeBytes(of: key.w4, toByteOffset: 32, as: UInt64.self)
         e.storeBytes(of: key.bin, toByteOffset: Self.binOffset, as: UInt32.self)
-        let flows = UInt32(truncatingIfNeeded: counters.flows) & ~Self.usedBit
+        let flows = UInt32(min(counters.flows, Self.maximumFlows))
         e.storeBytes(of: Self.usedBit | flows, toByteOffset: Self.tagOffset, as: UInt32.self)
         e.storeBytes(of: counters.packets, toByteOffset: Self.packetsOffset, as: UInt64.self)
         e.storeBytes(of: counters.bytes, toByteOffset: Self.bytesOffset, as: UInt64.self)

@@ -40,6 +40,13 @@ public struct View: Sendable {
     var cachedBinEnd = 0
     /// Flows dropped because the table was full.
     public private(set) var droppedFlows: UInt64 = 0
+    /// Additions that left a row's counter at its maximum (Int64.max; flows at 2^31-1 within
+    /// one flush), in tables already handed over.
+    var saturatedBefore: UInt64 = 0
+    var saturatedRows: UInt64 = 0
+
+    /// Additions that left a row's counter at its maximum, since the view began.
+    public var saturatedCounters: UInt64 { saturatedBefore &+ saturatedRows &+ packedRows.saturated }
 
     struct Selection: Sendable {
         var srcHost = false, dstHost = false, srcNet = false, dstNet = false
@@ -192,7 +199,7 @@ public struct View: Sendable {
         let counters = Counters(packets: r.packets, bytes: r.bytes, flows: r.flows)
         let row = BinnedKey(key: key(for: r), bin: bin)
         if let index = rows.index(forKey: row) {
-            rows.values[index].add(counters)
+            if !rows.values[index].add(counters) { saturatedRows &+= 1 }
         } else if rows.count + packedRows.count < definition.maximumEntries {
             rows[row] = counters
         } else {
@@ -222,6 +229,7 @@ public struct View: Sendable {
     /// them, on the writer's thread.
     public mutating func take() -> DrainedRows {
         let taken = DrainedRows(packed: layout == nil ? nil : packedRows, layout: layout, rows: rows)
+        saturatedBefore &+= packedRows.saturated
         // The next interval likely has as many rows: avoid growing the tables again.
         if layout != nil { packedRows = PackedTable(minimumCapacity: packedRows.count) }
         rows = Dictionary(minimumCapacity: rows.count)
@@ -288,11 +296,14 @@ public struct DrainedRows: Sendable {
     }
 }
 
-/// pmacct's nfacctd_renormalize: scale sampled counters up by the sampling rate.
-@inline(__always)
-public func renormalize(_ r: inout FlowRecord) {
-    if r.samplingRate > 1 {
-        r.packets &*= UInt64(r.samplingRate)
-        r.bytes &*= UInt64(r.samplingRate)
-    }
+/// pmacct's nfacctd_renormalize: scale sampled counters up by the sampling rate, saturating at
+/// the largest counter a table holds. Returns false when a counter saturated.
+@inline(__always) @discardableResult
+public func renormalize(_ r: inout FlowRecord) -> Bool {
+    guard r.samplingRate > 1 else { return true }
+    let (packets, packetsOverflow) = r.packets.multipliedReportingOverflow(by: UInt64(r.samplingRate))
+    let (bytes, bytesOverflow) = r.bytes.multipliedReportingOverflow(by: UInt64(r.samplingRate))
+    r.packets = packetsOverflow ? Counters.maximum : min(packets, Counters.maximum)
+    r.bytes = bytesOverflow ? Counters.maximum : min(bytes, Counters.maximum)
+    return r.packets < Counters.maximum && r.bytes < Counters.maximum
 }

@@ -48,6 +48,8 @@ public final class Collector: Service, Sendable {
     let texts = TextPool()
     /// The UDP port bound, once bound (useful with port 0).
     public let boundPort = NIOLockedValueBox<Int?>(nil)
+    /// nfacctd_allow_file, replaced by a reload.
+    let intakeFilter: IntakeFilter
 
     /// Receive sockets and decoding threads by default: one per core.
     public static var defaultThreads: Int { System.coreCount }
@@ -102,6 +104,7 @@ public final class Collector: Service, Sendable {
         }
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
+        self.intakeFilter = IntakeFilter(config.flowAllowList)
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
         var snapshotStore: SQLiteStore?
         if config.bgp.enabled && config.bgp.ribSnapshotRefreshTime != nil,
@@ -129,9 +132,10 @@ public final class Collector: Service, Sendable {
         let enrichment = needsPaths ? bgp.map { ($0.rib, enricherSettings) } : nil
         let texts = self.texts
         let shards = self.shards
-        let settings = UDPIntake.Settings(
+        var settings = UDPIntake.Settings(
             host: config.listenAddress, port: config.listenPort, sockets: threads,
             receiveBufferBytes: config.receiveBufferBytes)
+        settings.filter = intakeFilter
         // Each exporter is decoded by one shard: the total is shared out between them.
         var decoderLimits = FlowDecoder.Limits()
         decoderLimits.bytesTotal = max(decoderLimits.bytesPerExporter, decoderLimits.bytesTotal / threads)
@@ -154,9 +158,14 @@ public final class Collector: Service, Sendable {
 
         var metricsServer: MetricsServer?
         if let endpoint = config.metricsEndpoint {
-            metricsServer = try await MetricsServer.start(
-                host: endpoint.host, port: endpoint.port, group: group,
-                routes: httpRoutes())
+            do {
+                metricsServer = try await MetricsServer.start(
+                    host: endpoint.host, port: endpoint.port, group: group,
+                    routes: httpRoutes())
+            } catch {
+                await bound.close()
+                throw StartupError(description: "cannot listen on TCP \(endpoint) for metrics_listen: \(error)")
+            }
             logger.info("metrics endpoint", metadata: ["listen": "\(endpoint)", "path": "/metrics"])
         }
 
@@ -323,6 +332,45 @@ extension TimeBinning {
 }
 
 extension Collector {
+    /// SIGUSR2: the maps read again from the configuration file (pmacct's map reload):
+    /// nfacctd_allow_file, sampling_map, bgp_agent_map. Everything else needs a restart.
+    public func reloadMaps(from reloaded: CollectorConfig) {
+        intakeFilter.replace(reloaded.flowAllowList)
+        let sampling = SamplingMap(rules: reloaded.samplingMap)
+        let agentMap = reloaded.agentMap.map {
+            Enricher.AgentMapEntry(exporters: $0.exporters, bgpIP: $0.bgpIP, v4: $0.family != .v6, v6: $0.family != .v4)
+        }
+        for handle in shards.withLockedValue({ Array($0.values) }) {
+            let bound = handle.shard
+            handle.loop.execute { bound.value.reload(sampling: sampling, agentMap: agentMap) }
+        }
+        logger.info("maps reloaded", metadata: [
+            "nfacctd_allow_file": "\(reloaded.flowAllowList.map { "\($0.count) entries" } ?? "none")",
+            "sampling_map": "\(reloaded.samplingMap.count) rules",
+            "bgp_agent_map": "\(reloaded.agentMap.count) entries",
+        ])
+    }
+
+    /// SIGUSR1: statistics to the log, as nfacctd writes them (per exporter, then totals).
+    public func logStatistics() async {
+        guard let stats = try? await gatherStats().get() else { return }
+        var datagrams: UInt64 = 0, records: UInt64 = 0
+        for (exporter, e) in stats.exporters.sorted(by: { $0.key < $1.key }) {
+            datagrams += e.datagrams
+            records += e.records
+            logger.notice("statistics", metadata: [
+                "exporter": "\(exporter)", "datagrams": "\(e.datagrams)", "records": "\(e.records)",
+                "rejected": "\(e.errors.reduce(0, +))", "unknown_template_sets": "\(e.unknownTemplateSets)",
+                "sequence_lost": "\(e.sequenceLost)", "templates_refused": "\(e.templatesRefused)",
+            ])
+        }
+        logger.notice("statistics", metadata: [
+            "exporters": "\(stats.exporters.count)", "datagrams": "\(datagrams)", "records": "\(records)",
+            "decoder_state_bytes": "\(stats.decoderBytes)", "decoder_sessions": "\(stats.decoderSessions)",
+            "view_dropped_flows": "\(stats.viewDroppedFlows.reduce(0, +))",
+        ])
+    }
+
     /// How shards map flows to BGP paths, from nfacctd_as, nfacctd_net, bgp_agent_map and friends.
     var enricherSettings: Enricher.Settings {
         var s = Enricher.Settings()

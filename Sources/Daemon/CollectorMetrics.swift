@@ -24,9 +24,11 @@ final class CollectorMetrics: Sendable {
         var pathMatches: [UInt64] = []
         var socketDrops: UInt64 = 0
         var steered: UInt64 = 0
+        var denied: UInt64 = 0
         var templatesEvicted: UInt64 = 0
         var templatesExpired: UInt64 = 0
         var sessionsEvicted: UInt64 = 0
+        var countersSaturated: UInt64 = 0
     }
 
     let viewNames: [String]
@@ -93,6 +95,9 @@ final class CollectorMetrics: Sendable {
                 bump("pathflow_flow_sessions_refused_total",
                      "New transport sessions / observation domains refused (the exporter's or the total limit): their templates are not kept",
                      now.sessionsRefused, before.sessionsRefused)
+                bump("pathflow_flow_counters_saturated_total",
+                     "Flow records with a packet, byte or flow count above Int64.max, held at it",
+                     now.countersSaturated, before.countersSaturated)
                 bump("pathflow_flow_records_without_flow_fields_total",
                      "Data records of templates with neither counters nor addresses (events, frame sections): not flows",
                      now.recordsWithoutFlowFields, before.recordsWithoutFlowFields)
@@ -128,12 +133,21 @@ final class CollectorMetrics: Sendable {
             bumpGlobal("pathflow_flow_templates_expired_total",
                        "Templates forgotten because nobody refreshed or used them within nfacctd_templates_lifetime",
                        stats.templatesExpired, &last.templatesExpired)
+            bumpGlobal("pathflow_rows_counters_saturated_total",
+                       "Counters held at their maximum: renormalised records, and rows whose sums reached Int64.max",
+                       stats.countersSaturated, &last.countersSaturated)
             bumpGlobal("pathflow_flow_sessions_evicted_total", "Idle exporter sessions closed to make room for new ones",
                        stats.sessionsEvicted, &last.sessionsEvicted)
             gauge("pathflow_flow_decoder_state_bytes", help: "Memory the decoders' templates, samplers and sessions hold, by their own accounting")
                 .set(Double(stats.decoderBytes))
             gauge("pathflow_flow_decoder_sessions", help: "Exporter sessions (address and port, observation domain) with decoder state")
                 .set(Double(stats.decoderSessions))
+            if let denied = intake.withLockedValue({ $0?.filter.denied }), denied > last.denied {
+                counter("pathflow_flow_datagrams_denied_total", labels: [],
+                        help: "Datagrams from exporters not in nfacctd_allow_file, dropped before decoding")
+                    .increment(by: Int64(denied - last.denied))
+                last.denied = denied
+            }
             if let steered = intake.withLockedValue({ $0?.steered }), steered > last.steered {
                 counter("pathflow_flow_datagrams_steered_total", labels: [],
                         help: "Datagrams read on one socket and decoded by the shard that owns their exporter")

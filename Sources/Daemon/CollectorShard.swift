@@ -11,7 +11,7 @@ import NetCore
 /// exclusive access to the shard, not one per record and field.
 final class CollectorShard: DatagramSink {
     struct Settings {
-        let sampling: SamplingMap
+        var sampling: SamplingMap
         let renormalizes: Bool
         /// nfacctd_as: netflow (or longest) keeps the exporter's ASNs; pmacct's default leaves
         /// them 0, and with `bgp` they come from the RIB alone.
@@ -27,7 +27,7 @@ final class CollectorShard: DatagramSink {
         var records: [FlowRecord] = []
     }
 
-    let settings: Settings
+    var settings: Settings
     var state: State
 
     init(
@@ -44,6 +44,12 @@ final class CollectorShard: DatagramSink {
         state.receive(datagram, from: sender, port: port, arrival: arrival, settings: settings)
     }
 
+    /// Maps reloaded on SIGUSR2.
+    func reload(sampling: SamplingMap, agentMap: [Enricher.AgentMapEntry]) {
+        settings.sampling = sampling
+        settings.enricher?.replaceAgentMap(agentMap)
+    }
+
     func take(view index: Int) -> DrainedRows {
         state.views[index].take()
     }
@@ -52,7 +58,10 @@ final class CollectorShard: DatagramSink {
         var copy = state.stats
         copy.decoderBytes = UInt64(state.decoder.stateBytes)
         copy.decoderSessions = UInt64(state.decoder.sessionCount)
-        for (i, view) in state.views.enumerated() { copy.viewDroppedFlows[i] = view.droppedFlows }
+        for (i, view) in state.views.enumerated() {
+            copy.viewDroppedFlows[i] = view.droppedFlows
+            copy.countersSaturated += view.saturatedCounters
+        }
         if let enricher = settings.enricher { copy.pathMatches = enricher.matches }
         return copy
     }
@@ -77,7 +86,7 @@ extension CollectorShard.State {
                 if mapsSampling, let rate = settings.sampling.rate(for: records[index]) {
                     records[index].samplingRate = rate
                 }
-                if settings.renormalizes { renormalize(&records[index]) }
+                if settings.renormalizes && !renormalize(&records[index]) { stats.countersSaturated += 1 }
                 if !settings.keepsASNumbers {
                     records[index].srcAS = 0
                     records[index].dstAS = 0
@@ -122,5 +131,6 @@ extension ShardStats.Exporter {
         templatesRefused += UInt64(outcome.templatesRefused)
         sessionsRefused += UInt64(outcome.sessionsRefused)
         recordsWithoutFlowFields += UInt64(outcome.recordsWithoutFlowFields)
+        countersSaturated += UInt64(outcome.countersSaturated)
     }
 }

@@ -14,6 +14,8 @@ struct ShardStats: Sendable {
         var recordsWithoutFlowFields: UInt64 = 0
         var templatesRefused: UInt64 = 0
         var sessionsRefused: UInt64 = 0
+        /// Records with a counter above Int64.max, held at it.
+        var countersSaturated: UInt64 = 0
         var errors: [UInt64] = Array(repeating: 0, count: FlowDecodeError.allCases.count)
     }
 
@@ -27,6 +29,8 @@ struct ShardStats: Sendable {
     var templatesEvicted: UInt64 = 0
     var templatesExpired: UInt64 = 0
     var sessionsEvicted: UInt64 = 0
+    /// Counters held at their maximum: renormalised records, and rows whose sums reached it.
+    var countersSaturated: UInt64 = 0
     var decoderBytes: UInt64 = 0
     var decoderSessions: UInt64 = 0
 
@@ -43,12 +47,14 @@ struct ShardStats: Sendable {
             mine.recordsWithoutFlowFields += stats.recordsWithoutFlowFields
             mine.templatesRefused += stats.templatesRefused
             mine.sessionsRefused += stats.sessionsRefused
+            mine.countersSaturated += stats.countersSaturated
             for i in 0..<mine.errors.count { mine.errors[i] += stats.errors[i] }
             exporters[address] = mine
         }
         templatesEvicted += other.templatesEvicted
         templatesExpired += other.templatesExpired
         sessionsEvicted += other.sessionsEvicted
+        countersSaturated += other.countersSaturated
         decoderBytes += other.decoderBytes
         decoderSessions += other.decoderSessions
         if viewDroppedFlows.count < other.viewDroppedFlows.count {

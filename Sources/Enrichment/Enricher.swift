@@ -59,7 +59,7 @@ public final class Enricher {
         }
     }
 
-    public let settings: Settings
+    public private(set) var settings: Settings
     let rib: RIB
     let texts: TextPool
     /// Flows enriched, by `PathMatchCode` raw value.
@@ -81,7 +81,7 @@ public final class Enricher {
     }
 
     private var cache: [Cached] = []
-    /// `bgp_agent_map` resolved per exporter (the map does not change while the shard runs).
+    /// `bgp_agent_map` resolved per exporter, until the map is reloaded.
     private var agentTargets: [IPAddress: (v4: IPAddress?, v6: IPAddress?)] = [:]
     private var lookups: [FlowLookup] = []
     /// Results of the batched lookups, reused from datagram to datagram.
@@ -96,6 +96,12 @@ public final class Enricher {
         self.settings = settings
         needsSource = settings.asSource == .bgp || settings.asSource == .longest || settings.netSource == .bgp
             || settings.netSource == .longest || settings.peerSrcASFromBGP
+    }
+
+    /// A reloaded `bgp_agent_map` (SIGUSR2).
+    public func replaceAgentMap(_ map: [AgentMapEntry]) {
+        settings.agentMap = map
+        agentTargets.removeAll()
     }
 
     /// Enriches `records` in place: every record gets a `pathMatch`.
@@ -150,6 +156,8 @@ public final class Enricher {
         let targets = agentTargets[exporter] ?? {
             let v4 = settings.agentMap.first { $0.v4 && $0.exporters.contains(exporter) }?.bgpIP
             let v6 = settings.agentMap.first { $0.v6 && $0.exporters.contains(exporter) }?.bgpIP
+            // Bounded: a flood of spoofed exporters only costs lookups again.
+            if agentTargets.count >= 65_536 { agentTargets.removeAll(keepingCapacity: true) }
             agentTargets[exporter] = (v4, v6)
             return (v4, v6)
         }()

@@ -22,6 +22,8 @@ public final class UDPIntake: Sendable {
         public var port: Int
         public var sockets: Int
         public var receiveBufferBytes: Int?
+        /// nfacctd_allow_file; every exporter by default.
+        public var filter = IntakeFilter(nil)
         public var batch = 64
         /// After a read cycle that found fewer than `batch / 2` datagrams, wait this long before
         /// reading again: at moderate rates one wake-up then takes many datagrams instead of one.
@@ -48,6 +50,8 @@ public final class UDPIntake: Sendable {
 
     /// Datagrams read on one socket and handed to another socket's sink, so far.
     public var steered: UInt64 { steering.steered.load(ordering: .relaxed) }
+    /// nfacctd_allow_file, replaceable while running.
+    public let filter: IntakeFilter
 
     /// Makes one sink per socket (`makeSink` runs on the event loop it is given), then binds the
     /// sockets.
@@ -63,6 +67,7 @@ public final class UDPIntake: Sendable {
             targets.append(Steering.Target(loop: loop, sink: sink))
         }
         let steering = Steering(targets: targets)
+        if settings.port != 0 { try Self.refuseIfTaken(host: settings.host, port: settings.port) }
         var channels: [any Channel] = []
         var port = settings.port
         var effectiveBuffer = 0
@@ -79,11 +84,17 @@ public final class UDPIntake: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            IntakeHandler(index: index, steering: steering, batch: settings.batch,
-                                          coalescing: settings.coalescing))
+                            IntakeHandler(index: index, steering: steering, filter: settings.filter,
+                                          batch: settings.batch, coalescing: settings.coalescing))
                     }
                 }
-            let channel = try await bootstrap.bind(host: settings.host, port: port).get()
+            let channel: any Channel
+            do {
+                channel = try await bootstrap.bind(host: settings.host, port: port).get()
+            } catch {
+                for bound in channels { try? await bound.close() }
+                throw BindError(description: "cannot listen on UDP \(Self.endpoint(settings.host, port)): \(error)")
+            }
             effectiveBuffer = await Self.setReceiveBuffer(channel, bytes: settings.receiveBufferBytes ?? Settings.defaultReceiveBufferBytes)
             // Port 0: every further socket joins the port the first one got.
             if port == 0 { port = channel.localAddress?.port ?? 0 }
@@ -91,15 +102,51 @@ public final class UDPIntake: Sendable {
         }
         let kernel = settings.sockets > 1 ? await Steering.attachProgram(to: channels[0], sockets: settings.sockets) : true
         return UDPIntake(channels: channels, localPort: port, receiveBufferBytes: effectiveBuffer,
-                         kernelSteering: kernel, steering: steering)
+                         kernelSteering: kernel, steering: steering, filter: settings.filter)
     }
 
-    init(channels: [any Channel], localPort: Int, receiveBufferBytes: Int, kernelSteering: Bool, steering: Steering) {
+    init(
+        channels: [any Channel], localPort: Int, receiveBufferBytes: Int, kernelSteering: Bool, steering: Steering,
+        filter: IntakeFilter
+    ) {
+        self.filter = filter
         self.channels = channels
         self.localPort = localPort
         self.receiveBufferBytes = receiveBufferBytes
         self.kernelSteering = kernelSteering
         self.steering = steering
+    }
+
+    public struct BindError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    static func endpoint(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// SO_REUSEPORT lets any process of the same user join the port and silently take a share of
+    /// the exporters: a plain bind first, which fails while anything else holds the port.
+    static func refuseIfTaken(host: String, port: Int) throws {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        } catch {
+            throw BindError(description: "cannot listen on UDP \(endpoint(host, port)): \(error)")
+        }
+        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
+        #if canImport(Glibc)
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+        #else
+        let fd = socket(family, SOCK_DGRAM, 0)
+        #endif
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        let result = address.withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
+        if result != 0 && errno == EADDRINUSE {
+            throw BindError(description: "UDP \(endpoint(host, port)) is already in use by another process "
+                + "(another collector on the same port would silently take a share of the exporters); stop it or choose another nfacctd_port")
+        }
     }
 
     static let rcvbuf = ChannelOptions.Types.SocketOption(
@@ -131,6 +178,7 @@ final class IntakeHandler: ChannelInboundHandler {
 
     let index: Int
     let steering: Steering
+    var filter: IntakeFilterCache
     let sink: any DatagramSink
     let batch: Int
     let coalescing: TimeAmount
@@ -140,9 +188,10 @@ final class IntakeHandler: ChannelInboundHandler {
     /// Datagrams of this read cycle that belong to other sockets' sinks, by target.
     var foreign: [Steering.Batch?]
 
-    init(index: Int, steering: Steering, batch: Int, coalescing: TimeAmount) {
+    init(index: Int, steering: Steering, filter: IntakeFilter, batch: Int, coalescing: TimeAmount) {
         self.index = index
         self.steering = steering
+        self.filter = IntakeFilterCache(filter)
         self.sink = steering.targets[index].sink.value
         self.batch = batch
         self.coalescing = coalescing
@@ -157,9 +206,10 @@ final class IntakeHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let sender = IPAddress(envelope.remoteAddress)
+        cycle += 1
+        guard filter.allows(sender) else { return }
         let port = UInt16(truncatingIfNeeded: envelope.remoteAddress.port ?? 0)
         let arrival = UInt32(truncatingIfNeeded: time(nil))
-        cycle += 1
         let owner = steering.owner(of: sender)
         if owner == index {
             envelope.data.withUnsafeReadableBytes { bytes in

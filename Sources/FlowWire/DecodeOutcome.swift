@@ -20,6 +20,8 @@ public struct DecodeOutcome: Sendable, Equatable {
     /// Idle sessions closed to make room for a new one.
     public var sessionsEvicted = 0
     public var optionsRecords = 0
+    /// Flow records with a counter above Int64.max, held at it.
+    public var countersSaturated = 0
     /// Data records of templates with neither counters nor addresses (events, RFC 7133 frame
     /// sections): decoded past, not flows.
     public var recordsWithoutFlowFields = 0

@@ -57,6 +57,9 @@ public struct FlowRecord: Sendable, Equatable {
 
     public init() {}
 
+    /// The largest packet, byte or flow count kept: SQLite's INTEGER is signed 64-bit.
+    public static let maximumCounter = UInt64(Int64.max)
+
     /// The exporter as pmacct's peer_src_ip and BGP router selection see it: IE 130/131 when the
     /// record (or an options record) carried it, else the UDP source.
     @inline(__always)

@@ -405,6 +405,13 @@ struct Session: Sendable {
         if template.choosesFamily { c.resolve(into: &r, innerIsV6: template.innerIsV6) }
         // pmacct counts a record as one flow when IE 3 is absent or 0 (Ubiquiti sends 0).
         if r.flows == 0 { r.flows = 1 }
+        // Tables hold signed 64-bit counters: a value above Int64.max is held at it, and counted.
+        if (r.packets | r.bytes | r.flows) > FlowRecord.maximumCounter {
+            r.packets = min(r.packets, FlowRecord.maximumCounter)
+            r.bytes = min(r.bytes, FlowRecord.maximumCounter)
+            r.flows = min(r.flows, FlowRecord.maximumCounter)
+            outcome.countersSaturated += 1
+        }
         if r.icmpTypeCode == 0 && t.hasICMPParts {
             r.icmpTypeCode = UInt16(t.icmpType) << 8 | UInt16(t.icmpCode)
         }

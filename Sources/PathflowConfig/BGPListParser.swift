@@ -1,17 +1,17 @@
 import NetCore
 
-/// Reads the two list files of the BGP daemon, in pmacct's syntax: `bgp_daemon_allow_file`
+/// Reads pmacct's list files: the allow lists `bgp_daemon_allow_file` and `nfacctd_allow_file`
 /// (one address or prefix per line) and `bgp_daemon_md5_file` (`address, password`). `!` or
 /// `#` starts a comment; a bad line is reported and ignored, as pmacct does.
 public enum BGPListParser {
-    public static func allowList(text: String, file: String) -> ([IPPrefix], [ConfigDiagnostic]) {
+    public static func allowList(text: String, file: String, key: String) -> ([IPPrefix], [ConfigDiagnostic]) {
         var prefixes: [IPPrefix] = []
         var diagnostics: [ConfigDiagnostic] = []
         for (number, row) in rows(text) {
             if let prefix = IPPrefix(row) {
                 prefixes.append(prefix)
             } else {
-                diagnostics.append(ignored(file, number, "bgp_daemon_allow_file", "'\(row)' is not an IP address or prefix"))
+                diagnostics.append(ignored(file, number, key, "'\(row)' is not an IP address or prefix"))
             }
         }
         return (prefixes, diagnostics)

@@ -1,3 +1,4 @@
+import NetCore
 /// Everything the collector needs from a pmacct-syntax configuration (nfacctd keys), with
 /// pmacct's defaults for whatever the file leaves out.
 public struct CollectorConfig: Sendable, Hashable {
@@ -38,6 +39,10 @@ public struct CollectorConfig: Sendable, Hashable {
     public var useIPNextHop: Bool = false
     /// `nfacctd_pipe_size`: the socket receive buffer; nil leaves the system default.
     public var receiveBufferBytes: Int?
+    /// pmacct's nfacctd_allow_file, loaded: the exporters whose datagrams are accepted; nil
+    /// accepts every exporter.
+    public var flowAllowList: [IPPrefix]?
+    public var flowAllowFilePath: String?
     /// `metrics_listen` (pathflow's own key): `HOST:PORT`, `[IPv6]:PORT`, or `false`.
     public var metricsListen: String = "127.0.0.1:9479"
     /// `timestamps_utc` given without a plugin name.

@@ -6,6 +6,7 @@ struct ConfigEvaluator {
         var config = CollectorConfig()
         var samplingMapLine: RawConfig.Line?
         var allowFileLine: RawConfig.Line?
+        var flowAllowFileLine: RawConfig.Line?
         var agentMapLine: RawConfig.Line?
         var md5FileLine: RawConfig.Line?
     }
@@ -158,8 +159,13 @@ struct ConfigEvaluator {
             loadSamplingMap(path, line)
         }
         if let line = global.allowFileLine, let path = global.config.bgp.allowFilePath, let text = readList(path, line) {
-            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path)
+            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path, key: "bgp_daemon_allow_file")
             global.config.bgp.allowList = prefixes
+            diagnostics += problems
+        }
+        if let line = global.flowAllowFileLine, let path = global.config.flowAllowFilePath, let text = readList(path, line) {
+            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path, key: "nfacctd_allow_file")
+            global.config.flowAllowList = prefixes
             diagnostics += problems
         }
         if let line = global.agentMapLine, let path = global.config.agentMapPath, let text = readList(path, line) {

@@ -109,6 +109,14 @@ enum ConfigKeys {
         "bgp_daemon_max_peers": KeyRule.Global { value in
             ConfigValue.positive(value, max: 10_000).map { n in { draft, _ in draft.config.bgp.maxPeers = n } }
         },
+        "nfacctd_allow_file": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.flowAllowFilePath = path
+                    draft.flowAllowFileLine = line
+                }
+            }
+        },
         "bgp_daemon_allow_file": KeyRule.Global { value in
             ConfigValue.nonEmpty(value).map { path in
                 { draft, line in
@@ -383,7 +391,6 @@ enum ConfigKeys {
         "nfacctd_interface": never("binding to an interface (VRF) is not implemented yet"),
         "nfacctd_ipv6_only": off("nfacctd_ipv6_only is not implemented yet"),
         "nfacctd_mcast_groups": never("joining multicast groups is not implemented yet"),
-        "nfacctd_allow_file": never("restricting exporters (nfacctd_allow_file) is not implemented yet"),
         "nfacctd_kafka_broker_host": never("reading flows from Kafka is not implemented"),
         "nfacctd_kafka_broker_port": never("reading flows from Kafka is not implemented"),
         "nfacctd_kafka_topic": never("reading flows from Kafka is not implemented"),

@@ -94,7 +94,7 @@ public enum BinList {
         var n = 0
         for i in 0..<buffer.count {
             if n > 0 && buffer[n - 1].second == buffer[i].second {
-                buffer[n - 1].bytes &+= buffer[i].bytes
+                buffer[n - 1].bytes = add(buffer[n - 1].bytes, buffer[i].bytes)
             } else {
                 buffer[n] = buffer[i]
                 n += 1
@@ -226,7 +226,7 @@ public enum BinList {
         var present = [Bool](repeating: false, count: minutes)
         for e in buffer {
             let m = Int(e.second / 60)
-            sums[m] &+= e.bytes
+            sums[m] = add(sums[m], e.bytes)
             present[m] = true
         }
         var n = 0
@@ -235,6 +235,13 @@ public enum BinList {
             n += 1
         }
         return n
+    }
+
+    /// Bytes of one second added up, held at Int64's limits as the tables' counters are.
+    @inline(__always)
+    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     static func addFunction(_ context: OpaquePointer?, _ arguments: UnsafeMutablePointer<OpaquePointer?>?) {
@@ -256,7 +263,7 @@ public enum BinList {
             let x = i < na ? load(a.baseAddress!.advanced(by: i * entrySize)) : nil
             let y = j < nb ? load(b.baseAddress!.advanced(by: j * entrySize)) : nil
             if let x, let y, x.second == y.second {
-                merged.append(Entry(second: x.second, bytes: x.bytes &+ y.bytes))
+                merged.append(Entry(second: x.second, bytes: add(x.bytes, y.bytes)))
                 i += 1
                 j += 1
             } else if let x, y == nil || x.second < y!.second {

@@ -59,8 +59,10 @@ public struct RollupSchema: Sendable {
         let names = columns.map(\.name) + ["packets", "bytes", "flows", "stamp_inserted", "bins"]
         let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
         return "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders)) "
-            + "ON CONFLICT (\(keyList)) DO UPDATE SET packets = packets + excluded.packets, "
-            + "bytes = bytes + excluded.bytes, flows = flows + excluded.flows, "
+            + "ON CONFLICT (\(keyList)) DO UPDATE SET "
+            + "packets = \(TableSchema.saturatingSum("packets", "excluded.packets")), "
+            + "bytes = \(TableSchema.saturatingSum("bytes", "excluded.bytes")), "
+            + "flows = \(TableSchema.saturatingSum("flows", "excluded.flows")), "
             + "bins = pathflow_bins_add(bins, excluded.bins)"
     }
 

@@ -175,12 +175,12 @@ public final class SQLiteStore: Sendable {
                 newest = max(newest, row.bin)
                 var index: Int32 = 1
                 Self.bindKey(row.key, schema: schema, texts, rollupUpsert, &index)
-                sqlite3_bind_int64(rollupUpsert, index, Int64(bitPattern: counters.packets))
-                sqlite3_bind_int64(rollupUpsert, index + 1, Int64(bitPattern: counters.bytes))
-                sqlite3_bind_int64(rollupUpsert, index + 2, Int64(bitPattern: counters.flows))
+                sqlite3_bind_int64(rollupUpsert, index, Int64(clamping: counters.packets))
+                sqlite3_bind_int64(rollupUpsert, index + 1, Int64(clamping: counters.bytes))
+                sqlite3_bind_int64(rollupUpsert, index + 2, Int64(clamping: counters.flows))
                 Self.bindText(day.day, rollupUpsert, index + 3)
                 packed.withUnsafeMutableBytes { out in
-                    BinList.store(BinList.Entry(second: day.second, bytes: Int64(bitPattern: counters.bytes)), out.baseAddress!)
+                    BinList.store(BinList.Entry(second: day.second, bytes: Int64(clamping: counters.bytes)), out.baseAddress!)
                     _ = sqlite3_bind_blob(rollupUpsert, index + 4, out.baseAddress, Int32(out.count), Self.transient)
                 }
                 try step(rollupUpsert, rollupSQL)
@@ -279,11 +279,12 @@ public final class SQLiteStore: Sendable {
     /// Binds packets, bytes and (in tables pathflow creates) flows from parameter `index` on.
     @inline(__always)
     static func bindCounters(_ c: Counters, schema: TableSchema, _ statement: SQLiteStatement, _ index: inout Int32) {
-        sqlite3_bind_int64(statement, index, Int64(bitPattern: c.packets))
-        sqlite3_bind_int64(statement, index + 1, Int64(bitPattern: c.bytes))
+        // Counters never exceed Int64.max (they saturate there); clamping keeps it so for any input.
+        sqlite3_bind_int64(statement, index, Int64(clamping: c.packets))
+        sqlite3_bind_int64(statement, index + 1, Int64(clamping: c.bytes))
         index += 2
         if schema.hasFlowsColumn {
-            sqlite3_bind_int64(statement, index, Int64(bitPattern: c.flows))
+            sqlite3_bind_int64(statement, index, Int64(clamping: c.flows))
             index += 1
         }
     }

@@ -122,12 +122,20 @@ public struct TableSchema: Sendable, Equatable {
         }
     }
 
+    /// `column + added`, held at Int64.max: SQLite turns an INTEGER sum that overflows into a
+    /// REAL, which pmacct's SQL and the reports would read as something else. `added` is never
+    /// negative (the collector binds counters of at most Int64.max), so the test cannot overflow.
+    public static func saturatingSum(_ column: String, _ added: String) -> String {
+        "CASE WHEN \(column) > 9223372036854775807 - \(added) THEN 9223372036854775807 ELSE \(column) + \(added) END"
+    }
+
     /// One UPSERT: counters add up when the row for that key and bin exists.
     public var upsertStatement: String {
         let columns = writtenColumns
         let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        var updates = ["packets = packets + excluded.packets", "bytes = bytes + excluded.bytes"]
-        if hasFlowsColumn { updates.append("flows = flows + excluded.flows") }
+        var updates = ["packets = \(Self.saturatingSum("packets", "excluded.packets"))",
+                       "bytes = \(Self.saturatingSum("bytes", "excluded.bytes"))"]
+        if hasFlowsColumn { updates.append("flows = \(Self.saturatingSum("flows", "excluded.flows"))") }
         updates.append("stamp_updated = excluded.stamp_updated")
         return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
             + "ON CONFLICT (\(keyColumns.joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))"
@@ -135,8 +143,8 @@ public struct TableSchema: Sendable, Equatable {
 
     /// For tables made by hand without a matching unique key: pmacct's UPDATE, then INSERT.
     public var updateStatement: String {
-        var sets = ["packets = packets + ?", "bytes = bytes + ?"]
-        if hasFlowsColumn { sets.append("flows = flows + ?") }
+        var sets = ["packets = \(Self.saturatingSum("packets", "?1"))", "bytes = \(Self.saturatingSum("bytes", "?2"))"]
+        if hasFlowsColumn { sets.append("flows = \(Self.saturatingSum("flows", "?3"))") }
         sets.append("stamp_updated = ?")
         let conditions = (primitives.map(\.column) + ["stamp_inserted"]).map { "\($0) = ?" }
         return "UPDATE \(table) SET \(sets.joined(separator: ", ")) WHERE \(conditions.joined(separator: " AND "))"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Logging
+import NetCore
 import PathflowConfig
 import ServiceLifecycle
 
@@ -36,6 +37,13 @@ struct Collect: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
+    func validate() throws {
+        if let listen, IPAddress(listen) == nil {
+            throw ValidationError("--listen \(listen): not an IP address")
+        }
+        try daemon.validateMetricsListen()
+    }
+
     func run() async throws {
         let config = try loadConfiguration(path: file, strict: daemon.strict).applying(ConfigOverrides(
             sqlDB: sqlDB, listenPort: port, listenAddress: listen, metricsListen: daemon.metricsListen,
@@ -57,10 +65,30 @@ struct Collect: AsyncParsableCommand {
         } catch {
             throw RuntimeFailure("\(error)")
         }
+        let path = file
+        let signals = SignalService(
+            logger: logger, reopenLog: { Logging.reopen() },
+            statistics: { await collector.logStatistics() },
+            reloadMaps: {
+                // pmacct keeps the old maps when the new ones cannot be read.
+                do {
+                    let (reloaded, diagnostics) = try CollectorConfig.load(path: path)
+                    for d in diagnostics { logger.warning("\(d)") }
+                    if diagnostics.contains(where: { $0.severity == .fatal }) {
+                        logger.error("maps not reloaded: the configuration has errors (see above)")
+                    } else {
+                        collector.reloadMaps(from: reloaded)
+                    }
+                } catch {
+                    logger.error("maps not reloaded", metadata: ["error": "\(error)"])
+                }
+            })
         let group = ServiceGroup(
             configuration: .init(
-                // Started in order, stopped in reverse: flows stop (and flush) before BGP does.
-                services: (collector.bgp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                // Started in order, stopped in reverse: flows stop (and flush) before BGP does;
+                // the signal handlers are there from first to last.
+                services: [.init(service: signals)]
+                    + (collector.bgp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + [.init(service: collector)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import PathflowConfig
 
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,12 @@ struct DaemonOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Stay in the foreground even when the configuration says daemonize: true.")
     var foreground = false
+
+    func validateMetricsListen() throws {
+        if let metricsListen, metricsListen != "false", ListenEndpoint(parsing: metricsListen) == nil {
+            throw ValidationError("--metrics-listen \(metricsListen): expected HOST:PORT, [IPv6]:PORT or false")
+        }
+    }
 }
 
 enum PathflowVersion {
@@ -115,11 +122,19 @@ enum Background {
 
 /// Logs to standard error, or appended to `logfile`.
 enum Logging {
+    /// The log file, once bootstrapped with one: SIGHUP reopens it (after logrotate moved it).
+    nonisolated(unsafe) static var file: FileHandleBox?
+
+    static func reopen() {
+        file?.reopen()
+    }
+
     static func bootstrap(logfile: String?, debug: Bool) -> Logger {
         let level: Logger.Level = debug ? .debug : .info
         if let logfile, let file = fopen(logfile, "a") {
             setvbuf(file, nil, _IOLBF, 0)
-            let handle = FileHandleBox(file: file)
+            let handle = FileHandleBox(file: file, path: logfile)
+            Self.file = handle
             LoggingSystem.bootstrap { label in
                 var handler = FileLogHandler(label: label, file: handle)
                 handler.logLevel = level
@@ -139,9 +154,18 @@ enum Logging {
 }
 
 final class FileHandleBox: @unchecked Sendable {
-    // A FILE* is internally locked by stdio; lines are written with one fputs each.
+    // A FILE* is internally locked by stdio; lines are written with one fputs each, and freopen
+    // takes the same lock, so a reopen never splits a line.
     let file: UnsafeMutablePointer<FILE>
-    init(file: UnsafeMutablePointer<FILE>) { self.file = file }
+    let path: String
+    init(file: UnsafeMutablePointer<FILE>, path: String) {
+        self.file = file
+        self.path = path
+    }
+
+    func reopen() {
+        if freopen(path, "a", file) != nil { setvbuf(file, nil, _IOLBF, 0) }
+    }
 }
 
 struct FileLogHandler: LogHandler {

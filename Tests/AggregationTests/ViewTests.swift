@@ -156,6 +156,26 @@ import Glibc
         #expect(key?.dstNet.description == "2001:db8:aa::")
     }
 
+    @Test func sumsSaturateAtInt64MaxAndAreCounted() {
+        for primitives in [Self.fiveTuple, Primitive.allCases.filter { !$0.needsBGP }] {
+            var view = View(ViewDefinition(name: "v", primitives: primitives, binning: nil))
+            let big = Self.record("10.0.0.1", "10.0.0.2", sport: 1, dport: 2, proto: 6,
+                                  packets: UInt64(Int64.max) - 1, bytes: UInt64(Int64.max), start: 0)
+            view.add(contentsOf: [big, big, big], arrival: 0)
+            let rows = view.drain()
+            #expect(rows.count == 1)
+            #expect(rows.values.first?.packets == UInt64(Int64.max) && rows.values.first?.bytes == UInt64(Int64.max))
+            #expect(view.saturatedCounters >= 1, "\(primitives)")
+        }
+    }
+
+    @Test func renormalizationSaturates() {
+        var r = Self.record("10.0.0.1", "10.0.0.2", sport: 1, dport: 2, proto: 6, packets: 1 << 40, bytes: 1 << 62, start: 0)
+        r.samplingRate = 1 << 30
+        #expect(!renormalize(&r))
+        #expect(r.packets == UInt64(Int64.max) && r.bytes == UInt64(Int64.max))
+    }
+
     @Test func renormalizationScalesByTheRate() {
         var r = Self.record("10.0.0.1", "10.0.0.2", sport: 1, dport: 2, proto: 6, packets: 3, bytes: 120, start: 0)
         r.samplingRate = 100

@@ -217,6 +217,14 @@ import NetCore
         #expect(records.map(\.dstPort) == [0, 3 * 256 + 1])
     }
 
+    /// One IPFIX record with counters near 2^64: held at Int64.max (what a table can hold), counted.
+    @Test func countersAboveInt64MaxAreHeldAndCounted() {
+        let record = Wire.be64(UInt64.max) + Wire.be64(UInt64(Int64.max) + 1) + Self.v4a + Self.v4b
+        let (records, outcomes) = Self.decode([Wire.ipfix(Self.template(256, Self.flowFields)), Wire.ipfix(Wire.set(256, record))])
+        #expect(records.map(\.packets) == [UInt64(Int64.max)] && records.map(\.bytes) == [UInt64(Int64.max)])
+        #expect(outcomes[1].countersSaturated == 1)
+    }
+
     @Test func recordsWithoutCountersOrAddressesAreNotFlows() {
         // Akvorado's datalink capture: interfaces, direction and an RFC 7133 frame section only.
         let fields = Wire.field(10, 4) + Wire.field(14, 4) + Wire.field(61, 1) + Wire.field(312, 2) + Wire.field(315, 0xffff)

@@ -179,6 +179,42 @@ import Testing
         #expect(sums?["n"] as Int? == 1 && sums?["p"] as Int? == 3 && sums?["b"] as Int? == 30)
     }
 
+    /// Counters near 2^63: sums held at Int64.max, stored as INTEGER (never REAL, never negative),
+    /// in the view's table, its daily rollup and a hand-made table, across flushes.
+    @Test func countersSaturateAtInt64Max() throws {
+        let path = temporaryPath()
+        let store = try SQLiteStore(path: path)
+        try store.prepare(try TableSchema(table: "acct", primitives: Self.fiveTuple, tableVersion: nil, numericProtocols: true),
+                          rollup: true, utc: true)
+        let k = key("10.0.0.1", "10.0.0.2", 1, 2, 17)
+        let huge = Counters(packets: UInt64(Int64.max) - 5, bytes: UInt64.max, flows: UInt64(Int64.max))
+        for _ in 0..<3 {
+            try store.write(table: "acct", rows: [BinnedKey(key: k, bin: 1_700_000_040): huge], now: 1_700_000_100, utc: true)
+        }
+        for table in ["acct", "acct_daily"] {
+            let row = try store.read {
+                try Row.fetchOne($0, sql: "SELECT packets, bytes, flows, typeof(packets) AS tp, typeof(bytes) AS tb, typeof(flows) AS tf FROM \(table)")
+            }
+            #expect(row?["tp"] as String? == "integer" && row?["tb"] as String? == "integer" && row?["tf"] as String? == "integer", "\(table)")
+            #expect(row?["packets"] as Int64? == .max && row?["bytes"] as Int64? == .max && row?["flows"] as Int64? == .max, "\(table)")
+        }
+
+        let handMade = temporaryPath()
+        try DatabaseQueue(path: handMade).write {
+            try $0.execute(sql: """
+                CREATE TABLE acct (ip_src CHAR(45), ip_dst CHAR(45), src_port INT, dst_port INT, ip_proto CHAR(6),
+                packets INT, bytes BIGINT, stamp_inserted DATETIME, stamp_updated DATETIME)
+                """)
+        }
+        let hand = try SQLiteStore(path: handMade)
+        try hand.prepare(try TableSchema(table: "acct", primitives: Self.fiveTuple, tableVersion: 1, numericProtocols: false))
+        for _ in 0..<2 {
+            try hand.write(table: "acct", rows: [BinnedKey(key: k, bin: 60): huge], now: 120, utc: true)
+        }
+        let row = try hand.read { try Row.fetchOne($0, sql: "SELECT bytes, typeof(bytes) AS tb FROM acct") }
+        #expect(row?["tb"] as String? == "integer" && row?["bytes"] as Int64? == .max)
+    }
+
     @Test func missingColumnIsAClearError() throws {
         let path = temporaryPath()
         let queue = try DatabaseQueue(path: path)
