@@ -42,6 +42,8 @@ public final class Collector: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let threads: Int
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
+    /// Per view (by index): rows of failed flushes waiting for the next try.
+    let backlogs: NIOLockedValueBox<[Backlog]>
     /// The BGP daemon when `bgp_daemon: true`; run it as a service before the collector.
     public let bgp: BGPService?
     /// AS paths and community lists of the flow keys, shared by every shard and view.
@@ -89,7 +91,11 @@ public final class Collector: Service, Sendable {
                 store = existing
             } else {
                 do {
+                    // Every view writing to this file, checked before the file is touched.
+                    try SQLiteStore.check(path: view.sqlDB, schemas: Self.schemas(of: config, in: view.sqlDB))
                     store = try SQLiteStore(path: view.sqlDB)
+                } catch SQLiteStore.Error.schema(let table, let reason) {
+                    throw StartupError(description: "view \(view.name): database \(view.sqlDB), table \(table): \(reason) (the database was left as it was)")
                 } catch {
                     throw StartupError(description: "view \(view.name): \(error)")
                 }
@@ -104,6 +110,7 @@ public final class Collector: Service, Sendable {
         }
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
+        self.backlogs = NIOLockedValueBox(Array(repeating: Backlog(), count: sinks.count))
         self.intakeFilter = IntakeFilter(config.flowAllowList)
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
         var snapshotStore: SQLiteStore?
@@ -138,7 +145,9 @@ public final class Collector: Service, Sendable {
         settings.filter = intakeFilter
         // Each exporter is decoded by one shard: the total is shared out between them.
         var decoderLimits = FlowDecoder.Limits()
-        decoderLimits.bytesTotal = max(decoderLimits.bytesPerExporter, decoderLimits.bytesTotal / threads)
+        decoderLimits.templateLifetime = UInt32(clamping: config.templateLifetime)
+        decoderLimits.bytesPerExporter = config.decoderBytesPerExporter
+        decoderLimits.bytesTotal = max(decoderLimits.bytesPerExporter, config.decoderBytes / threads)
         let bound = try await UDPIntake.bind(settings: settings, group: group) { [decoderLimits] index, loop in
             let enricher = enrichment.map { Enricher(rib: $0.0, texts: texts, settings: $0.1) }
             let shard = CollectorShard(
@@ -166,14 +175,23 @@ public final class Collector: Service, Sendable {
                 await bound.close()
                 throw StartupError(description: "cannot listen on TCP \(endpoint) for metrics_listen: \(error)")
             }
+            metrics.http.withLockedValue { $0 = metricsServer?.gate }
             logger.info("metrics endpoint", metadata: ["listen": "\(endpoint)", "path": "/metrics"])
         }
 
         await flushLoop()
 
-        // Graceful shutdown: stop reading, flush what was read, then release the loops.
+        // Graceful shutdown: stop reading, flush what was read, then release the loops. Failing
+        // writes are tried again until the stop budget runs out (systemd's default stop timeout
+        // is 90 s); only then are rows given up, counted and logged.
         await bound.close()
-        for view in views { await flush(view) }
+        let giveUp = monotonicNow() + Self.stopBudget
+        for view in views {
+            while await !flush(view), monotonicNow() < giveUp {
+                try? await Task.sleep(for: .seconds(min(1, max(0, giveUp - monotonicNow()))))
+            }
+            abandonBacklog(view)
+        }
         try? await metricsServer?.close()
         logger.info("collector stopped")
         try await group.shutdownGracefully()
@@ -192,8 +210,14 @@ public final class Collector: Service, Sendable {
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let current = monotonicNow()
             for (i, view) in views.enumerated() where deadlines[i] <= current {
-                await flush(view)
-                deadlines[i] = current + Double(max(1, view.config.refreshTime))
+                let refresh = Double(max(1, view.config.refreshTime))
+                if await flush(view) {
+                    deadlines[i] = current + refresh
+                } else {
+                    // Try again sooner than the next refresh: 1, 2, 4, … seconds.
+                    let failures = backlogs.withLockedValue { $0[i].failures }
+                    deadlines[i] = current + min(refresh, Double(1 << min(failures - 1, 10)))
+                }
             }
             if current >= nextReport {
                 nextReport = current + Self.reportInterval
@@ -234,8 +258,23 @@ public final class Collector: Service, Sendable {
         }
     }
 
-    /// Drains one view from every shard, merges, and writes one transaction.
-    func flush(_ view: ViewSink) async {
+    /// Rows of a view whose flushes failed, kept for the next try.
+    struct Backlog {
+        var parts: [DrainedRows] = []
+        var rows = 0
+        /// Failed flushes in a row.
+        var failures = 0
+    }
+
+    /// Seconds a stop may spend retrying a failing final flush.
+    static let stopBudget: Double = 60
+
+    /// Drains one view from every shard and writes it, with the rows of earlier failed flushes,
+    /// in one transaction. A failure keeps every row for the next try (a transaction that failed
+    /// wrote nothing, so nothing is counted twice), up to the view's `sql_backlog_rows`; past it
+    /// the oldest are dropped, counted and logged. Returns whether the write succeeded.
+    @discardableResult
+    func flush(_ view: ViewSink) async -> Bool {
         let handles = shards.withLockedValue { Array($0.values) }
         var parts: [DrainedRows] = []
         for handle in handles {
@@ -243,28 +282,63 @@ public final class Collector: Service, Sendable {
             let bound = handle.shard
             // Taking the rows is O(1) on the shard's loop; unpacking and merging happen below.
             guard let rows = try? await handle.loop.submit({ bound.value.take(view: index) }).get() else { continue }
-            parts.append(rows)
+            if rows.count > 0 { parts.append(rows) }
         }
-        let taken = parts
+        var backlog = backlogs.withLockedValue { $0[view.index] }
+        let taken = backlog.parts + parts
         let now = Int(time(nil))
+        let name = view.config.name
         do {
             let result = try await NIOThreadPool.singleton.runIfActive {
                 try view.store.write(
                     table: view.schema.table, parts: taken, now: now, utc: view.config.timestampsUTC, texts: self.texts)
             }
-            metrics.recordFlush(view: view.config.name, rows: result.rows, seconds: result.seconds)
-            if result.rows > 0 {
-                logger.debug("flushed", metadata: [
-                    "view": "\(view.config.name)", "rows": "\(result.rows)", "seconds": "\(result.seconds)",
+            metrics.recordFlush(view: name, rows: result.rows, seconds: result.seconds)
+            if backlog.failures > 0 {
+                logger.notice("storage writes again", metadata: [
+                    "view": "\(name)", "rows": "\(result.rows)", "failed_flushes": "\(backlog.failures)",
+                ])
+            } else if result.rows > 0 {
+                logger.debug("flushed", metadata: ["view": "\(name)", "rows": "\(result.rows)", "seconds": "\(result.seconds)"])
+            }
+            backlogs.withLockedValue { $0[view.index] = Backlog() }
+            return true
+        } catch {
+            backlog.parts = taken
+            backlog.rows = taken.reduce(0) { $0 + $1.count }
+            backlog.failures += 1
+            var dropped = 0
+            while backlog.rows > view.config.backlogRows, let oldest = backlog.parts.first {
+                backlog.parts.removeFirst()
+                backlog.rows -= oldest.count
+                dropped += oldest.count
+            }
+            metrics.recordFlushError(view: name, backlogRows: backlog.rows, dropped: dropped)
+            // Every failure while it lasts a few times, then once a minute or so.
+            if backlog.failures <= 3 || backlog.failures % 30 == 0 || dropped > 0 {
+                logger.error("flush failed; rows kept for the next try", metadata: [
+                    "view": "\(name)", "table": "\(view.schema.table)", "db": "\(view.config.sqlDB)",
+                    "rows_kept": "\(backlog.rows)", "failed_flushes": "\(backlog.failures)", "error": "\(error)",
                 ])
             }
-        } catch {
-            let lost = taken.reduce(0) { $0 + $1.count }
-            metrics.recordFlushError(view: view.config.name, rows: lost)
-            logger.error("flush failed; rows lost", metadata: [
-                "view": "\(view.config.name)", "rows": "\(lost)", "error": "\(error)",
-            ])
+            if dropped > 0 {
+                logger.critical("flush backlog full (sql_backlog_rows); oldest rows dropped", metadata: [
+                    "view": "\(name)", "rows_dropped": "\(dropped)", "sql_backlog_rows": "\(view.config.backlogRows)",
+                ])
+            }
+            backlogs.withLockedValue { $0[view.index] = backlog }
+            return false
         }
+    }
+
+    /// At the end of a stop: rows still not written are given up, counted and logged.
+    func abandonBacklog(_ view: ViewSink) {
+        let backlog = backlogs.withLockedValue { $0[view.index] }
+        guard backlog.rows > 0 else { return }
+        metrics.recordFlushError(view: view.config.name, backlogRows: 0, dropped: backlog.rows)
+        logger.critical("stopping with rows that could not be written; they are lost", metadata: [
+            "view": "\(view.config.name)", "rows": "\(backlog.rows)", "failed_flushes": "\(backlog.failures)",
+        ])
     }
 
     /// Current counters from every shard, merged.
@@ -332,6 +406,15 @@ extension TimeBinning {
 }
 
 extension Collector {
+    /// The tables of every sqlite3 view that writes to `path`.
+    static func schemas(of config: CollectorConfig, in path: String) -> [TableSchema] {
+        config.views.filter { $0.plugin == .sqlite3 && $0.sqlDB == path }.compactMap { view in
+            let primitives = view.aggregate.filter { $0 != "none" }.compactMap(Primitive.init(rawValue:))
+            return try? TableSchema(
+                table: view.sqlTable, primitives: primitives, tableVersion: view.sqlTableVersion, numericProtocols: view.numProtos)
+        }
+    }
+
     /// SIGUSR2: the maps read again from the configuration file (pmacct's map reload):
     /// nfacctd_allow_file, sampling_map, bgp_agent_map. Everything else needs a restart.
     public func reloadMaps(from reloaded: CollectorConfig) {

@@ -12,11 +12,15 @@ final class CollectorMetrics: Sendable {
     let port = NIOLockedValueBox<Int?>(nil)
     /// The UDP intake, once bound: its count of datagrams steered between sockets.
     let intake = NIOLockedValueBox<UDPIntake?>(nil)
+    /// The HTTP endpoint's limits, once it listens.
+    let http = NIOLockedValueBox<MetricsServer.Gate?>(nil)
     private let published = NIOLockedValueBox<Published>(Published())
     private let flushDuration: [String: DurationHistogram]
     private let rowsWritten: [String: Counter]
     private let flushErrors: [String: Counter]
     private let rowsLost: [String: Counter]
+    private let healthy: [String: Gauge]
+    private let backlog: [String: Gauge]
 
     struct Published {
         var exporters: [IPAddress: ShardStats.Exporter] = [:]
@@ -25,6 +29,8 @@ final class CollectorMetrics: Sendable {
         var socketDrops: UInt64 = 0
         var steered: UInt64 = 0
         var denied: UInt64 = 0
+        var httpRefused: UInt64 = 0
+        var httpStreamsRefused: UInt64 = 0
         var templatesEvicted: UInt64 = 0
         var templatesExpired: UInt64 = 0
         var sessionsEvicted: UInt64 = 0
@@ -39,6 +45,8 @@ final class CollectorMetrics: Sendable {
         var rows: [String: Counter] = [:]
         var errors: [String: Counter] = [:]
         var lost: [String: Counter] = [:]
+        var health: [String: Gauge] = [:]
+        var pending: [String: Gauge] = [:]
         let buckets: [Duration] = [.milliseconds(1), .milliseconds(10), .milliseconds(100), .milliseconds(500),
                                    .seconds(1), .seconds(5), .seconds(15), .seconds(60)]
         for name in viewNames {
@@ -49,22 +57,38 @@ final class CollectorMetrics: Sendable {
                 labels: [("view", name)], buckets: buckets)
             rows[name] = Self.counter(registry, "pathflow_rows_written_total", labels: [("view", name)], help: "Rows upserted into the view's table")
             errors[name] = Self.counter(registry, "pathflow_flush_errors_total", labels: [("view", name)], help: "Flushes that failed to write")
-            lost[name] = Self.counter(registry, "pathflow_rows_lost_total", labels: [("view", name)], help: "Rows of failed flushes, lost")
+            lost[name] = Self.counter(registry, "pathflow_rows_lost_total", labels: [("view", name)],
+                                      help: "Rows given up: past the view's sql_backlog_rows while its flushes failed, or at a stop that could not write them")
+            health[name] = registry.makeGauge(descriptor: MetricNameDescriptor(
+                metricName: "pathflow_storage_healthy", unitName: "",
+                helpText: "1 when the view's last flush was written, 0 while its flushes fail"), labels: [("view", name)])
+            health[name]?.set(Double(1))
+            pending[name] = registry.makeGauge(descriptor: MetricNameDescriptor(
+                metricName: "pathflow_flush_backlog_rows", unitName: "",
+                helpText: "Rows of failed flushes waiting for the next try"), labels: [("view", name)])
         }
         flushDuration = duration
         rowsWritten = rows
         flushErrors = errors
         rowsLost = lost
+        healthy = health
+        backlog = pending
     }
 
     func recordFlush(view: String, rows: Int, seconds: Double) {
         flushDuration[view]?.record(.nanoseconds(Int64(seconds * 1e9)))
         rowsWritten[view]?.increment(by: Int64(rows))
+        healthy[view]?.set(Double(1))
+        backlog[view]?.set(Double(0))
     }
 
-    func recordFlushError(view: String, rows: Int) {
+    /// A failed flush: its rows are kept for the next try (`backlogRows` now), except `dropped`
+    /// past the backlog's bound.
+    func recordFlushError(view: String, backlogRows: Int, dropped: Int) {
         flushErrors[view]?.increment()
-        rowsLost[view]?.increment(by: Int64(rows))
+        if dropped > 0 { rowsLost[view]?.increment(by: Int64(dropped)) }
+        healthy[view]?.set(Double(0))
+        backlog[view]?.set(Double(backlogRows))
     }
 
     /// Moves registry counters to the shards' totals.
@@ -142,6 +166,16 @@ final class CollectorMetrics: Sendable {
                 .set(Double(stats.decoderBytes))
             gauge("pathflow_flow_decoder_sessions", help: "Exporter sessions (address and port, observation domain) with decoder state")
                 .set(Double(stats.decoderSessions))
+            if let gate = http.withLockedValue({ $0 }) {
+                let refused = gate.refused
+                bumpGlobal("pathflow_http_connections_evicted_total",
+                           "HTTP connections closed to make room for a new one: the endpoint's connection limit was reached",
+                           refused.connections, &last.httpRefused)
+                bumpGlobal("pathflow_http_streams_refused_total",
+                           "Streamed answers (table dumps) refused with 503: too many at once",
+                           refused.streams, &last.httpStreamsRefused)
+                gauge("pathflow_http_connections", help: "HTTP connections open on the metrics endpoint").set(Double(gate.connections))
+            }
             if let denied = intake.withLockedValue({ $0?.filter.denied }), denied > last.denied {
                 counter("pathflow_flow_datagrams_denied_total", labels: [],
                         help: "Datagrams from exporters not in nfacctd_allow_file, dropped before decoding")

@@ -60,6 +60,13 @@ enum FieldKind: UInt8, Sendable {
         302: .samplerID, 305: .samplingInterval, 306: .samplingSpace,
     ]
 
+    /// `byElementID` as an array indexed by element id (templates are compiled field by field).
+    static let table: [FieldKind] = {
+        var table = [FieldKind](repeating: .ignore, count: Int(byElementID.keys.max() ?? 0) + 1)
+        for (id, kind) in byElementID { table[Int(id)] = kind }
+        return table
+    }()
+
     /// The lengths a field of this kind may have; other lengths make the field ignored.
     func accepts(length: Int) -> Bool {
         switch self {

@@ -71,13 +71,15 @@ struct Template: Sendable, Equatable {
 
     /// How a template's declared fields become what the decoder reads.
     struct Plan {
-        var kinds: Set<FieldKind> = []
+        /// The kinds present, one bit per raw value (a template may have a thousand fields).
+        var kinds: (UInt64, UInt64) = (0, 0)
         var lastV4 = -1
         var lastV6 = -1
 
         init(_ fields: [Field]) {
             for (index, field) in fields.enumerated() {
-                kinds.insert(field.kind)
+                let bit = field.kind.rawValue
+                if bit < 64 { kinds.0 |= 1 << UInt64(bit) } else { kinds.1 |= 1 << UInt64(bit - 64) }
                 switch field.kind {
                 case .srcV4, .dstV4: lastV4 = index
                 case .srcV6, .dstV6: lastV6 = index
@@ -86,7 +88,9 @@ struct Template: Sendable, Equatable {
             }
         }
 
-        func has(_ any: FieldKind...) -> Bool { any.contains { kinds.contains($0) } }
+        func has(_ any: FieldKind...) -> Bool {
+            any.contains { $0.rawValue < 64 ? kinds.0 & (1 << UInt64($0.rawValue)) != 0 : kinds.1 & (1 << UInt64($0.rawValue - 64)) != 0 }
+        }
 
         var choosesFamily: Bool {
             (lastV4 >= 0 && lastV6 >= 0) || has(.ipNextHopV4) && has(.ipNextHopV6)
@@ -129,9 +133,8 @@ struct Template: Sendable, Equatable {
     }
 
     static func kind(elementID: UInt16, enterprise: UInt32, length: UInt16) -> FieldKind {
-        guard enterprise == 0, let kind = FieldKind.byElementID[elementID], kind.accepts(length: Int(length)) else {
-            return .ignore
-        }
-        return kind
+        guard enterprise == 0, Int(elementID) < FieldKind.table.count else { return .ignore }
+        let kind = FieldKind.table[Int(elementID)]
+        return kind.accepts(length: Int(length)) ? kind : .ignore
     }
 }

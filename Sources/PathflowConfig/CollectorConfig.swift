@@ -43,6 +43,14 @@ public struct CollectorConfig: Sendable, Hashable {
     /// accepts every exporter.
     public var flowAllowList: [IPPrefix]?
     public var flowAllowFilePath: String?
+    /// `nfacctd_templates_lifetime` (pathflow's): seconds after which a template neither
+    /// refreshed nor used is forgotten; 0 keeps templates forever.
+    public var templateLifetime: Int = 1800
+    /// `nfacctd_state_bytes` (pathflow's): memory all exporters' templates, samplers and sessions
+    /// may hold, shared out between the receive threads.
+    public var decoderBytes: Int = 64 << 20
+    /// `nfacctd_state_bytes_per_exporter` (pathflow's): memory one exporter address may hold.
+    public var decoderBytesPerExporter: Int = 4 << 20
     /// `metrics_listen` (pathflow's own key): `HOST:PORT`, `[IPv6]:PORT`, or `false`.
     public var metricsListen: String = "127.0.0.1:9479"
     /// `timestamps_utc` given without a plugin name.

@@ -109,6 +109,18 @@ enum ConfigKeys {
         "bgp_daemon_max_peers": KeyRule.Global { value in
             ConfigValue.positive(value, max: 10_000).map { n in { draft, _ in draft.config.bgp.maxPeers = n } }
         },
+        "nfacctd_templates_lifetime": KeyRule.Global { value in
+            guard let seconds = Int(value), seconds >= 0 else {
+                return .failure(.invalid("invalid value '\(value)': expected seconds (0 keeps templates forever)"))
+            }
+            return .success { draft, _ in draft.config.templateLifetime = seconds }
+        },
+        "nfacctd_state_bytes": KeyRule.Global { value in
+            ConfigValue.positive(value).map { bytes in { draft, _ in draft.config.decoderBytes = max(bytes, 1 << 20) } }
+        },
+        "nfacctd_state_bytes_per_exporter": KeyRule.Global { value in
+            ConfigValue.positive(value).map { bytes in { draft, _ in draft.config.decoderBytesPerExporter = max(bytes, 64 << 10) } }
+        },
         "nfacctd_allow_file": KeyRule.Global { value in
             ConfigValue.nonEmpty(value).map { path in
                 { draft, line in
@@ -242,6 +254,7 @@ enum ConfigKeys {
         "sql_optimize_clauses": .bool { $0.optimizeClauses = $1 },
         "sql_num_protos": .bool { $0.numProtos = $1 },
         "sql_rollup": .bool { $0.rollup = $1 },
+        "sql_backlog_rows": .parsed({ ConfigValue.positive($0) }) { $0.config.backlogRows = $1 },
         "print_output": .parsed({ value in
             printOutputs[ASCIIText.lowercased(value)]
                 ?? .failure(.invalid("invalid value '\(value)': expected formatted, csv or json"))

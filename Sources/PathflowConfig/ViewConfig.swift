@@ -35,6 +35,9 @@ public struct ViewConfig: Sendable, Hashable {
     /// `sql_rollup` (pathflow's): keep the table's daily rollup, `<table>_daily`, for reports
     /// over long ranges. On by default; it applies to views with time bins shorter than a day.
     public var rollup: Bool
+    /// `sql_backlog_rows` (pathflow's): rows of failed flushes kept in memory for the next try,
+    /// at most; past it the oldest are dropped, counted and logged. About 100 bytes a row.
+    public var backlogRows: Int
     /// `sql_num_protos` / `print_num_protos`: protocols as numbers instead of names.
     public var numProtos: Bool
     public var timestampsUTC: Bool
@@ -55,6 +58,7 @@ public struct ViewConfig: Sendable, Hashable {
         historyRoundoff = ""
         optimizeClauses = false
         rollup = true
+        backlogRows = 4_000_000
         numProtos = false
         timestampsUTC = false
         printOutputFile = nil

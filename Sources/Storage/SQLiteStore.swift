@@ -85,6 +85,39 @@ public final class SQLiteStore: Sendable {
         close(lockDescriptor)
     }
 
+    /// Checks, without changing anything in the file (no WAL switch, no table created), that a
+    /// database can take these views: it is SQLite, and each existing table has every column its
+    /// view writes. Run before opening a store, so a database that will be refused is left as
+    /// it was found.
+    public static func check(path: String, schemas: [TableSchema]) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size > 0 else { return }   // new or empty: created later
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.read { db in
+                _ = try Int.fetchOne(db, sql: "PRAGMA schema_version")
+                for schema in schemas where try db.tableExists(schema.table) {
+                    try checkColumns(db, schema)
+                }
+            }
+            try queue.close()
+        } catch let error as Error {
+            throw error
+        } catch {
+            throw Error.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    static func checkColumns(_ db: Database, _ schema: TableSchema) throws {
+        let columns = Set(try db.columns(in: schema.table).map { $0.name.lowercased() })
+        for column in schema.writtenColumns where !columns.contains(column) {
+            throw Error.schema(table: schema.table, reason: "exists but has no column '\(column)' that this view writes")
+        }
+    }
+
     /// Creates the table if needed, or checks that an existing one has every column written.
     /// With `rollup` (a view with time bins shorter than a day), the table's daily rollup is
     /// created too and written with every flush; `utc` is the view's timestamps_utc.
@@ -94,10 +127,7 @@ public final class SQLiteStore: Sendable {
             if !exists {
                 for statement in schema.createStatements { try db.execute(sql: statement) }
             } else {
-                let columns = Set(try db.columns(in: schema.table).map { $0.name.lowercased() })
-                for column in schema.writtenColumns where !columns.contains(column) {
-                    throw Error.schema(table: schema.table, reason: "exists but has no column '\(column)' that this view writes")
-                }
+                try Self.checkColumns(db, schema)
             }
             do {
                 _ = try db.makeStatement(sql: schema.upsertStatement)
