@@ -72,6 +72,7 @@ final class BGPConnectionHandler: ChannelInboundHandler {
             return
         }
         id = core.register(self)
+        if outbound == nil { core.awaitOpen(self) }
         status.remoteAddress = remote
         status.remotePort = remotePort
         perform((outbound != nil ? session.connecting() : []) + session.transportUp(now: .now(), remote: remote))
@@ -105,10 +106,10 @@ final class BGPConnectionHandler: ChannelInboundHandler {
                 guard let framed = try BGPMessage.frame(&bytes, extendedMessages: session.extendedMessages) else { return }
                 message = framed
             } catch let error as BGPError {
-                perform(session.framingError(error))
+                perform(session.framingError(error, bytes: bytes))
                 return
             } catch {
-                perform(session.framingError(BGPError(code: 1, subcode: 0, reason: "\(error)")))
+                perform(session.framingError(BGPError(code: 1, subcode: 0, reason: "\(error)"), bytes: bytes))
                 return
             }
             status.messagesIn += 1
@@ -146,6 +147,10 @@ final class BGPConnectionHandler: ChannelInboundHandler {
         perform(session.closeForCollision())
     }
 
+    func reject(reason: String) {
+        perform(session.reject(reason: reason))
+    }
+
     func requestRouteRefresh(_ family: AddressFamily) {
         perform(session.requestRouteRefresh(family))
     }
@@ -173,6 +178,7 @@ final class BGPConnectionHandler: ChannelInboundHandler {
                 status.state = to
                 core.sink.event(.stateChanged(remote, from: from, to: to))
                 if to == .openConfirm { reachedOpenConfirm = true }
+                if to == .idle { core.openDone(self) }
             case .established(let negotiation):
                 established(negotiation)
             case .update(let update):
@@ -185,12 +191,21 @@ final class BGPConnectionHandler: ChannelInboundHandler {
                 core.sink.event(.notificationReceived(remote, notification))
                 core.log(.notice, "NOTIFICATION received: \(notification.summary)", peer: remote, key: "notification:\(remote)")
             case .close(let reason):
+                switch reason {
+                case .openTimeout:
+                    // Logged as the NOTIFICATION sent.
+                    core.sink.preOpenClosed(remote, .openTimeout)
+                case .malformedNotification:
+                    core.log(.notice, "\(reason), not answered (RFC 4271 §6.4)", peer: remote, key: "notification:\(remote)")
+                default:
+                    break
+                }
                 close(reason)
             }
         }
         if reachedOpenConfirm && session.state == .openConfirm {
-            // RFC 4271 §6.8: the peer's identifier is known now.
-            core.checkCollision(self)
+            // RFC 4271 §6.8: the peer's identifier is known now; and it wants a peer's place.
+            core.reachedOpenConfirm(self)
         }
         if changed && session.state != .idle { publish() }
         armTimer()

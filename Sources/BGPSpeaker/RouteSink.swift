@@ -12,4 +12,6 @@ public protocol RouteSink: AnyObject {
     func down(session: UInt64, reason: String)
     /// Everything worth counting.
     func event(_ event: SpeakerEvent)
+    /// A connection from `address` closed before completing the OPEN exchange.
+    func preOpenClosed(_ address: IPAddress, _ reason: PreOpenClose)
 }

@@ -26,6 +26,9 @@ public struct Session: Sendable {
 
         /// The transport is up (a NOTIFICATION can be sent).
         var hasTransport: Bool { self != .idle && self != .connect }
+
+        /// The peer's OPEN was accepted: the session takes a `maximumPeers` place.
+        public var isPastOpen: Bool { self == .openConfirm || self == .established }
     }
 
     /// What the driver does, in order.
@@ -51,6 +54,10 @@ public struct Session: Sendable {
         /// We sent this NOTIFICATION (an error we found, a timer, a stop).
         case sent(Notification, reason: String)
         case received(Notification)
+        /// No OPEN before the hold timer of §8.2.2 (`openHoldTime` seconds); we sent 4/0.
+        case openTimeout(seconds: UInt16)
+        /// The peer's NOTIFICATION did not parse; nothing is sent back (RFC 4271 §6.4).
+        case malformedNotification(String)
         case transportDown
         /// Stopped before the transport was up: nothing to send.
         case stopped
@@ -59,10 +66,15 @@ public struct Session: Sendable {
             switch self {
             case .sent(let n, let reason): return "sent NOTIFICATION \(n.summary) (\(reason))"
             case .received(let n): return "received NOTIFICATION \(n.summary)"
+            case .openTimeout(let seconds):
+                return "sent NOTIFICATION \(Self.holdTimerExpired.summary) (no OPEN within \(seconds) s)"
+            case .malformedNotification(let reason): return "received a malformed NOTIFICATION (\(reason))"
             case .transportDown: return "connection closed"
             case .stopped: return "stopped"
             }
         }
+
+        static let holdTimerExpired = Notification(code: 4, subcode: 0)
     }
 
     public let config: SessionConfig
@@ -124,7 +136,13 @@ public struct Session: Sendable {
         guard state.hasTransport else { return [] }
         switch message.kind {
         case .notification:
-            let notification = (try? Notification.decode(message.body)) ?? Notification(code: 0, subcode: 0)
+            let notification: Notification
+            do {
+                notification = try Notification.decode(message.body)
+            } catch {
+                // §6.4: nothing goes back.
+                return end(.malformedNotification((error as? BGPError)?.reason ?? "\(error)"))
+            }
             var actions: [Action] = [.notificationReceived(notification)]
             actions += end(.received(notification))
             return actions
@@ -170,9 +188,13 @@ public struct Session: Sendable {
         }
     }
 
-    /// The framer rejected the byte stream (RFC 4271 §6.1 errors).
-    public mutating func framingError(_ error: BGPError) -> [Action] {
+    /// The framer rejected the message at the front of `bytes` (RFC 4271 §6.1 errors).
+    public mutating func framingError(_ error: BGPError, bytes: ByteBuffer) -> [Action] {
         guard state.hasTransport else { return [] }
+        // §6.4: an error in a NOTIFICATION is never answered with one.
+        if bytes.peekBGPMessageKind() == .notification {
+            return end(.malformedNotification(error.reason))
+        }
         return close(sending: Notification(error), reason: error.reason)
     }
 
@@ -180,7 +202,12 @@ public struct Session: Sendable {
     public mutating func tick(now: NIODeadline) -> [Action] {
         guard state.hasTransport else { return [] }
         if let hold = holdDeadline, hold <= now {
-            return close(sending: Notification(code: 4, subcode: 0), reason: "hold timer expired")
+            guard negotiation != nil else {
+                // §8.2.2: the OPEN never came (Active with our DelayOpen, or OpenSent).
+                return [.send(BGPMessage(kind: .notification, body: CloseReason.holdTimerExpired.encode()))]
+                    + end(.openTimeout(seconds: config.openHoldTime))
+            }
+            return close(sending: CloseReason.holdTimerExpired, reason: "hold timer expired")
         }
         if let keepalive = keepaliveDeadline, keepalive <= now, let negotiation {
             keepaliveDeadline = now + .seconds(Int64(negotiation.keepaliveInterval))
@@ -220,6 +247,13 @@ public struct Session: Sendable {
         guard state.hasTransport else { return [] }
         return close(sending: Cease.maximumPrefixes(family: family, limit: limit),
                      reason: "more than \(limit) paths")
+    }
+
+    /// Refused once the transport is up (no `maximumPeers` place left, a pre-OPEN bound): Cease
+    /// 6/5 (RFC 4486 §4).
+    public mutating func reject(reason: String) -> [Action] {
+        guard state.hasTransport else { return [] }
+        return close(sending: Cease.connectionRejected.notification(), reason: reason)
     }
 
     /// This connection lost a collision (RFC 4271 §6.8, `Collision.resolve`): Cease 6/7.

@@ -10,8 +10,9 @@ public struct SessionConfig: Sendable, Equatable {
     public var identifier: UInt32
     /// Seconds; 0 means no hold timer and no keepalives (RFC 4271 §4.2).
     public var holdTime: UInt16 = 90
-    /// RFC 4271 §8.2.2: the hold timer while waiting for the peer's OPEN ("4 minutes is suggested").
-    public var openHoldTime: UInt16 = 240
+    /// RFC 4271 §8.2.2: the hold timer while waiting for the peer's OPEN. The RFC suggests 4
+    /// minutes; routers send their OPEN at once, and a short one frees connections that never do.
+    public var openHoldTime: UInt16 = 10
     public var families: [AddressFamily] = [.ipv4Unicast, .ipv6Unicast]
     /// Ask for path identifiers (RFC 7911) for every family in `families` that `Update` parses.
     public var addPathReceive = true

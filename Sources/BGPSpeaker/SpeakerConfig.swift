@@ -37,8 +37,13 @@ public struct SpeakerConfig: Sendable {
     public var neighbors: [Neighbor] = []
     /// pmacct's bgp_daemon_allow_file: nil accepts anyone.
     public var allow: [IPPrefix]?
-    /// pmacct's bgp_daemon_max_peers: connections beyond it are refused with 6/5.
+    /// pmacct's bgp_daemon_max_peers: sessions past OPEN (OpenConfirm, Established) beyond it
+    /// are refused with 6/5. Connections still waiting for an OPEN take no place (`preOpen*`).
     public var maximumPeers: Int?
+    /// Passive connections that have not completed the OPEN exchange, per remote address and in
+    /// total (DESIGN §8); past either the oldest is closed with 6/5 (`PreOpenConnections`).
+    public var preOpenPerAddress = 4
+    public var preOpenTotal = 64
     /// Paths per session before Cease 6/1; nil: no limit.
     public var maximumPrefixes: Int?
     public var reconnect = ReconnectBackoff.Policy()

@@ -25,6 +25,7 @@ final class SpeakerCore {
     private var nextConnection = 0
     private var nextSession: UInt64 = 0
     private var neighbors: [ActiveNeighbor]
+    private var preOpen: PreOpenConnections
     private var listener: (any Channel)?
     private var shutdownTimer: Scheduled<Void>?
     private var limiter = LogLimiter()
@@ -38,6 +39,7 @@ final class SpeakerCore {
         self.board = board
         finished = loop.makePromise()
         neighbors = config.neighbors.map { ActiveNeighbor(config: $0, backoff: ReconnectBackoff(policy: config.reconnect)) }
+        preOpen = PreOpenConnections(perAddress: config.preOpenPerAddress, total: config.preOpenTotal)
     }
 
     // MARK: start and stop
@@ -137,10 +139,15 @@ final class SpeakerCore {
         if !configured, let allow = config.allow, !allow.contains(where: { $0.contains(remote) }) {
             return .notAllowed
         }
-        if let maximum = config.maximumPeers, connections.count >= maximum {
+        if let maximum = config.maximumPeers, peersPastOpen() >= maximum {
             return .tooManyPeers
         }
         return nil
+    }
+
+    /// Sessions that take a `maximumPeers` place; connections waiting for an OPEN do not.
+    private func peersPastOpen(excluding excluded: BGPConnectionHandler? = nil) -> Int {
+        connections.values.reduce(0) { $0 + ($1 !== excluded && $1.session.state.isPastOpen ? 1 : 0) }
     }
 
     func rejected(_ remote: IPAddress, _ rejection: SpeakerEvent.Rejection) {
@@ -160,7 +167,25 @@ final class SpeakerCore {
         return nextSession
     }
 
+    /// A passive connection is up and waits for the peer's OPEN: hold it within the pre-OPEN
+    /// bounds, closing the connections it displaces.
+    func awaitOpen(_ connection: BGPConnectionHandler) {
+        for eviction in preOpen.admit(connection.id, from: connection.remote) {
+            let bound = eviction.bound == .addressBound ? "\(preOpen.perAddress) from this address" : "\(preOpen.total) in all"
+            log(.warning, "closing a connection that sent no OPEN yet: more than \(bound) waiting for one",
+                peer: eviction.address, key: "preopen:\(eviction.bound.rawValue)")
+            sink.preOpenClosed(eviction.address, eviction.bound)
+            connections[eviction.id]?.reject(reason: "more than \(bound) connections waiting for an OPEN")
+        }
+    }
+
+    /// The connection reached OpenConfirm or ended (idempotent).
+    func openDone(_ connection: BGPConnectionHandler) {
+        preOpen.remove(connection.id, from: connection.remote)
+    }
+
     func connectionClosed(_ connection: BGPConnectionHandler) {
+        preOpen.remove(connection.id, from: connection.remote)
         connections.removeValue(forKey: connection.id)
         board.removeConnection(connection.id)
         for index in neighbors.indices where neighbors[index].config.connect && neighbors[index].config.address == connection.remote {
@@ -176,9 +201,20 @@ final class SpeakerCore {
         if shuttingDown && connections.isEmpty { finish() }
     }
 
+    /// A connection just reached OpenConfirm: collision resolution, then a `maximumPeers` place
+    /// (active neighbours always get one, as they always did).
+    func reachedOpenConfirm(_ connection: BGPConnectionHandler) {
+        openDone(connection)
+        checkCollision(connection)
+        guard connection.session.state == .openConfirm, connection.outbound == nil,
+              let maximum = config.maximumPeers, peersPastOpen(excluding: connection) >= maximum else { return }
+        rejected(connection.remote, .tooManyPeers)
+        connection.reject(reason: "\(maximum) peers already")
+    }
+
     /// RFC 4271 §6.8 for a connection that just reached OpenConfirm; connections are the same
     /// peer's when they share its address.
-    func checkCollision(_ new: BGPConnectionHandler) {
+    private func checkCollision(_ new: BGPConnectionHandler) {
         guard let remoteID = new.session.negotiation?.peerID else { return }
         for existing in Array(connections.values) where existing !== new && existing.remote == new.remote {
             let loser = Collision.resolve(

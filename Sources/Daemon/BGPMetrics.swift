@@ -1,3 +1,5 @@
+import BGPSpeaker
+import NetCore
 import Prometheus
 import RIB
 
@@ -9,6 +11,9 @@ final class BGPMetrics: Sendable {
     let ribAttributeSets: Gauge
     let ribPaths: Gauge
     let ribPrefixes: Gauge
+    /// Connections closed before completing the OPEN exchange, by `PreOpenClose`; no peer label,
+    /// as the addresses are anyone's.
+    let preOpenClosed: [PreOpenClose: Counter]
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -16,6 +21,16 @@ final class BGPMetrics: Sendable {
         ribAttributeSets = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "pathflow_rib_attribute_sets", unitName: "", helpText: "Distinct attribute sets held (interned, shared across prefixes and routers)"))
         ribPaths = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "pathflow_rib_paths", unitName: "", helpText: "Paths held in the RIB, all routers"))
         ribPrefixes = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "pathflow_rib_prefixes", unitName: "", helpText: "Prefixes held in the RIB, summed over routers"))
+        // Made up front so that they read 0 before the first one.
+        var preOpenClosed: [PreOpenClose: Counter] = [:]
+        for reason in PreOpenClose.allCases {
+            preOpenClosed[reason] = reason == .openTimeout
+                ? CollectorMetrics.counter(registry, "pathflow_bgp_open_timeouts_total", labels: [],
+                                           help: "Connections closed with NOTIFICATION 4/0 for sending no OPEN in time")
+                : CollectorMetrics.counter(registry, "pathflow_bgp_pre_open_evictions_total", labels: [("bound", reason.rawValue)],
+                                           help: "Connections still waiting for an OPEN closed with Cease 6/5 to keep within the per-address or total bound")
+        }
+        self.preOpenClosed = preOpenClosed
     }
 
     func counter(_ name: String, _ labels: [(String, String)], _ help: String) -> Counter {
@@ -78,5 +93,12 @@ final class BGPMetrics: Sendable {
     func notificationReceived(code: UInt8, subcode: UInt8) {
         counter("pathflow_bgp_notifications_received_total", [("code", "\(code)"), ("subcode", "\(subcode)")],
                 "NOTIFICATION messages received, by error code and subcode").increment()
+    }
+}
+
+// RIBFeeder's `RouteSink.preOpenClosed`: only counted (the speaker logs, rate-limited).
+extension RIBFeeder {
+    func preOpenClosed(_ address: IPAddress, _ reason: PreOpenClose) {
+        metrics.preOpenClosed[reason]?.increment()
     }
 }

@@ -57,6 +57,8 @@ public final class BGPService: Service, Sendable {
         config.listenPort = bgp.listenPort
         config.allow = bgp.allowList
         config.maximumPeers = bgp.maxPeers
+        // Every router reconnecting at once (a restart) must fit while its OPENs arrive.
+        config.preOpenTotal = max(config.preOpenTotal, bgp.maxPeers)
         config.maximumPrefixes = bgp.maxPrefixes > 0 ? bgp.maxPrefixes : nil
         let keys = Dictionary(bgp.md5Keys.map { ($0.address, $0.password) }, uniquingKeysWith: { _, last in last })
         config.neighbors = bgp.neighbors.map {

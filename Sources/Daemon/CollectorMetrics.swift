@@ -98,7 +98,8 @@ final class CollectorMetrics: Sendable {
         published.withLockedValue { last in
             for (address, now) in stats.exporters {
                 let before = last.exporters[address] ?? ShardStats.Exporter()
-                let labels = [("exporter", address.description)]
+                let label = address == ShardStats.otherExporters ? "other" : address.description
+                let labels = [("exporter", label)]
                 func bump(_ name: String, _ help: String, _ a: UInt64, _ b: UInt64) {
                     guard a > b else { return }
                     counter(name, labels: labels, help: help).increment(by: Int64(a - b))
@@ -126,7 +127,7 @@ final class CollectorMetrics: Sendable {
                      "Data records of templates with neither counters nor addresses (events, frame sections): not flows",
                      now.recordsWithoutFlowFields, before.recordsWithoutFlowFields)
                 for (i, reason) in FlowDecodeError.allCases.enumerated() where now.errors[i] > before.errors[i] {
-                    counter("pathflow_flow_decode_errors_total", labels: [("exporter", address.description), ("reason", reason.rawValue)], help: "Datagrams rejected, by reason").increment(by: Int64(now.errors[i] - before.errors[i]))
+                    counter("pathflow_flow_decode_errors_total", labels: [("exporter", label), ("reason", reason.rawValue)], help: "Datagrams rejected, by reason").increment(by: Int64(now.errors[i] - before.errors[i]))
                 }
                 last.exporters[address] = now
             }

@@ -101,11 +101,16 @@ extension CollectorShard.State {
         }
     }
 
+    /// Exporters counted apart, per shard; the rest (a flood of spoofed addresses) share one entry,
+    /// so neither memory nor /metrics grows with them.
+    static let exportersCounted = 4096
+
     mutating func count(_ outcome: DecodeOutcome, from sender: IPAddress) {
         // One dictionary access per datagram, not per record.
         let index = stats.exporters.index(forKey: sender) ?? {
-            stats.exporters[sender] = ShardStats.Exporter()
-            return stats.exporters.index(forKey: sender)!
+            let key = stats.exporters.count < Self.exportersCounted ? sender : ShardStats.otherExporters
+            if stats.exporters[key] == nil { stats.exporters[key] = ShardStats.Exporter() }
+            return stats.exporters.index(forKey: key)!
         }()
         stats.exporters.values[index].add(outcome)
         if outcome.templatesEvicted > 0 || outcome.templatesExpired > 0 || outcome.sessionsEvicted > 0 {

@@ -20,6 +20,8 @@ struct ShardStats: Sendable {
     }
 
     var exporters: [IPAddress: Exporter] = [:]
+    /// The entry of exporters past the per-shard count (labelled `other` in /metrics).
+    static let otherExporters = IPAddress.none
     /// Flows each view dropped because its table was full, by view index.
     var viewDroppedFlows: [UInt64] = []
     /// Flows mapped to BGP paths, by `PathMatchCode` raw value (empty without BGP).

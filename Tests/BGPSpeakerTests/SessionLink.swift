@@ -127,7 +127,8 @@ struct SessionLink {
                     guard let message = try BGPMessage.frame(&bytes, extendedMessages: extended) else { break }
                     actions = to == .collector ? collector.receive(message, now: now) : router.receive(message, now: now)
                 } catch let error as BGPError {
-                    actions = to == .collector ? collector.framingError(error) : router.framingError(error)
+                    actions = to == .collector
+                        ? collector.framingError(error, bytes: bytes) : router.framingError(error, bytes: bytes)
                     bytes.clear()
                 } catch {
                     fatalError("\(error)")

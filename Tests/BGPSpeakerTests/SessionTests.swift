@@ -223,17 +223,98 @@ import Testing
         #expect(link.collector.state == .idle)
     }
 
-    /// RFC 4271 §8.2.2: 4 minutes for the peer's OPEN.
-    @Test func openSentHoldTimer() throws {
-        var link = SessionLink(collector: SessionConfig(identifier: ipv4("192.0.2.1"), localAS: 65000))
+    /// RFC 4271 §8.2.2: the hold timer for the peer's OPEN, 10 s by default (not the suggested
+    /// 4 minutes), in OpenSent and while our OPEN waits for the peer's (Active).
+    @Test(arguments: [UInt32?.some(65000), nil])
+    func openHoldTimer(localAS: UInt32?) throws {
+        let config = SessionConfig(identifier: ipv4("192.0.2.1"), localAS: localAS)
+        #expect(config.openHoldTime == 10)
+        var link = SessionLink(collector: config)
         link.routerMuted = true
         link.start()
-        #expect(link.collector.state == .openSent)
-        link.advance(seconds: 239)
-        #expect(link.collector.state == .openSent)
+        #expect(link.collector.state == (localAS == nil ? .active : .openSent))
+        link.advance(seconds: 9)
+        #expect(link.collector.state != .idle)
         link.advance(seconds: 1)
         #expect(link.collector.state == .idle)
         #expect(link.collectorNotificationsSent == [Notification(code: 4, subcode: 0)])
+        #expect(link.collectorEvents.last == .close(.openTimeout(seconds: 10)))
+        #expect(Session.CloseReason.openTimeout(seconds: 10).description
+                == "sent NOTIFICATION 4/0 Hold Timer Expired (no OPEN within 10 s)")
+    }
+
+    /// A NOTIFICATION the framer rejects, as bytes: marker, length, type 3, then the body.
+    static func notificationBytes(length: UInt16, body: [UInt8]) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeInteger(UInt64.max)  // marker
+        b.writeInteger(UInt64.max)
+        b.writeInteger(length)      // length
+        b.writeInteger(UInt8(3))    // type NOTIFICATION
+        b.writeBytes(body)
+        return b
+    }
+
+    struct MalformedCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var bytes: [UInt8]
+        var established: Bool
+        var testDescription: String { name }
+    }
+
+    static let malformedNotifications: [MalformedCase] = [
+        // §6.1: a NOTIFICATION is at least 21 octets.
+        MalformedCase(name: "length 20 (code, no subcode), Established",
+                      bytes: Array(notificationBytes(length: 20, body: [6]).readableBytesView), established: true),
+        MalformedCase(name: "length 19 (no body), Established",
+                      bytes: Array(notificationBytes(length: 19, body: []).readableBytesView), established: true),
+        MalformedCase(name: "length 20 before any OPEN (Active)",
+                      bytes: Array(notificationBytes(length: 20, body: [6]).readableBytesView), established: false),
+    ]
+
+    /// RFC 4271 §6.4: an error in a NOTIFICATION is not answered with one; the session closes.
+    @Test(arguments: malformedNotifications)
+    func malformedNotificationGetsNoNotificationBack(_ c: MalformedCase) throws {
+        var link = SessionLink()
+        if c.established {
+            link.start()
+        } else {
+            link.routerMuted = true
+            link.start()
+            #expect(link.collector.state == .active)
+        }
+        link.routerSendsBytes(ByteBuffer(bytes: c.bytes))
+        #expect(link.collector.state == .idle)
+        #expect(link.collectorNotificationsSent.isEmpty)
+        guard case .close(.malformedNotification)? = link.collectorEvents.last else {
+            Issue.record("\(link.collectorEvents.suffix(2))")
+            return
+        }
+        #expect(!link.collectorEvents.contains { if case .notificationReceived = $0 { return true } else { return false } })
+    }
+
+    /// The same through `receive`, for a body the framer let through but `Notification` cannot read.
+    @Test func undecodableNotificationGetsNoNotificationBack() throws {
+        var session = Session(config: SessionLink.collectorConfig)
+        let now = NIODeadline.uptimeNanoseconds(0)
+        _ = session.transportUp(now: now)
+        let actions = session.receive(BGPMessage(kind: .notification, body: ByteBuffer(bytes: [6])), now: now)
+        #expect(session.state == .idle)
+        #expect(actions.count == 2)
+        #expect(actions.first == .stateChange(from: .active, to: .idle))
+        guard case .close(.malformedNotification)? = actions.last else {
+            Issue.record("\(actions)")
+            return
+        }
+    }
+
+    /// Other message types with a bad length still get 1/2 (RFC 4271 §6.1).
+    @Test func malformedKeepaliveIsAnswered() throws {
+        var link = SessionLink()
+        link.start()
+        var bytes = Self.notificationBytes(length: 20, body: [0])
+        bytes.setInteger(UInt8(4), at: 18)  // type KEEPALIVE
+        link.routerSendsBytes(bytes)
+        #expect(link.collectorNotificationsSent.map { "\($0.code)/\($0.subcode)" } == ["1/2"])
     }
 
     static func openBody(version: UInt8 = 4, myAS: UInt16 = 65000, hold: UInt16 = 90, id: UInt32, parameters: [UInt8] = []) -> BGPMessage {

@@ -70,10 +70,13 @@ final class TestPeer: Sendable {
         self.inbox = inbox
     }
 
-    static func connect(port: Int, group: any EventLoopGroup, md5Key: String? = nil,
+    /// `from`: the local address (any of 127.0.0.0/8 on Linux), so tests can play many routers.
+    static func connect(port: Int, group: any EventLoopGroup, md5Key: String? = nil, from: String? = nil,
                         timeout: TimeAmount = .seconds(2)) async throws -> TestPeer {
         let inbox = Inbox()
-        let channel = try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
+        if let from { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: from, port: 0)) }
+        let channel = try await bootstrap
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 let keyed = md5Key.map {

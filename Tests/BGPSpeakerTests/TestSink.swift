@@ -11,6 +11,7 @@ final class TestSink: RouteSink, Sendable {
         var endOfRIB: [AddressFamily] = []
         var downs: [(session: UInt64, reason: String)] = []
         var events: [SpeakerEvent] = []
+        var preOpenClosed: [(address: IPAddress, reason: PreOpenClose)] = []
         var paths: [UInt64: Set<Update.Route>] = [:]
     }
 
@@ -25,6 +26,7 @@ final class TestSink: RouteSink, Sendable {
     var endOfRIB: [AddressFamily] { read(\.endOfRIB) }
     var downs: [(session: UInt64, reason: String)] { read(\.downs) }
     var events: [SpeakerEvent] { read(\.events) }
+    var preOpenClosed: [(address: IPAddress, reason: PreOpenClose)] { read(\.preOpenClosed) }
 
     func established(_ peer: PeerInfo) {
         state.withLock { $0.peers.append(peer) }
@@ -54,5 +56,9 @@ final class TestSink: RouteSink, Sendable {
 
     func event(_ event: SpeakerEvent) {
         state.withLock { $0.events.append(event) }
+    }
+
+    func preOpenClosed(_ address: IPAddress, _ reason: PreOpenClose) {
+        state.withLock { $0.preOpenClosed.append((address, reason)) }
     }
 }
