@@ -1,5 +1,5 @@
 /// Bytes per time bin of one key: bin starts (unix seconds) in increasing order, one entry per
-/// bin, bins with traffic only. Kept as a sorted array: a month of 5-minute bins for thousands of
+/// bin, bins with traffic only. Sums stop at `Int64.max` (see `CounterClamps`). Kept as a sorted array: a month of 5-minute bins for thousands of
 /// keys is tens of millions of entries, read in time order.
 public struct BinSeries: Sendable, Equatable, Sequence {
     public struct Bin: Sendable, Equatable {
@@ -47,7 +47,7 @@ public struct BinSeries: Sendable, Equatable, Sequence {
     public mutating func add(_ start: Int, _ bytes: Int64) {
         if let last = bins.last, last.start >= start {
             if last.start == start {
-                bins[bins.count - 1].bytes += bytes
+                bins[bins.count - 1].bytes.addSaturated(bytes)
                 return
             }
             ordered = false
@@ -62,7 +62,7 @@ public struct BinSeries: Sendable, Equatable, Sequence {
         var n = 0
         for i in bins.indices {
             if n > 0 && bins[n - 1].start == bins[i].start {
-                bins[n - 1].bytes += bins[i].bytes
+                bins[n - 1].bytes.addSaturated(bins[i].bytes)
             } else {
                 bins[n] = bins[i]
                 n += 1
@@ -91,7 +91,7 @@ public struct BinSeries: Sendable, Equatable, Sequence {
                 merged.append(b[j])
                 j += 1
             } else {
-                merged.append(Bin(start: a[i].start, bytes: a[i].bytes + b[j].bytes))
+                merged.append(Bin(start: a[i].start, bytes: a[i].bytes.addingSaturated(b[j].bytes)))
                 i += 1
                 j += 1
             }
@@ -114,7 +114,7 @@ public struct BinSeries: Sendable, Equatable, Sequence {
             for bin in s.bins {
                 let d = bin.start - first
                 if d >= 0 && d % step == 0 && d / step < count {
-                    dense[d / step] += bin.bytes
+                    dense[d / step].addSaturated(bin.bytes)
                     present[d / step] = true
                 } else {
                     off.add(bin.start, bin.bytes)

@@ -39,11 +39,11 @@ public struct Breakdown: Sendable {
             self.bins = bins
         }
 
-        /// Adds another entry's counters and bins (the key stays).
+        /// Adds another entry's counters and bins (the key stays); sums stop at `Int64.max`.
         public mutating func add(_ other: Entry) {
-            bytes += other.bytes
-            packets += other.packets
-            flows += other.flows
+            bytes.addSaturated(other.bytes)
+            packets.addSaturated(other.packets)
+            flows.addSaturated(other.flows)
             bins.add(other.bins)
         }
     }
@@ -56,8 +56,14 @@ public struct Breakdown: Sendable {
     public var binCount: Int
     /// The first bin of the range (unix seconds), when known.
     public var firstBin: Int?
+    /// Counter values the table held that are not non-negative integers, and whether a sum
+    /// saturated: when none did, no sum over these entries (totals, matrix cells) can.
+    public var clamps = CounterClamps()
 
-    public var totalBytes: Int64 { entries.reduce(0) { $0 + $1.bytes } }
+    /// Stops at `Int64.max` (`clamps.saturated` says whether it can).
+    public var totalBytes: Int64 { entries.reduce(0) { $0.addingSaturated($1.bytes) } }
+    /// In floating point: shares stay right when the integer total saturates.
+    public var totalBytesAsDouble: Double { entries.reduce(0) { $0 + Double($1.bytes) } }
     public var rangeSeconds: Int { max(1, binCount) * binSeconds }
 
     /// Average bit/s over the whole range.
@@ -73,11 +79,11 @@ public struct Breakdown: Sendable {
     public func percentileBitsPerSecond(_ e: Entry, _ p: Double = 95) -> Double {
         let n = max(binCount, e.bins.count)
         guard n > 0 else { return 0 }
-        var values = e.bins.map(\.bytes)
-        values.append(contentsOf: repeatElement(0, count: n - values.count))
-        values.sort()
-        let rank = max(1, Int((p / 100 * Double(n)).rounded(.up)))
-        return Double(values[rank - 1]) * 8 / Double(binSeconds)
+        // The empty bins are the lowest values: only the bins with traffic are sorted.
+        let values = e.bins.map(\.bytes).sorted()
+        let empty = n - values.count
+        let rank = min(n, max(1, Int(exactly: (min(max(p, 0), 100) / 100 * Double(n)).rounded(.up)) ?? n))
+        return rank <= empty ? 0 : Double(values[rank - empty - 1]) * 8 / Double(binSeconds)
     }
 
     /// At most this many GROUP BY queries per breakdown (see `compute`).
@@ -126,12 +132,14 @@ public struct Breakdown: Sendable {
             let conditions = (lower ? ["stamp_inserted >= ?"] : []) + (upper ? ["stamp_inserted < ?"] : []) + filterConditions
             let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
             let bins = segment.rollup ? (detail ? ", pathflow_bins_merge(bins)" : ", NULL") : ""
+            // The counters in one aggregate: SQLite's SUM fails past 2^63-1 (see CounterSum).
             return "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
-                + "SUM(bytes), SUM(packets), " + (hasFlows || segment.rollup ? "SUM(flows)" : "0") + bins
+                + "\(CounterSum.name)(bytes, packets, " + (hasFlows || segment.rollup ? "flows)" : "0)") + bins
                 + " FROM \(segment.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
         }
         var index: [String: Int] = [:]
         var found: [Entry] = []
+        var clamps = CounterClamps()
         var stamps: [Int64: Int] = [:]
         func realTime(_ asIfUTC: Int64) -> Int {
             if let t = stamps[asIfUTC] { return t }
@@ -154,7 +162,8 @@ public struct Breakdown: Sendable {
             let lowerText = query.from.map { StampText.format($0, utc: source.utc) }
             let upperText = query.to.map { StampText.format($0, utc: source.utc) }
             var segments = [Segment(table: source.table, rollup: false, lower: lowerText, upper: upperText)]
-            if query.useRollup, source.binSeconds < 86_400, let coverage = try RollupCoverage.read(db, base: source.table),
+            if query.useRollup, source.binSeconds < 86_400, Self.rollupRegistryReadable(db, base: source.table),
+               let coverage = try RollupCoverage.read(db, base: source.table),
                Set(columns + query.filters.map(\.column)).isSubset(of: coverage.columns),
                let days = coverage.wholeDays(lower: lowerText, upper: upperText, utc: source.utc) {
                 segments = [
@@ -194,7 +203,9 @@ public struct Breakdown: Sendable {
                             key.append(Self.text(s, i))
                         }
                         let asIfUTC = sqlite3_column_int64(s, n)
-                        let bytes = sqlite3_column_int64(s, n + 1)
+                        let counters = CounterSum.result(s, n + 1)
+                        clamps.add(counters.clamps)
+                        let bytes = counters.bytes
                         let e: Int
                         if let known = index[key] {
                             e = known
@@ -203,19 +214,21 @@ public struct Breakdown: Sendable {
                             index[key] = e
                             found.append(Entry(key: (0..<n).map { Self.text(s, $0) }))
                         }
-                        found[e].bytes += bytes
-                        found[e].packets += sqlite3_column_int64(s, n + 2)
-                        found[e].flows += sqlite3_column_int64(s, n + 3)
+                        // A key's sums over bins (and segments) stop at Int64.max too.
+                        let o1 = found[e].bytes.addSaturated(bytes), o2 = found[e].packets.addSaturated(counters.packets)
+                        let o3 = found[e].flows.addSaturated(counters.flows)
+                        if o1 || o2 || o3 { clamps.saturated = true }
                         if !segment.rollup {
                             if detail { found[e].bins.add(realTime(asIfUTC), bytes) }
-                        } else if detail, let p = sqlite3_column_blob(s, n + 4) {
+                        } else if detail, let p = sqlite3_column_blob(s, n + 2) {
                             // The day's stamp plus each bin's second of the day, as its text reads;
                             // a day without a clock change is one offset from local to real time.
-                            let list = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, n + 4)))
+                            let list = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, n + 2)))
                             let offset = dayOffset(asIfUTC)
                             BinList.forEach(list) { bin in
                                 let t = asIfUTC + Int64(bin.second)
-                                found[e].bins.add(offset.map { Int(t) + $0 } ?? realTime(t), bin.bytes)
+                                // The list's sums wrap (pathflow_bins_merge): a negative bin reads as 0.
+                                found[e].bins.add(offset.map { Int(t) + $0 } ?? realTime(t), clamps.read(bin.bytes))
                             }
                         }
                     }
@@ -223,6 +236,13 @@ public struct Breakdown: Sendable {
             }
         }
         for i in found.indices { found[i].bins.normalize() }
+        // Any sum of the keys' counters (a total, a matrix cell) fits when the grand totals do.
+        var grand = (bytes: Int64(0), packets: Int64(0), flows: Int64(0))
+        for e in found {
+            let o1 = grand.bytes.addSaturated(e.bytes), o2 = grand.packets.addSaturated(e.packets)
+            let o3 = grand.flows.addSaturated(e.flows)
+            if o1 || o2 || o3 { clamps.saturated = true }
+        }
         // The bins with traffic (only needed without a bounded range, which implies detail).
         var stampSet = Set<Int>()
         if query.from == nil || query.to == nil {
@@ -236,7 +256,7 @@ public struct Breakdown: Sendable {
             binCount = (to - from + bin - 1) / bin
             first = from
         }
-        return Breakdown(columns: columns, entries: entries, binSeconds: bin, binCount: binCount, firstBin: first)
+        return Breakdown(columns: columns, entries: entries, binSeconds: bin, binCount: binCount, firstBin: first, clamps: clamps)
     }
 
     /// Stamps (as text) that cut the range into slices of whole bins, in increasing order and
@@ -252,7 +272,8 @@ public struct Breakdown: Sendable {
         var last = upperText.flatMap { StampText.parse($0, utc: source.utc) }
         if first == nil || last == nil {
             let row = try Row.fetchOne(db, sql: "SELECT MIN(stamp_inserted), MAX(stamp_inserted) FROM \(table)")
-            let minText: String? = row?[0], maxText: String? = row?[1]
+            // As values, not Strings: a stamp may be stored as a number.
+            let minText = row.flatMap { String.fromDatabaseValue($0[0]) }, maxText = row.flatMap { String.fromDatabaseValue($0[1]) }
             if first == nil { first = minText.flatMap { StampText.parse($0, utc: source.utc) } }
             if last == nil { last = maxText.flatMap { StampText.parse($0, utc: source.utc) }.map { $0 + 1 } }
         }
@@ -280,6 +301,18 @@ public struct Breakdown: Sendable {
             if first?.lowercased() == "stamp_inserted" { return true }
         }
         return false
+    }
+
+    /// Whether `pathflow_rollups` holds text where `RollupCoverage.read` expects it (GRDB's row
+    /// subscript traps on a NULL read as a String); when not, the table answers alone.
+    static func rollupRegistryReadable(_ db: Database, base: String) -> Bool {
+        // Without a registry RollupCoverage.read says there is no rollup.
+        guard (try? db.tableExists(RollupSchema.registry)) == true else { return true }
+        let odd = try? Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM \(RollupSchema.registry) WHERE base = ?
+            AND NOT (typeof(rollup) = 'text' AND typeof(complete_from) = 'text' AND typeof(written_until) = 'text')
+            """, arguments: [base])
+        return odd == 0
     }
 
     /// Column `i` of the current row as text (integers in decimal, NULL empty).

@@ -30,7 +30,7 @@ public struct CapacityEntry: Sendable, Equatable {
                 }
                 conditions.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
             }
-            guard let capacity = Self.bits(fields[2]), capacity > 0 else {
+            guard let capacity = Self.bits(fields[2]), capacity > 0, capacity.isFinite else {
                 throw fail("'\(fields[2])': expected a capacity in bit/s, e.g. 10G, 400M, 2500000")
             }
             entries.append(CapacityEntry(name: fields[0], conditions: conditions, bitsPerSecond: capacity))
@@ -67,12 +67,12 @@ public struct Trend: Sendable, Equatable {
     static let horizon = 253_402_300_799.0
 
     /// When the line reaches `level`: nil if it never does (flat or falling) or only after the
-    /// year 9999.
+    /// year 9999; a crossing before the year 0 is given as then (Int() would trap far below).
     public func crossing(_ level: Double) -> Int? {
         guard slope > 0 else { return nil }
         let t = ((level - intercept) / slope).rounded(.up)
         guard t.isFinite, t < Self.horizon else { return nil }
-        return Int(t)
+        return Int(max(t, -Self.horizon))
     }
 
     public static func fit(_ points: [(t: Int, value: Double)]) -> Trend? {
@@ -105,11 +105,13 @@ extension Reports {
     ) throws -> ReportTable {
         var rows: [[ReportTable.Value]] = []
         var range = ""
+        var clamps = CounterClamps()
         for entry in entries {
             var q = query
             q.filters += entry.conditions
             let b = try Breakdown.compute(source, by: [], query: q)
-            range = notes(b, what: "threshold \(Int(threshold * 100)) %")[0]
+            range = notes(b, what: "threshold \(ReportTable.plain(threshold * 100) ?? "?") %")[0]
+            clamps.add(b.clamps)
             let total = b.entries.first ?? Breakdown.Entry(key: [])
             let avg = b.averageBitsPerSecond(total), p95 = b.percentileBitsPerSecond(total), peak = b.peakBitsPerSecond(total)
             var points: [(Int, Double)] = []
@@ -138,7 +140,7 @@ extension Reports {
         }
         return ReportTable(
             columns: ["name", "capacity", "avg_util", "p95_util", "peak_util", "p95_bps", "trend_bps_per_day", "runout"],
-            rows: rows, notes: range.isEmpty ? [] : [range],
+            rows: rows, notes: (range.isEmpty ? [] : [range]) + (clamps.note.map { [$0] } ?? []),
             title: "Capacity: p95 utilisation", chart: .bars(column: 3, threshold: threshold * 100))
     }
 }

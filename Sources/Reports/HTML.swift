@@ -89,9 +89,11 @@ extension ReportTable {
             s += "<text x=\"\(left - 6)\" y=\"\(y + 14)\" text-anchor=\"end\">\(Self.escape(Self.display(row[0])))</text>"
             for (j, c) in valueColumns.enumerated() where c < row.count {
                 let v = Self.number(row[c]) ?? 0
-                let shade = Int(255 - 200 * (v / top1).squareRoot())
+                // Int() traps on NaN: a ratio that is not in 0...1 is drawn as one of its ends.
+                let ratio = v / top1
+                let shade = Int(255 - 200 * (ratio.isNaN ? 0 : min(max(ratio, 0), 1)).squareRoot())
                 s += "<rect x=\"\(left + cellW * Double(j))\" y=\"\(y)\" width=\"\(cellW - 1)\" height=\"\(cellH - 1)\" "
-                    + "fill=\"rgb(\(shade),\(shade),255)\" data-value=\"\(Self.raw(row[c]))\"><title>\(Self.escape(Self.display(row[0]))) → "
+                    + "fill=\"rgb(\(shade),\(shade),255)\" data-value=\"\(Self.escape(Self.raw(row[c])))\"><title>\(Self.escape(Self.display(row[0]))) → "
                     + "\(Self.escape(columns[c])): \(Self.escape(Self.display(row[c])))</title></rect>"
             }
         }
@@ -120,7 +122,7 @@ extension ReportTable {
                 return (x, y)
             }
             let colour = colours[k % colours.count]
-            let raw = rows.map { c < $0.count ? Self.raw($0[c]) : "0" }.joined(separator: " ")
+            let raw = Self.escape(rows.map { c < $0.count ? Self.raw($0[c]) : "0" }.joined(separator: " "))
             s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" data-values=\"\(raw)\" "
                 + "points=\"\(xy.map { "\($0.0),\($0.1)" }.joined(separator: " "))\"/>"
             // Few bins: mark each one, so a single bin still shows.
@@ -144,13 +146,13 @@ extension ReportTable {
             let over = threshold.map { v >= $0 } ?? false
             s += "<text x=\"\(left - 6)\" y=\"\(y + 13)\" text-anchor=\"end\">\(Self.escape(Self.display(row[0])))</text>"
             s += "<rect x=\"\(left)\" y=\"\(y + 2)\" width=\"\(width * v / scale)\" height=\"\(barH - 4)\" "
-                + "fill=\"\(over ? "#d62728" : "#1f77b4")\" data-value=\"\(Self.raw(row[column]))\"/>"
-            s += "<text x=\"\(left + width * v / scale + 4)\" y=\"\(y + 13)\">\(Self.escape(Self.display(row[column])))</text>"
+                + "fill=\"\(over ? "#d62728" : "#1f77b4")\" data-value=\"\(Self.escape(column < row.count ? Self.raw(row[column]) : ""))\"/>"
+            s += "<text x=\"\(left + width * v / scale + 4)\" y=\"\(y + 13)\">\(Self.escape(column < row.count ? Self.display(row[column]) : ""))</text>"
         }
         if let threshold {
             let x = left + width * threshold / scale
             s += "<line x1=\"\(x)\" y1=\"0\" x2=\"\(x)\" y2=\"\(h - 16)\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>"
-            s += "<text x=\"\(x)\" y=\"\(h - 4)\" text-anchor=\"middle\">\(Int(threshold)) %</text>"
+            s += "<text x=\"\(x)\" y=\"\(h - 4)\" text-anchor=\"middle\">\(Self.plain(threshold) ?? "") %</text>"
         }
         return s + "</svg>"
     }
@@ -172,9 +174,10 @@ extension ReportTable {
         return s + "</svg>"
     }
 
+    /// Also makes control characters visible (`visible`): a browser would drop or hide them.
     static func escape(_ s: String) -> String {
         var out = ""
-        for c in s {
+        for c in visible(s) {
             switch c {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
@@ -192,15 +195,16 @@ extension Reports {
     /// `points` points.
     public static func coverageCurve(_ b: Breakdown, points: Int = 200) -> [(x: Double, y: Double)] {
         let entries = b.entries.filter { $0.key.count < 2 || $0.key[1] != "0" }
-        let total = Double(max(1, entries.reduce(Int64(0)) { $0 + $1.bytes }))
+        // In floating point: an integer sum could saturate.
+        let total = max(1, entries.reduce(0.0) { $0 + Double($1.bytes) })
         guard !entries.isEmpty else { return [] }
-        let step = max(1, entries.count / points)
+        let step = max(1, entries.count / max(1, points))
         var out: [(x: Double, y: Double)] = []
-        var sum: Int64 = 0
+        var sum = 0.0
         for (i, e) in entries.enumerated() {
-            sum += e.bytes
+            sum += Double(e.bytes)
             if (i + 1) % step == 0 || i == entries.count - 1 {
-                out.append((Double(i + 1) * 100 / Double(entries.count), Double(sum) * 100 / total))
+                out.append((Double(i + 1) * 100 / Double(entries.count), sum * 100 / total))
             }
         }
         return out

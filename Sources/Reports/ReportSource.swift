@@ -13,10 +13,11 @@ public struct ReportSource: Sendable {
         public var description: String {
             switch self {
             case .cannotOpen(let path, let reason): "cannot open \(path) read-only: \(reason)"
+            // Table and column names come from the file: no control characters on the terminal.
             case .noTable(let table, let path, let tables):
-                "\(path) has no table '\(table)' (tables: \(tables.isEmpty ? "none" : tables.joined(separator: ", ")))"
+                "\(path) has no table '\(table)' (tables: \(tables.isEmpty ? "none" : tables.map(ReportTable.visible).joined(separator: ", ")))"
             case .noColumn(let column, let table, let columns):
-                "table '\(table)' has no column '\(column)' (columns: \(columns.joined(separator: ", ")))"
+                "table '\(table)' has no column '\(column)' (columns: \(columns.map(ReportTable.visible).joined(separator: ", ")))"
             case .badTableName(let name): "'\(name)' is not a table name (letters, digits and '_')"
             }
         }
@@ -43,7 +44,10 @@ public struct ReportSource: Sendable {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in try BinList.register(db) }
+        configuration.prepareDatabase { db in
+            try BinList.register(db)
+            try CounterSum.register(db)
+        }
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
@@ -81,9 +85,10 @@ public struct ReportSource: Sendable {
     /// fewer than two bins: a guess that only matters for rates).
     static func inferBin(_ queue: DatabaseQueue, _ table: String, utc: Bool) throws -> Int {
         let stamps = try queue.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT stamp_inserted FROM \(table) ORDER BY stamp_inserted DESC LIMIT 64")
+            // As values: fetching Strings fails the report on a stamp stored as NULL.
+            try DatabaseValue.fetchAll(db, sql: "SELECT DISTINCT stamp_inserted FROM \(table) ORDER BY stamp_inserted DESC LIMIT 64")
         }
-        let times = stamps.compactMap { StampText.parse($0, utc: utc) }.sorted()
+        let times = stamps.compactMap { String.fromDatabaseValue($0).flatMap { StampText.parse($0, utc: utc) } }.sorted()
         var gap = Int.max
         for (a, b) in zip(times, times.dropFirst()) where b > a { gap = min(gap, b - a) }
         return gap == Int.max ? 3600 : gap
@@ -98,6 +103,8 @@ public enum StampText {
 
     /// Unix seconds of a stamp (`YYYY-MM-DD[ HH:MM[:SS]]`); nil if it is not one.
     public static func parse(_ text: String, utc: Bool) -> Int? {
-        SQLTime.parse(text, utc: utc)
+        // SQLTime traps on a year beyond Int32, which a table's stamp may hold; pmacct writes four digits.
+        guard let year = text.split(separator: "-").first, year.utf8.count <= 4 else { return nil }
+        return SQLTime.parse(text, utc: utc)
     }
 }

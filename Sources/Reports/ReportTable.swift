@@ -3,8 +3,13 @@ import NetCore
 
 /// A report's result: named, typed columns and rows, printed as an aligned text table, CSV or
 /// JSON (an array of objects, numbers as numbers).
+///
+/// Text cells and column names may come from the table, which may hold anything: text output
+/// shows their control characters as escapes (`visible`), CSV neutralises formulas (`csvField`),
+/// JSON and HTML escape them. Numbers are the report's own and print as they are.
 public struct ReportTable: Sendable, Equatable {
     public enum Value: Sendable, Equatable {
+        /// Text, from the table or the report: never a number in CSV.
         case text(String)
         case integer(Int64)
         /// Bytes: raw in CSV and JSON, with a unit in text.
@@ -45,7 +50,8 @@ public struct ReportTable: Sendable, Equatable {
     }
 
     func text() -> String {
-        let cells = rows.map { $0.map(Self.display) }
+        let cells = rows.map { $0.map { Self.visible(Self.display($0)) } }
+        let columns = self.columns.map(Self.visible)
         var widths = columns.map(\.count)
         for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
         func line(_ values: [String]) -> String {
@@ -56,7 +62,7 @@ public struct ReportTable: Sendable, Equatable {
                 return numeric ? pad + v : v + pad
             }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
-        var out = notes.map { $0 + "\n" }.joined()
+        var out = notes.map { Self.visible($0) + "\n" }.joined()
         out += line(columns) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for row in cells { out += line(row) + "\n" }
@@ -64,12 +70,60 @@ public struct ReportTable: Sendable, Equatable {
     }
 
     func csv() -> String {
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        var out = columns.map(field).joined(separator: ",") + "\n"
-        for row in rows { out += row.map { field(Self.raw($0)) }.joined(separator: ",") + "\n" }
+        var out = columns.map { Self.csvField($0, text: true) }.joined(separator: ",") + "\n"
+        for row in rows { out += row.map { Self.csvField(Self.raw($0), text: Self.isText($0)) }.joined(separator: ",") + "\n" }
         return out
+    }
+
+    /// One CSV field. Text (table data, column names) that a spreadsheet would run as a formula,
+    /// i.e. starting with = + - @, a tab, CR or NUL (or their fullwidth forms), gets a leading
+    /// `'`, except a lone "-" and a plain decimal number such as "-5" or "+1.5", which no
+    /// spreadsheet evaluates as more than themselves. The report's numbers are never touched.
+    /// Then RFC 4180: a field holding a comma, a quote, CR or LF is quoted, quotes doubled.
+    static func csvField(_ s: String, text: Bool) -> String {
+        var s = s
+        if text, let first = s.unicodeScalars.first, formulaStarts.contains(first), s != "-", !isPlainNumber(s) {
+            s = "'" + s
+        }
+        guard s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r", "\0", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"]
+
+    /// An optional sign, ASCII digits, and optionally a point and more digits.
+    static func isPlainNumber(_ s: String) -> Bool {
+        var u = Substring(s).utf8
+        if u.first == UInt8(ascii: "-") || u.first == UInt8(ascii: "+") { u = u.dropFirst() }
+        let parts = u.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        return u.count > 0 && u.count <= 40 && (parts.count == 1 || parts.count == 2)
+            && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
+    }
+
+    /// Text output: C0 and C1 control characters, DEL, the line and paragraph separators and the
+    /// bidirectional overrides and isolates of a cell become `\xNN` or `\u{NNNN}`, so that a
+    /// value from the table cannot move the cursor, recolour the terminal or start a fake row.
+    public static func visible(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isHidden) else { return s }
+        var out = ""
+        for scalar in s.unicodeScalars {
+            if !isHidden(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.value <= 0xFF {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
+    }
+
+    static func isHidden(_ c: Unicode.Scalar) -> Bool {
+        switch c.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     func json() -> String {
@@ -78,7 +132,8 @@ public struct ReportTable: Sendable, Equatable {
                 let v: String
                 switch value {
                 case .text(let s): v = Self.quoted(s)
-                default: v = Self.raw(value)
+                // JSON has no NaN or infinity.
+                default: v = Self.number(text: value) ?? "null"
                 }
                 return Self.quoted(name) + ":" + v
             }
@@ -92,14 +147,29 @@ public struct ReportTable: Sendable, Equatable {
         return false
     }
 
-    /// CSV and JSON: plain numbers (rates in bit/s, rounded to whole bits; percentages to 0.01).
+    /// CSV and JSON: plain numbers (rates in bit/s, rounded to whole bits; percentages to 0.01);
+    /// a rate or percentage that is not finite is empty.
     static func raw(_ v: Value) -> String {
+        if case .text(let s) = v { return s }
+        return number(text: v) ?? ""
+    }
+
+    /// A number's digits; nil for text and for NaN or infinity.
+    static func number(text v: Value) -> String? {
         switch v {
-        case .text(let s): s
+        case .text: nil
         case .integer(let n), .bytes(let n): String(n)
-        case .rate(let r): String(Int64(r.rounded()))
-        case .percent(let p): String(format: "%.2f", p)
+        case .rate(let r): plain(r.rounded())
+        case .percent(let p): p.isFinite ? String(format: "%.2f", p) : nil
         }
+    }
+
+    /// A whole double's digits without Int64(), which traps from 2^63 (a rate of 2^63 bytes per
+    /// second is 2^66 bit/s); nil when not finite.
+    static func plain(_ d: Double) -> String? {
+        guard d.isFinite else { return nil }
+        if let n = Int64(exactly: d.rounded(.towardZero)), Double(n) == d { return String(n) }
+        return String(format: d == d.rounded() ? "%.0f" : "%g", d)
     }
 
     static func display(_ v: Value) -> String {
@@ -114,7 +184,7 @@ public struct ReportTable: Sendable, Equatable {
 
     /// 1234567 → "1.23 M" + unit.
     static func si(_ value: Double, _ unit: String) -> String {
-        let prefixes = ["", "k", "M", "G", "T", "P"]
+        let prefixes = ["", "k", "M", "G", "T", "P", "E", "Z"]
         var v = value
         var i = 0
         while abs(v) >= 1000 && i < prefixes.count - 1 {
@@ -124,7 +194,19 @@ public struct ReportTable: Sendable, Equatable {
         return i == 0 ? String(format: "%.0f ", v) + unit : String(format: "%.2f ", v) + prefixes[i] + unit
     }
 
+    /// A JSON string; DEL and C1 controls, valid in JSON, are escaped too for terminals that obey
+    /// them (they pass JSONText unchanged, so no escape sequence is split).
     static func quoted(_ s: String) -> String {
-        JSONText.quoted(s)
+        let q = JSONText.quoted(s)
+        guard q.unicodeScalars.contains(where: { (0x7F...0x9F).contains($0.value) }) else { return q }
+        var out = ""
+        for scalar in q.unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u00" + String(scalar.value, radix: 16)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

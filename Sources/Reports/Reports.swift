@@ -14,20 +14,21 @@ public enum Reports {
 
     /// Top N keys by bytes, with rates, share of the total and cumulative share.
     public static func top(_ b: Breakdown, limit: Int) -> ReportTable {
-        let total = max(1, b.totalBytes)
-        var cumulative: Int64 = 0
+        // Shares in floating point: right even when the integer total saturates.
+        let total = max(1, b.totalBytesAsDouble)
+        var cumulative = 0.0
         var rows: [[ReportTable.Value]] = []
-        for e in b.entries.prefix(limit) {
-            cumulative += e.bytes
+        for e in b.entries.prefix(max(0, limit)) {
+            cumulative += Double(e.bytes)
             rows.append(e.key.map(ReportTable.Value.text) + [
                 .bytes(e.bytes), .integer(e.packets), .integer(e.flows),
                 .rate(b.averageBitsPerSecond(e)), .rate(b.peakBitsPerSecond(e)), .rate(b.percentileBitsPerSecond(e)),
-                .percent(Double(e.bytes) * 100 / Double(total)), .percent(Double(cumulative) * 100 / Double(total)),
+                .percent(Double(e.bytes) * 100 / total), .percent(cumulative * 100 / total),
             ])
         }
         return ReportTable(
             columns: b.columns + ["bytes", "packets", "flows", "avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
-            rows: rows, notes: notes(b, what: "\(min(limit, b.entries.count)) of \(b.entries.count) keys"),
+            rows: rows, notes: notes(b, what: "\(min(max(0, limit), b.entries.count)) of \(b.entries.count) keys"),
             title: "Top \(b.columns.joined(separator: ", ")) by traffic", chart: .bars(column: b.columns.count + 6, threshold: nil))
     }
 
@@ -38,11 +39,11 @@ public enum Reports {
         var columnTotals: [String: Int64] = [:]
         var rowTotals: [String: Int64] = [:]
         for e in b.entries {
-            columnTotals[e.key[1], default: 0] += e.bytes
-            rowTotals[e.key[0], default: 0] += e.bytes
+            columnTotals[e.key[1], default: 0].addSaturated(e.bytes)
+            rowTotals[e.key[0], default: 0].addSaturated(e.bytes)
         }
         let order = { (a: (key: String, value: Int64), c: (key: String, value: Int64)) in a.value != c.value ? a.value > c.value : a.key < c.key }
-        let shown = columnTotals.sorted(by: order).prefix(maxColumns).map(\.key)
+        let shown = columnTotals.sorted(by: order).prefix(max(0, maxColumns)).map(\.key)
         let shownSet = Set(shown)
         let hasOther = columnTotals.count > shown.count
         // Entries by row; cells (and their per-bin rates) are merged for the rows shown only.
@@ -51,9 +52,9 @@ public enum Reports {
         func sum(_ indices: [Int]) -> Breakdown.Entry {
             var total = Breakdown.Entry(key: [])
             for i in indices {
-                total.bytes += b.entries[i].bytes
-                total.packets += b.entries[i].packets
-                total.flows += b.entries[i].flows
+                total.bytes.addSaturated(b.entries[i].bytes)
+                total.packets.addSaturated(b.entries[i].packets)
+                total.flows.addSaturated(b.entries[i].flows)
             }
             if cell == .peak || cell == .p95 {
                 total.bins = indices.count == 1 ? b.entries[indices[0]].bins
@@ -72,7 +73,7 @@ public enum Reports {
         }
         let columnKeys = shown + (hasOther ? ["other"] : [])
         var rows: [[ReportTable.Value]] = []
-        for (rowKey, _) in rowTotals.sorted(by: order).prefix(maxRows) {
+        for (rowKey, _) in rowTotals.sorted(by: order).prefix(max(0, maxRows)) {
             var cells: [String: [Int]] = [:]
             let all = byRow[rowKey, default: []]
             for i in all { cells[shownSet.contains(b.entries[i].key[1]) ? b.entries[i].key[1] : "other", default: []].append(i) }
@@ -86,7 +87,7 @@ public enum Reports {
 
     /// Per-bin bit/s of the top `limit` keys, one row per bin of the range.
     public static func series(_ b: Breakdown, limit: Int, utc: Bool) -> ReportTable {
-        let keys = Array(b.entries.prefix(limit))
+        let keys = Array(b.entries.prefix(max(0, limit)))
         var bins = Set<Int>()
         for e in keys { bins.formUnion(e.bins.lazy.map(\.start)) }
         if let first = b.firstBin, b.binCount > 0 {
@@ -105,21 +106,22 @@ public enum Reports {
     /// breakdown by net_dst and mask_dst.
     /// Traffic that matched no prefix (mask 0: no route, no session) is left out and noted.
     public static func coverage(_ b: Breakdown, shares: [Double] = [50, 90, 95, 99]) -> ReportTable {
-        let unmapped = b.entries.filter { $0.key[1] == "0" }.reduce(Int64(0)) { $0 + $1.bytes }
+        let unmapped = b.entries.filter { $0.key[1] == "0" }.reduce(Int64(0)) { $0.addingSaturated($1.bytes) }
         var b = b
         b.entries.removeAll { $0.key[1] == "0" }
-        let total = Double(max(1, b.totalBytes))
+        // Shares in floating point: right even when an integer sum would saturate.
+        let total = max(1, b.totalBytesAsDouble)
         var rows: [[ReportTable.Value]] = []
         for share in shares {
-            var sum: Int64 = 0
+            var sum = 0.0
             var n = 0
             for e in b.entries {
-                if Double(sum) * 100 / total >= share { break }
-                sum += e.bytes
+                if sum * 100 / total >= share { break }
+                sum += Double(e.bytes)
                 n += 1
             }
             rows.append([.percent(share), .integer(Int64(n)), .percent(Double(n) * 100 / Double(max(1, b.entries.count))),
-                         .percent(Double(sum) * 100 / total)])
+                         .percent(sum * 100 / total)])
         }
         rows.append([.percent(100), .integer(Int64(b.entries.count)), .percent(100), .percent(100)])
         return ReportTable(
@@ -130,11 +132,15 @@ public enum Reports {
     }
 
     /// The top `limit` prefixes, `net/mask` one per line (for a controller to install).
+    /// Control characters from the table are made visible: one line per prefix whatever it holds.
     public static func prefixList(_ b: Breakdown, limit: Int) -> String {
-        b.entries.filter { $0.key[1] != "0" }.prefix(limit).map { "\($0.key[0])/\($0.key[1])\n" }.joined()
+        b.entries.filter { $0.key[1] != "0" }.prefix(max(0, limit))
+            .map { "\(ReportTable.visible($0.key[0]))/\(ReportTable.visible($0.key[1]))\n" }.joined()
     }
 
+    /// What the report covers, and what was clamped (`CounterClamps`) when anything was.
     static func notes(_ b: Breakdown, what: String) -> [String] {
         ["# \(b.binCount) bin\(b.binCount == 1 ? "" : "s") of \(b.binSeconds) s, \(ReportTable.si(Double(b.totalBytes), "B")) in all; \(what)"]
+            + (b.clamps.note.map { [$0] } ?? [])
     }
 }

@@ -67,10 +67,10 @@ public enum WhatIfAnalysis {
                 if let next = rows.first(where: { Breakdown.text($0[0]) != failure.value }) {
                     add(e, to: Breakdown.text(next[1]), &after)
                     moved += 1
-                    movedBytes += e.bytes
+                    movedBytes.addSaturated(e.bytes)
                 } else {
                     stranded += 1
-                    strandedBytes += e.bytes
+                    strandedBytes.addSaturated(e.bytes)
                 }
             }
         }

@@ -181,6 +181,7 @@ struct Report: ParsableCommand {
         var threshold = 80.0
 
         func run() throws {
+            guard threshold.isFinite, threshold >= 0 else { throw ValidationError("--threshold: a percentage, e.g. 80") }
             let source = try options.source()
             let entries: [CapacityEntry]
             do {
