@@ -72,6 +72,11 @@ public final class Speaker: Sendable {
     }
 
     /// Asks the peer of an established session to send `family` again (RFC 2918).
+    /// A reloaded bgp_daemon_allow_file: it applies to connections from now on.
+    public func replaceAllowList(_ allow: [IPPrefix]?) {
+        loop.execute { self.core.value?.allow = allow }
+    }
+
     public func requestRouteRefresh(session: UInt64, family: AddressFamily) {
         loop.execute { self.core.value?.requestRouteRefresh(session: session, family: family) }
     }

@@ -26,6 +26,8 @@ final class SpeakerCore {
     private var nextSession: UInt64 = 0
     private var neighbors: [ActiveNeighbor]
     private var preOpen: PreOpenConnections
+    /// bgp_daemon_allow_file, replaced by a reload (SIGUSR2); sessions already up stay.
+    var allow: [IPPrefix]?
     private var listener: (any Channel)?
     private var shutdownTimer: Scheduled<Void>?
     private var limiter = LogLimiter()
@@ -40,6 +42,7 @@ final class SpeakerCore {
         finished = loop.makePromise()
         neighbors = config.neighbors.map { ActiveNeighbor(config: $0, backoff: ReconnectBackoff(policy: config.reconnect)) }
         preOpen = PreOpenConnections(perAddress: config.preOpenPerAddress, total: config.preOpenTotal)
+        allow = config.allow
     }
 
     // MARK: start and stop
@@ -136,7 +139,7 @@ final class SpeakerCore {
     func admit(_ remote: IPAddress) -> SpeakerEvent.Rejection? {
         if shuttingDown { return .shuttingDown }
         let configured = config.neighbor(remote) != nil
-        if !configured, let allow = config.allow, !allow.contains(where: { $0.contains(remote) }) {
+        if !configured, let allow, !allow.contains(where: { $0.contains(remote) }) {
             return .notAllowed
         }
         if let maximum = config.maximumPeers, peersPastOpen() >= maximum {

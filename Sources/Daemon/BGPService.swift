@@ -204,14 +204,25 @@ public final class BGPService: Service, Sendable {
         return all.filter { $0.peer.remoteAddress == address || (address.family == .v4 && $0.peer.bgpID == address.v4Value) }
     }
 
-    /// One router's dump, pmacct's lines. Read in chunks, so a long dump never holds the RIB
-    /// (and the writer, and flow lookups queued behind it) for long.
+    /// One router's dump, pmacct's lines.
     func dumpLines(_ session: RouterSession, timestamp: String, period: Int, seq: Int) -> [String] {
+        var lines: [String] = []
+        dump(session, timestamp: timestamp, period: period, seq: seq) { lines += $0 }
+        return lines
+    }
+
+    /// One router's dump, a page of lines at a time. Each page is read under one short RIB read,
+    /// and `page` runs outside it, so a long dump (or a slow HTTP client) never holds the RIB,
+    /// the writer, or the flow lookups queued behind it.
+    func dump(
+        _ session: RouterSession, timestamp: String, period: Int, seq: Int, page: ([String]) throws -> Void
+    ) rethrows {
         let peer = PmacctDump.Peer(address: session.peer.remoteAddress, port: session.peer.remotePort)
-        var lines = [PmacctDump.initLine(timestamp: timestamp, peer: peer, period: period, seq: seq)]
+        try page([PmacctDump.initLine(timestamp: timestamp, peer: peer, period: period, seq: seq)])
         var entries = 0
         var cursor: PathCursor? = .start
         while let from = cursor {
+            var lines: [String] = []
             cursor = rib.read { reader in
                 reader.forEachPath(router: session.router, from: from, prefixes: 4096) { prefix, path, _ in
                     let family = prefix.address.family == .v6 ? AddressFamily.ipv6Unicast : .ipv4Unicast
@@ -219,12 +230,12 @@ public final class BGPService: Service, Sendable {
                     lines.append(PmacctDump.pathLine(
                         timestamp: timestamp, peer: peer, seq: seq, prefix: prefix, pathID: pathID,
                         attributes: reader.attributes(path.attributes)))
-                    entries += 1
                 }
             }
+            entries += lines.count
+            try page(lines)
         }
-        lines.append(PmacctDump.closeLine(timestamp: timestamp, peer: peer, entries: entries, seq: seq))
-        return lines
+        try page([PmacctDump.closeLine(timestamp: timestamp, peer: peer, entries: entries, seq: seq)])
     }
 
     func writeDumps(at time: Int, period: Int, seq: Int) async {

@@ -416,9 +416,11 @@ extension Collector {
     }
 
     /// SIGUSR2: the maps read again from the configuration file (pmacct's map reload):
-    /// nfacctd_allow_file, sampling_map, bgp_agent_map. Everything else needs a restart.
+    /// nfacctd_allow_file, bgp_daemon_allow_file, sampling_map, bgp_agent_map. Everything else
+    /// needs a restart.
     public func reloadMaps(from reloaded: CollectorConfig) {
         intakeFilter.replace(reloaded.flowAllowList)
+        bgp?.speaker.replaceAllowList(reloaded.bgp.allowList)
         let sampling = SamplingMap(rules: reloaded.samplingMap)
         let agentMap = reloaded.agentMap.map {
             Enricher.AgentMapEntry(exporters: $0.exporters, bgpIP: $0.bgpIP, v4: $0.family != .v6, v6: $0.family != .v4)
@@ -429,6 +431,7 @@ extension Collector {
         }
         logger.info("maps reloaded", metadata: [
             "nfacctd_allow_file": "\(reloaded.flowAllowList.map { "\($0.count) entries" } ?? "none")",
+            "bgp_daemon_allow_file": "\(reloaded.bgp.allowList.map { "\($0.count) entries" } ?? "none")",
             "sampling_map": "\(reloaded.samplingMap.count) rules",
             "bgp_agent_map": "\(reloaded.agentMap.count) entries",
         ])

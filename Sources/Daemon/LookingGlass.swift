@@ -17,10 +17,7 @@ extension BGPService {
         [
             "/rib/peers": { [self] query in loop.makeSucceededFuture(self.peersAnswer(json: query["format"] != "text")) },
             "/rib/lookup": { [self] query in loop.makeSucceededFuture(self.lookupAnswer(query)) },
-            "/rib/dump": { [self] query in
-                // Off the event loop: a full table is millions of lines.
-                NIOThreadPool.singleton.runIfActive(eventLoop: loop) { self.dumpAnswer(router: query["router"]) }
-            },
+            "/rib/dump": { [self] query in loop.makeSucceededFuture(self.dumpAnswer(router: query["router"])) },
         ]
     }
 
@@ -122,13 +119,17 @@ extension BGPService {
         return HTTPAnswer(body: routers.isEmpty ? "no established BGP sessions\n" : text)
     }
 
+    /// pmacct's dump lines of the routers asked for, streamed a page at a time (a full table is
+    /// millions of lines: never built whole).
     func dumpAnswer(router: String?) -> HTTPAnswer {
-        let stamp = timestamp(Int(time(nil)))
-        var lines: [String] = []
-        for session in routerSessions(matching: router) {
-            lines += dumpLines(session, timestamp: stamp, period: config.tableDumpRefreshTime ?? 0, seq: 0)
+        HTTPAnswer(contentType: "application/x-ndjson") { [self] emit in
+            let stamp = timestamp(Int(time(nil)))
+            for session in routerSessions(matching: router) {
+                try dump(session, timestamp: stamp, period: config.tableDumpRefreshTime ?? 0, seq: 0) { lines in
+                    try emit(lines.joined(separator: "\n") + "\n")
+                }
+            }
         }
-        return HTTPAnswer(contentType: "application/x-ndjson", body: lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n")
     }
 
     /// The path's attributes under pmacct's dump names.

@@ -189,12 +189,13 @@ final class MetricsHandler: ChannelInboundHandler {
             }
             let query = parts.count == 2 ? Self.query(parts[1]) : [:]
             let keepAlive = request.isKeepAlive
+            let version = request.version
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             route(query).hop(to: context.eventLoop).whenComplete { result in
                 let (handler, context) = bound.value
                 switch result {
                 case .success(let answer):
-                    handler.respond(context: context, answer: answer, keepAlive: keepAlive)
+                    handler.respond(context: context, answer: answer, keepAlive: keepAlive, version: version)
                 case .failure(let error):
                     handler.respond(context: context, answer: HTTPAnswer(status: .internalServerError, body: "\(error)\n"),
                                     keepAlive: keepAlive)
@@ -228,9 +229,9 @@ final class MetricsHandler: ChannelInboundHandler {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    func respond(context: ChannelHandlerContext, answer: HTTPAnswer, keepAlive: Bool) {
+    func respond(context: ChannelHandlerContext, answer: HTTPAnswer, keepAlive: Bool, version: HTTPVersion = .http1_1) {
         if let stream = answer.stream {
-            respond(context: context, status: answer.status, contentType: answer.contentType, stream: stream)
+            respond(context: context, status: answer.status, contentType: answer.contentType, version: version, stream: stream)
             return
         }
         let body = answer.body
@@ -249,11 +250,11 @@ final class MetricsHandler: ChannelInboundHandler {
         }
     }
 
-    /// A chunked answer produced on a thread-pool thread: each chunk is written and waited for,
-    /// so a slow reader slows the producer instead of piling the body up in memory; the
-    /// connection closes at the end.
+    /// A streamed answer produced on a thread-pool thread: each chunk is written and waited for,
+    /// so a slow reader slows the producer instead of piling the body up in memory. Chunked for
+    /// HTTP/1.1; for HTTP/1.0 (`pathflow rib dump`) the body runs until the connection closes.
     func respond(
-        context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String,
+        context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String, version: HTTPVersion,
         stream: @escaping @Sendable (HTTPAnswer.Emit) throws -> Void
     ) {
         guard gate.startStream(context.channel) else {
@@ -263,9 +264,11 @@ final class MetricsHandler: ChannelInboundHandler {
         streaming = true
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Transfer-Encoding", value: "chunked")
+        let chunked = version.major > 1 || (version.major == 1 && version.minor >= 1)
+        if chunked { headers.add(name: "Transfer-Encoding", value: "chunked") }
         headers.add(name: "Connection", value: "close")
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        let head = HTTPResponseHead(version: chunked ? .http1_1 : .http1_0, status: status, headers: headers)
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
         let channel = context.channel
         let gate = self.gate
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -182,10 +182,12 @@ public struct RollupCoverage: Sendable, Equatable {
         guard let row = try Row.fetchOne(
             db, sql: "SELECT rollup, complete_from, written_until FROM \(RollupSchema.registry) WHERE base = ?",
             arguments: [base]) else { return nil }
-        let table: String = row["rollup"]
-        guard table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), try db.tableExists(table) else { return nil }
-        let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
-        return RollupCoverage(table: table, completeFrom: row["complete_from"], writtenUntil: row["written_until"], columns: columns)
+        // A registry row written by something else may hold anything: no rollup then, never a trap.
+        guard let table = row["rollup"] as String?, let completeFrom = row["complete_from"] as String?,
+              let writtenUntil = row["written_until"] as String?,
+              table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), try db.tableExists(table) else { return nil }
+        let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").compactMap { $0["name"] as String? }
+        return RollupCoverage(table: table, completeFrom: completeFrom, writtenUntil: writtenUntil, columns: columns)
     }
 
     /// The days (first stamps, `[start, end)`) the rollup holds completely and that lie wholly

@@ -390,7 +390,9 @@ public enum SQLTime {
             mi = time[1]!
             s = time.count == 3 ? time[2]! : 0
         }
-        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s) else {
+        // Years past four digits are not stamps (and would not fit tm's Int32).
+        guard (0...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
+              (0...59).contains(mi), (0...60).contains(s) else {
             return nil
         }
         var parts_ = tm()
