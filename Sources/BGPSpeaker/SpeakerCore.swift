@@ -61,7 +61,10 @@ final class SpeakerCore {
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
-                var ready = channel.eventLoop.makeSucceededVoidFuture()
+                // Accept errors (file descriptors exhausted) back off instead of spinning the loop.
+                var ready = channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+                }
                 for (peer, key) in keyed {
                     ready = ready.flatMap { TCPMD5.configure(channel, peer: peer, key: key, ipv6Socket: ipv6) }
                 }
