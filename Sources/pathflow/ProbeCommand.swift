@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Daemon
 import Logging
 import PathflowConfig
@@ -49,6 +50,25 @@ struct ProbeCommand: AsyncParsableCommand {
 
         signal(SIGTERM) { _ in ProbeEngine.requestStopAll() }
         signal(SIGINT) { _ in ProbeEngine.requestStopAll() }
+        // pmacctd's other signals never stop the probe: HUP reopens the log file; the probe has no
+        // maps to reload (USR2) and keeps its statistics on metrics_listen (USR1). Dispatch's own
+        // threads take them: the capture may keep the task threads busy.
+        let sources = [SIGHUP, SIGUSR1, SIGUSR2].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if number == SIGHUP {
+                    Logging.reopen()
+                    logger.info("log file reopened (SIGHUP)")
+                } else {
+                    logger.info("signal ignored: the probe's counters are on metrics_listen, and it has no maps",
+                                metadata: ["signal": "\(number)"])
+                }
+            }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
         let summary: ProbeCounters.Snapshot
         do {
             summary = try await ProbeRunner.run(config: config, logger: logger)
