@@ -50,6 +50,8 @@ public struct FlowDecoder: Sendable {
     var budget = TemplateBudget()
     /// When the last expiry sweep ran (unix seconds).
     var lastSweep: UInt32 = 0
+    /// When idle sessions were last closed to make room.
+    var lastIdleSweep: UInt32 = 0
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -122,8 +124,11 @@ public struct FlowDecoder: Sendable {
             outcome.sessionsRefused += 1
             return nil
         }
-        if sessions.count >= limits.domainsTotal && now >= 60 {
-            // Sessions idle for a minute make room (a flood of one-datagram senders leaves many).
+        if sessions.count >= limits.domainsTotal && now >= 60 && now != lastIdleSweep {
+            // Sessions idle for a minute make room (a flood of one-datagram senders leaves many);
+            // at most one sweep a second, so a flood of new senders cannot make every datagram
+            // walk the whole table.
+            lastIdleSweep = now
             outcome.sessionsEvicted += closeIdle(before: now - 60)
         }
         if sessions.count >= limits.domainsTotal {
