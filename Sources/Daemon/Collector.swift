@@ -102,7 +102,7 @@ public final class Collector: Service, Sendable {
                 stores[view.sqlDB] = store
             }
             do {
-                try store.prepare(schema, rollup: view.keepsRollup, utc: view.timestampsUTC)
+                try store.prepare(schema, rollup: view.keepsRollup, utc: view.timestampsUTC, binning: binning)
             } catch {
                 throw StartupError(description: "view \(view.name): \(view.sqlDB): \(error)")
             }

@@ -4,17 +4,35 @@ import Storage
 
 /// What a report selects: a time range, and equality filters on primitives.
 public struct ReportQuery: Sendable {
-    /// Unix seconds; bins whose start is in [from, to) count. nil: unbounded.
+    /// The range ending with the bin that holds `now`, `seconds` long (`--last`).
+    public struct Last: Sendable, Equatable {
+        public var seconds: Int
+        public var now: Int
+
+        public init(seconds: Int, now: Int) {
+            self.seconds = seconds
+            self.now = now
+        }
+    }
+
+    /// Unix seconds; the bins whose start is in [from, to) count. nil: from the table's first
+    /// stamp, to its last (`BinGrid`).
     public var from: Int?
     public var to: Int?
-    /// column = value (the value as text; SQLite compares it with the column's affinity).
+    /// `--last`: replaces `from` and `to`.
+    public var last: Last?
+    /// column = value (the value as text; SQLite compares it with the column's affinity). A column
+    /// is the table's or a primitive's name (`ReportSource.column`).
     public var filters: [(column: String, value: String)]
     /// Read whole days from the table's daily rollup when it has them (false: the table only).
     public var useRollup: Bool
 
-    public init(from: Int? = nil, to: Int? = nil, filters: [(column: String, value: String)] = [], useRollup: Bool = true) {
+    public init(
+        from: Int? = nil, to: Int? = nil, last: Last? = nil, filters: [(column: String, value: String)] = [], useRollup: Bool = true
+    ) {
         self.from = from
         self.to = to
+        self.last = last
         self.filters = filters
         self.useRollup = useRollup
     }
@@ -51,38 +69,64 @@ public struct Breakdown: Sendable {
     public var columns: [String]
     /// Largest first.
     public var entries: [Entry]
-    public var binSeconds: Int
-    /// Bins in the range: the range's length in bins when bounded, else the bins the data has.
-    public var binCount: Int
-    /// The first bin of the range (unix seconds), when known.
-    public var firstBin: Int?
+    /// The bins of the range: every rate is over these, empty ones counting as zero.
+    public var grid: BinGrid
+    /// The bin size and what said so.
+    public var bin: BinSize
+    /// Stamps are UTC (for printing the range).
+    public var utc: Bool
+    /// The table has a `flows` column (pmacct's v1 table has none).
+    public var hasFlows: Bool
     /// Counter values the table held that are not non-negative integers, and whether a sum
     /// saturated: when none did, no sum over these entries (totals, matrix cells) can.
     public var clamps = CounterClamps()
+
+    public init(
+        columns: [String], entries: [Entry], grid: BinGrid, bin: BinSize? = nil, utc: Bool = true, hasFlows: Bool = true,
+        clamps: CounterClamps = CounterClamps()
+    ) {
+        self.columns = columns
+        self.entries = entries
+        self.grid = grid
+        self.bin = bin ?? BinSize(seconds: grid.seconds, origin: .given)
+        self.utc = utc
+        self.hasFlows = hasFlows
+        self.clamps = clamps
+    }
+
+    public var binSeconds: Int { grid.seconds }
+    /// Bins in the range, empty ones included.
+    public var binCount: Int { grid.count }
+    /// The first bin of the range (unix seconds); nil when the range has no bin.
+    public var firstBin: Int? { grid.count > 0 ? grid.first : nil }
 
     /// Stops at `Int64.max` (`clamps.saturated` says whether it can).
     public var totalBytes: Int64 { entries.reduce(0) { $0.addingSaturated($1.bytes) } }
     /// In floating point: shares stay right when the integer total saturates.
     public var totalBytesAsDouble: Double { entries.reduce(0) { $0 + Double($1.bytes) } }
-    public var rangeSeconds: Int { max(1, binCount) * binSeconds }
+    public var rangeSeconds: Int { grid.rangeSeconds }
 
-    /// Average bit/s over the whole range.
-    public func averageBitsPerSecond(_ e: Entry) -> Double { Double(e.bytes) * 8 / Double(rangeSeconds) }
+    /// Average bit/s over the whole range: bytes × 8 / (bins × bin size); 0 for a range of no bin.
+    public func averageBitsPerSecond(_ e: Entry) -> Double {
+        rangeSeconds > 0 ? Double(e.bytes) * 8 / Double(rangeSeconds) : 0
+    }
 
     /// The busiest bin's bit/s.
     public func peakBitsPerSecond(_ e: Entry) -> Double {
         Double(e.bins.peak) * 8 / Double(binSeconds)
     }
 
-    /// 95th percentile of the per-bin bit/s over every bin of the range, empty bins counting
-    /// as 0 (the billing convention): the value below which 95 % of the bins fall (nearest rank).
+    /// `p`th percentile of the per-bin bit/s over every bin of the range, empty bins counting
+    /// as 0 (the billing convention): the value of the bin of rank ⌈p/100 × bins⌉ in increasing
+    /// order (nearest rank; the 95th of 288 bins is the 274th lowest).
     public func percentileBitsPerSecond(_ e: Entry, _ p: Double = 95) -> Double {
         let n = max(binCount, e.bins.count)
         guard n > 0 else { return 0 }
         // The empty bins are the lowest values: only the bins with traffic are sorted.
         let values = e.bins.map(\.bytes).sorted()
         let empty = n - values.count
-        let rank = min(n, max(1, Int(exactly: (min(max(p, 0), 100) / 100 * Double(n)).rounded(.up)) ?? n))
+        // p × n first: exact for whole percentages, so 95 % of 20 bins is rank 19, not 20.
+        let rank = min(n, max(1, Int(exactly: (min(max(p, 0), 100) * Double(n) / 100).rounded(.up)) ?? n))
         return rank <= empty ? 0 : Double(values[rank - empty - 1]) * 8 / Double(binSeconds)
     }
 
@@ -93,16 +137,21 @@ public struct Breakdown: Sendable {
     struct Segment {
         var table: String
         var rollup: Bool
-        var lower: String?
-        var upper: String?
+        var lower: String
+        var upper: String
     }
 
     /// Sums `by` over the range in SQL (one row per key and bin), then orders by bytes.
     ///
+    /// The range is `grid` when given (a report that reads several breakdowns walks one grid),
+    /// else `query`'s on the table as it is now (`BinGrid`); only rows whose stamp falls in one of
+    /// its bins count, each in the bin that holds its stamp. `by` and the filters name the table's
+    /// columns or the configuration's primitives (`ReportSource.column`).
+    ///
     /// Whole days the table's daily rollup holds (see `RollupSchema`) are read from it: one row
     /// per key and day, its bins in a list SQLite adds up per group (`pathflow_bins_merge`); the
     /// rest of the range from the table. `detail` false leaves out the per-bin bytes (no peak,
-    /// percentile or series then), which a bounded range does not need for volumes and averages.
+    /// percentile or series then), which volumes and averages do not need.
     ///
     /// SQLite groups by sorting every row of the range. A month of a large matrix is tens of
     /// millions of rows, and one sort of all of them costs several times the reading; as every
@@ -113,171 +162,95 @@ public struct Breakdown: Sendable {
     /// the key's first column makes SQLite search the key's index instead, which reads the whole
     /// range once, not once per slice.
     public static func compute(
-        _ source: ReportSource, by columns: [String], query: ReportQuery, detail: Bool = true
+        _ source: ReportSource, by names: [String], query: ReportQuery, detail: Bool = true, grid: BinGrid? = nil
     ) throws -> Breakdown {
-        for c in columns { try source.require(c) }
-        for f in query.filters { try source.require(f.column) }
-        let detail = detail || query.from == nil || query.to == nil
+        let columns = try names.map(source.column)
+        let filters = try query.filters.map { (column: try source.column($0.column), value: $0.value) }
         var filterConditions: [String] = []
         var filterArguments: [DatabaseValueConvertible] = []
-        for f in query.filters {
+        for f in filters {
             filterConditions.append("\(f.column) = ?")
             filterArguments.append(f.value)
         }
         let keyList = columns.joined(separator: ", ")
-        let hasFlows = source.columns.contains("flows")
+        let hasFlows = source.hasFlowsColumn
+        var found: [Entry] = []
+        var clamps = CounterClamps()
         // The stamp comes back as seconds read as if UTC (cheap to cache), turned into real time
         // once per distinct stamp.
-        func sql(_ segment: Segment, lower: Bool, upper: Bool) -> String {
-            let conditions = (lower ? ["stamp_inserted >= ?"] : []) + (upper ? ["stamp_inserted < ?"] : []) + filterConditions
-            let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        func sql(_ segment: Segment) -> String {
+            let conditions = ["stamp_inserted >= ?", "stamp_inserted < ?"] + filterConditions
+            let whereClause = " WHERE " + conditions.joined(separator: " AND ")
             let bins = segment.rollup ? (detail ? ", pathflow_bins_merge(bins)" : ", NULL") : ""
             // The counters in one aggregate: SQLite's SUM fails past 2^63-1 (see CounterSum).
             return "SELECT \(keyList)\(columns.isEmpty ? "" : ", ")CAST(strftime('%s', stamp_inserted) AS INTEGER), "
                 + "\(CounterSum.name)(bytes, packets, " + (hasFlows || segment.rollup ? "flows)" : "0)") + bins
                 + " FROM \(segment.table)\(whereClause) GROUP BY \(keyList)\(columns.isEmpty ? "" : ", ")stamp_inserted"
         }
-        var index: [String: Int] = [:]
-        var found: [Entry] = []
-        var clamps = CounterClamps()
-        var stamps: [Int64: Int] = [:]
-        func realTime(_ asIfUTC: Int64) -> Int {
-            if let t = stamps[asIfUTC] { return t }
-            let t = source.utc ? Int(asIfUTC) : StampText.parse(StampText.format(Int(asIfUTC), utc: true), utc: false) ?? Int(asIfUTC)
-            stamps[asIfUTC] = t
-            return t
-        }
-        var dayOffsets: [Int64: Int?] = [:]
-        /// Real minus as-if-UTC time through a day starting at `day`, when the same all day.
-        func dayOffset(_ day: Int64) -> Int? {
-            if source.utc { return 0 }
-            if let known = dayOffsets[day] { return known }
-            let start = realTime(day) - Int(day), end = realTime(day + 86_399) - Int(day + 86_399)
-            let offset: Int? = start == end ? start : nil
-            dayOffsets[day] = offset
-            return offset
-        }
-        let n = Int32(columns.count)
-        try source.read { db in
-            let lowerText = query.from.map { StampText.format($0, utc: source.utc) }
-            let upperText = query.to.map { StampText.format($0, utc: source.utc) }
-            var segments = [Segment(table: source.table, rollup: false, lower: lowerText, upper: upperText)]
-            if query.useRollup, source.binSeconds < 86_400, Self.rollupRegistryReadable(db, base: source.table),
-               let coverage = try RollupCoverage.read(db, base: source.table),
-               Set(columns + query.filters.map(\.column)).isSubset(of: coverage.columns),
-               let days = coverage.wholeDays(lower: lowerText, upper: upperText, utc: source.utc) {
-                segments = [
-                    Segment(table: source.table, rollup: false, lower: lowerText, upper: days.start),
-                    Segment(table: coverage.table, rollup: true, lower: days.start, upper: days.end),
-                    Segment(table: source.table, rollup: false, lower: days.end, upper: upperText),
-                ].filter { s in !(s.lower != nil && s.upper != nil && s.lower! >= s.upper!) }
-            }
+        let range: BinGrid = try source.read { db in
+            let range = try grid ?? BinGrid.resolve(db, source, query)
+            guard range.count > 0 else { return range }
+            var reader = BreakdownReader(source: source, grid: range, columns: Int32(columns.count), detail: detail)
             var statements: [String: Statement] = [:]
-            for segment in segments {
+            for segment in try Self.segments(db, source, range, keys: columns + filters.map(\.column), useRollup: query.useRollup) {
                 let cuts = try Self.cuts(
                     db, source, table: segment.table, step: segment.rollup ? 86_400 : source.binSeconds,
-                    lowerText: segment.lower, upperText: segment.upper, filtered: !query.filters.isEmpty)
+                    lowerText: segment.lower, upperText: segment.upper, filtered: !filters.isEmpty)
+                let text = sql(segment)
+                let statement = try statements[text] ?? db.makeStatement(sql: text)
+                statements[text] = statement
                 for slice in 0...cuts.count {
                     let lower = slice == 0 ? segment.lower : cuts[slice - 1]
                     let upper = slice == cuts.count ? segment.upper : cuts[slice]
-                    let text = sql(segment, lower: lower != nil, upper: upper != nil)
-                    let statement = try statements[text] ?? db.makeStatement(sql: text)
-                    statements[text] = statement
-                    var arguments: [DatabaseValueConvertible] = []
-                    if let lower { arguments.append(lower) }
-                    if let upper { arguments.append(upper) }
-                    try statement.setArguments(StatementArguments(arguments + filterArguments))
+                    try statement.setArguments(StatementArguments([lower, upper] + filterArguments))
                     let s = statement.sqliteStatement
                     defer { sqlite3_reset(s) }
-                    var key = ""
                     while true {
                         let status = sqlite3_step(s)
                         if status == SQLITE_DONE { break }
                         guard status == SQLITE_ROW else {
                             throw DatabaseError(resultCode: ResultCode(rawValue: status), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: text)
                         }
-                        // Columns joined by a unit separator: one dictionary lookup per row.
-                        key.removeAll(keepingCapacity: true)
-                        for i in 0..<n {
-                            if i > 0 { key.append("\u{1F}") }
-                            key.append(Self.text(s, i))
-                        }
-                        let asIfUTC = sqlite3_column_int64(s, n)
-                        let counters = CounterSum.result(s, n + 1)
-                        clamps.add(counters.clamps)
-                        let bytes = counters.bytes
-                        let e: Int
-                        if let known = index[key] {
-                            e = known
-                        } else {
-                            e = found.count
-                            index[key] = e
-                            found.append(Entry(key: (0..<n).map { Self.text(s, $0) }))
-                        }
-                        // A key's sums over bins (and segments) stop at Int64.max too.
-                        let o1 = found[e].bytes.addSaturated(bytes), o2 = found[e].packets.addSaturated(counters.packets)
-                        let o3 = found[e].flows.addSaturated(counters.flows)
-                        if o1 || o2 || o3 { clamps.saturated = true }
-                        if !segment.rollup {
-                            if detail { found[e].bins.add(realTime(asIfUTC), bytes) }
-                        } else if detail, let p = sqlite3_column_blob(s, n + 2) {
-                            // The day's stamp plus each bin's second of the day, as its text reads;
-                            // a day without a clock change is one offset from local to real time.
-                            let list = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, n + 2)))
-                            let offset = dayOffset(asIfUTC)
-                            BinList.forEach(list) { bin in
-                                let t = asIfUTC + Int64(bin.second)
-                                // The list's sums wrap (pathflow_bins_merge): a negative bin reads as 0.
-                                found[e].bins.add(offset.map { Int(t) + $0 } ?? realTime(t), clamps.read(bin.bytes))
-                            }
-                        }
+                        reader.add(s, rollup: segment.rollup)
                     }
                 }
             }
-        }
-        for i in found.indices { found[i].bins.normalize() }
-        // Any sum of the keys' counters (a total, a matrix cell) fits when the grand totals do.
-        var grand = (bytes: Int64(0), packets: Int64(0), flows: Int64(0))
-        for e in found {
-            let o1 = grand.bytes.addSaturated(e.bytes), o2 = grand.packets.addSaturated(e.packets)
-            let o3 = grand.flows.addSaturated(e.flows)
-            if o1 || o2 || o3 { clamps.saturated = true }
-        }
-        // The bins with traffic (only needed without a bounded range, which implies detail).
-        var stampSet = Set<Int>()
-        if query.from == nil || query.to == nil {
-            for e in found { for bin in e.bins { stampSet.insert(bin.start) } }
+            found = reader.entries()
+            clamps = reader.clamps
+            return range
         }
         let entries = found.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key) }
-        let bin = source.binSeconds
-        var binCount = stampSet.count
-        var first = stampSet.min()
-        if let from = query.from, let to = query.to, to > from {
-            binCount = (to - from + bin - 1) / bin
-            first = from
-        }
-        return Breakdown(columns: columns, entries: entries, binSeconds: bin, binCount: binCount, firstBin: first, clamps: clamps)
+        return Breakdown(
+            columns: columns, entries: entries, grid: range, bin: source.bin, utc: source.utc, hasFlows: hasFlows, clamps: clamps)
     }
 
-    /// Stamps (as text) that cut the range into slices of whole bins, in increasing order and
-    /// strictly inside it; an unbounded end takes the table's first or last stamp. Slices
-    /// [from, c0), [c0, c1), … [cN, to) partition the range whatever the bins' alignment, since a
-    /// group never spans two stamps. None with filters, without an index that starts with
-    /// stamp_inserted, or when the table's stamps are not pmacct's format.
+    /// The parts of `range` to read: all of it from the table, or its whole days the rollup holds
+    /// completely from the rollup and the rest from the table (when the rollup has the `keys`).
+    static func segments(_ db: Database, _ source: ReportSource, _ range: BinGrid, keys: [String], useRollup: Bool) throws -> [Segment] {
+        let lowerText = StampText.format(range.first, utc: source.utc)
+        let upperText = StampText.format(range.end, utc: source.utc)
+        let whole = [Segment(table: source.table, rollup: false, lower: lowerText, upper: upperText)]
+        guard useRollup, source.binSeconds < 86_400, Self.rollupRegistryReadable(db, base: source.table),
+              let coverage = try RollupCoverage.read(db, base: source.table), Set(keys).isSubset(of: coverage.columns),
+              let days = coverage.wholeDays(lower: lowerText, upper: upperText, utc: source.utc) else { return whole }
+        return [
+            Segment(table: source.table, rollup: false, lower: lowerText, upper: days.start),
+            Segment(table: coverage.table, rollup: true, lower: days.start, upper: days.end),
+            Segment(table: source.table, rollup: false, lower: days.end, upper: upperText),
+        ].filter { $0.lower < $0.upper }
+    }
+
+    /// Stamps (as text) that cut [lowerText, upperText) into slices of whole bins, in increasing
+    /// order and strictly inside it. Slices [lower, c0), [c0, c1), … [cN, upper) partition the
+    /// range whatever the bins' alignment, since a group never spans two stamps. None with
+    /// filters, without an index that starts with stamp_inserted, or when the bounds are not
+    /// pmacct's format.
     static func cuts(
-        _ db: Database, _ source: ReportSource, table: String, step bin: Int, lowerText: String?, upperText: String?, filtered: Bool
+        _ db: Database, _ source: ReportSource, table: String, step bin: Int, lowerText: String, upperText: String, filtered: Bool
     ) throws -> [String] {
         guard filtered == false, try hasStampIndex(db, table) else { return [] }
-        var first = lowerText.flatMap { StampText.parse($0, utc: source.utc) }
-        var last = upperText.flatMap { StampText.parse($0, utc: source.utc) }
-        if first == nil || last == nil {
-            let row = try Row.fetchOne(db, sql: "SELECT MIN(stamp_inserted), MAX(stamp_inserted) FROM \(table)")
-            // As values, not Strings: a stamp may be stored as a number.
-            let minText = row.flatMap { String.fromDatabaseValue($0[0]) }, maxText = row.flatMap { String.fromDatabaseValue($0[1]) }
-            if first == nil { first = minText.flatMap { StampText.parse($0, utc: source.utc) } }
-            if last == nil { last = maxText.flatMap { StampText.parse($0, utc: source.utc) }.map { $0 + 1 } }
-        }
-        guard let first, let last, last > first, bin > 0 else { return [] }
+        guard let first = StampText.parse(lowerText, utc: source.utc), let last = StampText.parse(upperText, utc: source.utc),
+              last > first, bin > 0 else { return [] }
         let bins = (last - first + bin - 1) / bin
         let step = bin * max(1, (bins + maxChunks - 1) / maxChunks)
         var cuts: [String] = []
@@ -285,8 +258,7 @@ public struct Breakdown: Sendable {
         while t < last {
             let text = StampText.format(t, utc: source.utc)
             // Local time repeats an hour when summer time ends: keep the cuts increasing as text.
-            if (lowerText.map { text > $0 } ?? true) && (upperText.map { text < $0 } ?? true)
-                && (cuts.last.map { text > $0 } ?? true) {
+            if text > lowerText && text < upperText && (cuts.last.map { text > $0 } ?? true) {
                 cuts.append(text)
             }
             t += step

@@ -75,6 +75,29 @@ public struct Trend: Sendable, Equatable {
         return Int(max(t, -Self.horizon))
     }
 
+    /// The least-squares line through the bit/s of every bin of `grid` (bin starts as times),
+    /// empty bins at 0: the sums over all bins are closed forms, so only the bins with traffic
+    /// are visited. nil with fewer than two bins.
+    public static func fit(_ grid: BinGrid, _ series: BinSeries) -> Trend? {
+        guard grid.count >= 2 else { return nil }
+        // x = bin index: Σx and Σx² over 0..<n in closed form; Σy and Σxy over the bins with traffic.
+        let n = Double(grid.count)
+        let sx = n * (n - 1) / 2, sxx = (n - 1) * n * (2 * n - 1) / 6
+        var sy = 0.0, sxy = 0.0
+        for bin in series {
+            guard let i = grid.index(bin.start) else { continue }
+            let y = Double(bin.bytes) * 8 / Double(grid.seconds)
+            sy += y
+            sxy += Double(i) * y
+        }
+        let d = n * sxx - sx * sx
+        guard d != 0 else { return nil }
+        let perBin = (n * sxy - sx * sy) / d
+        let atFirst = (sy - perBin * sx) / n
+        let slope = perBin / Double(grid.seconds)
+        return Trend(slope: slope, intercept: atFirst - slope * Double(grid.first))
+    }
+
     public static func fit(_ points: [(t: Int, value: Double)]) -> Trend? {
         guard points.count >= 2 else { return nil }
         let n = Double(points.count)
@@ -99,33 +122,27 @@ public struct Trend: Sendable, Equatable {
 extension Reports {
     /// Utilisation of each capacity entry over the range: average, 95th percentile and peak;
     /// a linear trend through the per-bin rates (empty bins as 0), and the date the trend reaches
-    /// `threshold` of the capacity ("over" when the range's p95 already does).
+    /// `threshold` of the capacity ("over" when the range's p95 already does). Every entry walks
+    /// the same bins (`BinGrid`): the range's, whatever bins the entry's own traffic has.
     public static func capacity(
         _ source: ReportSource, _ entries: [CapacityEntry], query: ReportQuery, threshold: Double, now: Int
     ) throws -> ReportTable {
+        let grid = try BinGrid.resolve(source, query)
+        // The range's traffic (the query's filters only), for the notes.
+        let all = try Breakdown.compute(source, by: [], query: query, detail: false, grid: grid)
         var rows: [[ReportTable.Value]] = []
-        var range = ""
-        var clamps = CounterClamps()
+        var clamps = all.clamps
         for entry in entries {
             var q = query
             q.filters += entry.conditions
-            let b = try Breakdown.compute(source, by: [], query: q)
-            range = notes(b, what: "threshold \(ReportTable.plain(threshold * 100) ?? "?") %")[0]
+            let b = try Breakdown.compute(source, by: [], query: q, grid: grid)
             clamps.add(b.clamps)
             let total = b.entries.first ?? Breakdown.Entry(key: [])
             let avg = b.averageBitsPerSecond(total), p95 = b.percentileBitsPerSecond(total), peak = b.peakBitsPerSecond(total)
-            var points: [(Int, Double)] = []
-            if let first = b.firstBin ?? total.bins.bins.first?.start {
-                let count = max(b.binCount, total.bins.count)
-                for i in 0..<count {
-                    let t = first + i * b.binSeconds
-                    points.append((t, Double(total.bins[t]) * 8 / Double(b.binSeconds)))
-                }
-            }
-            let trend = Trend.fit(points)
+            let trend = Trend.fit(grid, total.bins)
             let level = threshold * entry.bitsPerSecond
             let runout: String
-            if p95 >= level {
+            if grid.count > 0 && p95 >= level {
                 runout = "over"
             } else if let trend, let t = trend.crossing(level) {
                 runout = t <= now ? "now" : StampText.format(t, utc: source.utc)
@@ -138,9 +155,11 @@ extension Reports {
                 .percent(peak * 100 / entry.bitsPerSecond), .rate(p95), .rate((trend?.slope ?? 0) * 86_400), .text(runout),
             ])
         }
+        var summary = all
+        summary.clamps = clamps
         return ReportTable(
             columns: ["name", "capacity", "avg_util", "p95_util", "peak_util", "p95_bps", "trend_bps_per_day", "runout"],
-            rows: rows, notes: (range.isEmpty ? [] : [range]) + (clamps.note.map { [$0] } ?? []),
+            rows: rows, notes: notes(summary, what: "threshold \(ReportTable.plain(threshold * 100) ?? "?") %"),
             title: "Capacity: p95 utilisation", chart: .bars(column: 3, threshold: threshold * 100))
     }
 }

@@ -1,3 +1,4 @@
+import Aggregation
 import Foundation
 import GRDB
 import Storage
@@ -9,6 +10,12 @@ public struct ReportSource: Sendable {
         case noTable(String, path: String, tables: [String])
         case noColumn(String, table: String, columns: [String])
         case badTableName(String)
+        /// Calendar-month bins (`sql_history: 1M`) have no fixed length.
+        case monthBins(table: String, months: Int)
+        /// Rows, but no stamp that is a time (a view without `sql_history` writes 0000-00-00).
+        case noTimeBins(table: String)
+        /// A report that prints a row per bin, on more bins than it prints.
+        case tooManyBins(Int, limit: Int)
 
         public var description: String {
             switch self {
@@ -17,8 +24,16 @@ public struct ReportSource: Sendable {
             case .noTable(let table, let path, let tables):
                 "\(path) has no table '\(table)' (tables: \(tables.isEmpty ? "none" : tables.map(ReportTable.visible).joined(separator: ", ")))"
             case .noColumn(let column, let table, let columns):
-                "table '\(table)' has no column '\(column)' (columns: \(columns.map(ReportTable.visible).joined(separator: ", ")))"
+                "table '\(table)' has no column '\(ReportTable.visible(column))' (columns: \(columns.map(ReportTable.visible).joined(separator: ", ")))"
             case .badTableName(let name): "'\(name)' is not a table name (letters, digits and '_')"
+            case .monthBins(let table, let months):
+                "table '\(table)' has bins of \(months) calendar month\(months == 1 ? "" : "s") (sql_history \(months)M), which have no "
+                    + "fixed length; reports need one: give --bin (e.g. --bin 1d: rows then count in bins of a day through the newest stamp)"
+            case .noTimeBins(let table):
+                "table '\(table)' has rows but no stamp_inserted that is a time (a view without sql_history writes "
+                    + "0000-00-00 00:00:00): reports need time bins"
+            case .tooManyBins(let n, let limit):
+                "the range has \(n) bins, more than the \(limit) rows this report prints: narrow it (--from/--to, --last) or give a larger --bin"
             }
         }
     }
@@ -27,14 +42,18 @@ public struct ReportSource: Sendable {
     public let table: String
     /// Every column of the table, in order.
     public let columns: [String]
-    /// Seconds per time bin: the view's `sql_history`, or what the stamps show.
-    public let binSeconds: Int
+    /// The bins' length and what said so (`BinSize`).
+    public let bin: BinSize
+    /// Seconds per time bin.
+    public var binSeconds: Int { bin.seconds }
     /// Stamps are UTC (timestamps_utc) rather than local time.
     public let utc: Bool
     let queue: DatabaseQueue
 
-    /// Opens `table` in `path`; `binSeconds` nil infers the bin from the stamps.
-    public init(path: String, table: String, binSeconds: Int?, utc: Bool) throws {
+    /// Opens `table` in `path`. `binSeconds` is the bins' length when known (`--bin` or the
+    /// view's `sql_history`, as `binOrigin` says); nil takes what the collector recorded, else
+    /// infers it from the table's stamps (`BinSize`).
+    public init(path: String, table: String, binSeconds: Int?, utc: Bool, binOrigin: BinSize.Origin = .given) throws {
         guard !table.isEmpty, table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw Error.badTableName(table)
         }
@@ -63,35 +82,48 @@ public struct ReportSource: Sendable {
         }
         guard !columns.isEmpty else { throw Error.noTable(table, path: path, tables: tables) }
         self.columns = columns
-        if let binSeconds {
-            self.binSeconds = binSeconds
+        if let binSeconds, binSeconds > 0 {
+            bin = BinSize(seconds: binSeconds, origin: binOrigin)
         } else {
-            self.binSeconds = try Self.inferBin(queue, table, utc: utc)
+            bin = try queue.read { db in try Self.binSize(db, table, utc: utc) }
         }
+    }
+
+    /// What the collector recorded, else what the stamps show (`BinSize`).
+    static func binSize(_ db: Database, _ table: String, utc: Bool) throws -> BinSize {
+        switch try TableRegistry.read(db, table: table) {
+        case .seconds(let s): return BinSize(seconds: s, origin: .recorded)
+        case .months(let m): throw Error.monthBins(table: table, months: m)
+        case nil: break
+        }
+        let stamps = try BinSize.stamps(db, table, utc: utc)
+        if let g = BinSize.infer(stamps) { return BinSize(seconds: g, origin: .inferred(stamps: stamps.count)) }
+        if stamps.isEmpty, try Row.fetchOne(db, sql: "SELECT 1 FROM \(table) LIMIT 1") != nil {
+            throw Error.noTimeBins(table: table)
+        }
+        return BinSize(seconds: BinSize.assumedSeconds, origin: .assumed(stamps: stamps.count))
     }
 
     /// The primitives stored in the table.
     public var primitives: [String] { columns.filter { !TableSchema.counterColumns.contains($0) } }
 
+    public var hasFlowsColumn: Bool { columns.contains { $0.lowercased() == "flows" } }
+
+    /// The table's column for `name`: one of its columns, or a primitive as the configuration's
+    /// `aggregate` names it (`proto` is `ip_proto`, `peer_src_ip` is `peer_ip_src`, …).
+    public func column(_ name: String) throws -> String {
+        if columns.contains(name) { return name }
+        if let c = columns.first(where: { $0.lowercased() == name.lowercased() }) { return c }
+        if let p = Primitive(rawValue: name.lowercased()), let c = columns.first(where: { $0.lowercased() == p.column }) { return c }
+        throw Error.noColumn(name, table: table, columns: columns)
+    }
+
     public func require(_ column: String) throws {
-        guard columns.contains(column) else { throw Error.noColumn(column, table: table, columns: columns) }
+        _ = try self.column(column)
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         try queue.read(body)
-    }
-
-    /// The smallest gap between consecutive bins among the latest ones (1 hour when the table has
-    /// fewer than two bins: a guess that only matters for rates).
-    static func inferBin(_ queue: DatabaseQueue, _ table: String, utc: Bool) throws -> Int {
-        let stamps = try queue.read { db in
-            // As values: fetching Strings fails the report on a stamp stored as NULL.
-            try DatabaseValue.fetchAll(db, sql: "SELECT DISTINCT stamp_inserted FROM \(table) ORDER BY stamp_inserted DESC LIMIT 64")
-        }
-        let times = stamps.compactMap { String.fromDatabaseValue($0).flatMap { StampText.parse($0, utc: utc) } }.sorted()
-        var gap = Int.max
-        for (a, b) in zip(times, times.dropFirst()) where b > a { gap = min(gap, b - a) }
-        return gap == Int.max ? 3600 : gap
     }
 }
 
@@ -107,4 +139,10 @@ public enum StampText {
         guard let year = text.split(separator: "-").first, year.utf8.count <= 4 else { return nil }
         return SQLTime.parse(text, utc: utc)
     }
+
+    /// Bounds (exclusive) of the stamps that can be times, as text: above pmacct's
+    /// `0000-00-00 00:00:00` (a view without bins), numbers and NULL; below `garbage` and years
+    /// of more than four digits.
+    static let belowAll = "0001-01-01"
+    static let aboveAll = "9999-12-31 23:59:59~"
 }

@@ -12,7 +12,8 @@ public enum Reports {
         case p95
     }
 
-    /// Top N keys by bytes, with rates, share of the total and cumulative share.
+    /// Top N keys by bytes, with rates, share of the total and cumulative share. `flows` only
+    /// when the table has the column (pmacct's v1 table has not).
     public static func top(_ b: Breakdown, limit: Int) -> ReportTable {
         // Shares in floating point: right even when the integer total saturates.
         let total = max(1, b.totalBytesAsDouble)
@@ -20,16 +21,18 @@ public enum Reports {
         var rows: [[ReportTable.Value]] = []
         for e in b.entries.prefix(max(0, limit)) {
             cumulative += Double(e.bytes)
-            rows.append(e.key.map(ReportTable.Value.text) + [
-                .bytes(e.bytes), .integer(e.packets), .integer(e.flows),
+            rows.append(e.key.map(ReportTable.Value.text) + [.bytes(e.bytes), .integer(e.packets)]
+                + (b.hasFlows ? [.integer(e.flows)] : []) + [
                 .rate(b.averageBitsPerSecond(e)), .rate(b.peakBitsPerSecond(e)), .rate(b.percentileBitsPerSecond(e)),
                 .percent(Double(e.bytes) * 100 / total), .percent(cumulative * 100 / total),
             ])
         }
+        let counters = ["bytes", "packets"] + (b.hasFlows ? ["flows"] : [])
         return ReportTable(
-            columns: b.columns + ["bytes", "packets", "flows", "avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
+            columns: b.columns + counters + ["avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
             rows: rows, notes: notes(b, what: "\(min(max(0, limit), b.entries.count)) of \(b.entries.count) keys"),
-            title: "Top \(b.columns.joined(separator: ", ")) by traffic", chart: .bars(column: b.columns.count + 6, threshold: nil))
+            title: "Top \(b.columns.joined(separator: ", ")) by traffic",
+            chart: .bars(column: b.columns.count + counters.count + 3, threshold: nil))
     }
 
     /// Rows × columns, keys from two primitives; the largest `maxColumns` column keys get a
@@ -85,16 +88,22 @@ public enum Reports {
             title: "Traffic matrix: \(b.columns[0]) × \(b.columns[1]) (\(cell.rawValue))", chart: .heatmap)
     }
 
-    /// Per-bin bit/s of the top `limit` keys, one row per bin of the range.
-    public static func series(_ b: Breakdown, limit: Int, utc: Bool) -> ReportTable {
+    /// At most this many rows in a series (a year of 5-minute bins is 105,120).
+    public static let maxSeriesBins = 1_000_000
+
+    /// Per-bin bit/s of the top `limit` keys, one row per bin of the range, empty bins as 0.
+    public static func series(_ b: Breakdown, limit: Int, utc: Bool) throws -> ReportTable {
+        guard b.binCount <= maxSeriesBins else { throw ReportSource.Error.tooManyBins(b.binCount, limit: maxSeriesBins) }
         let keys = Array(b.entries.prefix(max(0, limit)))
-        var bins = Set<Int>()
-        for e in keys { bins.formUnion(e.bins.lazy.map(\.start)) }
-        if let first = b.firstBin, b.binCount > 0 {
-            for i in 0..<b.binCount { bins.insert(first + i * b.binSeconds) }
+        // Each key's bins are sorted and on the grid: one pass per key.
+        var columns = [[ReportTable.Value]](repeating: [], count: keys.count)
+        for (k, e) in keys.enumerated() {
+            var values = [ReportTable.Value](repeating: .rate(0), count: b.binCount)
+            for bin in e.bins { if let i = b.grid.index(bin.start) { values[i] = .rate(Double(bin.bytes) * 8 / Double(b.binSeconds)) } }
+            columns[k] = values
         }
-        let rows = bins.sorted().map { bin -> [ReportTable.Value] in
-            [.text(StampText.format(bin, utc: utc))] + keys.map { .rate(Double($0.bins[bin]) * 8 / Double(b.binSeconds)) }
+        let rows = (0..<b.binCount).map { i -> [ReportTable.Value] in
+            [.text(StampText.format(b.grid.start(i), utc: utc))] + columns.map { $0[i] }
         }
         let names = keys.map { $0.key.joined(separator: " ") }
         return ReportTable(
@@ -140,7 +149,14 @@ public enum Reports {
 
     /// What the report covers, and what was clamped (`CounterClamps`) when anything was.
     static func notes(_ b: Breakdown, what: String) -> [String] {
-        ["# \(b.binCount) bin\(b.binCount == 1 ? "" : "s") of \(b.binSeconds) s, \(ReportTable.si(Double(b.totalBytes), "B")) in all; \(what)"]
+        [range(b.grid, b.bin, utc: b.utc) + ", \(ReportTable.si(Double(b.totalBytes), "B")) in all; \(what)"]
             + (b.clamps.note.map { [$0] } ?? [])
+    }
+
+    /// `# 288 bins of 300 s from 2025-12-01 00:00:00 to 2025-12-02 00:00:00 (bin size …)`.
+    static func range(_ grid: BinGrid, _ bin: BinSize, utc: Bool) -> String {
+        let span = grid.count > 0
+            ? " from \(StampText.format(grid.first, utc: utc)) to \(StampText.format(grid.end, utc: utc))" : ""
+        return "# \(grid.count) bin\(grid.count == 1 ? "" : "s") of \(bin)\(span) (\(bin.originText))"
     }
 }

@@ -32,7 +32,8 @@ public enum WhatIfAnalysis {
     public static func report(
         _ source: ReportSource, failure: Failure, by: String, query: ReportQuery, capacities: [CapacityEntry]
     ) throws -> ReportTable {
-        for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column, by] { try source.require(c) }
+        for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column] { try source.require(c) }
+        let by = try source.column(by)
         let snapshotColumns = try source.read { db in
             try Row.fetchAll(db, sql: "PRAGMA table_info(rib_paths)").map { $0["name"] as String }
         }
@@ -74,7 +75,7 @@ public enum WhatIfAnalysis {
                 }
             }
         }
-        let view = Breakdown(columns: [by], entries: [], binSeconds: b.binSeconds, binCount: b.binCount, firstBin: b.firstBin)
+        let view = Breakdown(columns: [by], entries: [], grid: b.grid, bin: b.bin, utc: b.utc, hasFlows: b.hasFlows)
         let keys = Set(before.keys).union(after.keys).sorted {
             let a = after[$0]?.bytes ?? 0, c = after[$1]?.bytes ?? 0
             return a != c ? a > c : $0 < $1
@@ -84,7 +85,9 @@ public enum WhatIfAnalysis {
         for key in keys {
             let was = before[key] ?? empty, now = after[key] ?? empty
             let p95Before = view.percentileBitsPerSecond(was), p95After = view.percentileBitsPerSecond(now)
-            let capacity = capacities.first { $0.conditions.count == 1 && $0.conditions[0].column == by && $0.conditions[0].value == key }
+            let capacity = capacities.first {
+                $0.conditions.count == 1 && (try? source.column($0.conditions[0].column)) == by && $0.conditions[0].value == key
+            }
             rows.append([
                 .text(key), .bytes(was.bytes), .bytes(now.bytes), .rate(p95Before), .rate(p95After),
                 capacity.map { .rate($0.bitsPerSecond) } ?? .text("-"),

@@ -120,14 +120,18 @@ public final class SQLiteStore: Sendable {
 
     /// Creates the table if needed, or checks that an existing one has every column written.
     /// With `rollup` (a view with time bins shorter than a day), the table's daily rollup is
-    /// created too and written with every flush; `utc` is the view's timestamps_utc.
-    public func prepare(_ schema: TableSchema, rollup: Bool = false, utc: Bool = false) throws {
+    /// created too and written with every flush; `utc` is the view's timestamps_utc. `binning`,
+    /// the view's bins, is recorded in `pathflow_tables` for reports (`TableRegistry`).
+    public func prepare(_ schema: TableSchema, rollup: Bool = false, utc: Bool = false, binning: TimeBinning? = nil) throws {
         let canUpsert: Bool = try pool.write { db in
             let exists = try db.tableExists(schema.table)
             if !exists {
                 for statement in schema.createStatements { try db.execute(sql: statement) }
             } else {
                 try Self.checkColumns(db, schema)
+            }
+            if let binning {
+                try TableRegistry.record(db, table: schema.table, binning: binning, now: Int(time(nil)), utc: utc)
             }
             do {
                 _ = try db.makeStatement(sql: schema.upsertStatement)

@@ -53,8 +53,20 @@ struct CheckConfig: ParsableCommand {
             }
             print(line)
         }
-        print(diagnostics.isEmpty ? "ok" : "ok with \(diagnostics.count) skipped line(s)")
-        if strict && !diagnostics.isEmpty { throw ExitCode(1) }
+        try verdict(diagnostics)
+    }
+
+    /// The last line: "ok", "ok with N skipped line(s)", or with --strict and skipped lines (each
+    /// printed above) a failure line and status 1.
+    func verdict(_ diagnostics: [ConfigDiagnostic]) throws {
+        if diagnostics.isEmpty {
+            print("ok")
+        } else if strict {
+            print("configuration refused (--strict): \(diagnostics.count) skipped line(s), listed above")
+            throw ExitCode(1)
+        } else {
+            print("ok with \(diagnostics.count) skipped line(s)")
+        }
     }
 
     /// Prints every diagnostic; a fatal one ends the command with status 1.
@@ -86,7 +98,6 @@ struct CheckConfig: ParsableCommand {
         print("cache: \(config.maxFlows) flows; timeouts tcp \(t.tcp)s, tcp.rst \(t.tcpRST)s, tcp.fin \(t.tcpFIN)s, "
             + "udp \(t.udp)s, icmp \(t.icmp)s, general \(t.general)s, maxlife \(t.maxLife)s, expint \(t.expiryInterval)s")
         print("metrics \(config.metricsListen)")
-        print(diagnostics.isEmpty ? "ok" : "ok with \(diagnostics.count) skipped line(s)")
-        if strict && !diagnostics.isEmpty { throw ExitCode(1) }
+        try verdict(diagnostics)
     }
 }

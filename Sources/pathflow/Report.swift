@@ -8,28 +8,48 @@ import Reports
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top talkers, traffic matrices, time series, prefix coverage.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration), or with --db FILE --table NAME. Times are the stamps' own \
-            (local time, or UTC with timestamps_utc). Aggregation happens in SQLite; rates are \
-            bytes × 8 over the range (avg), over the busiest bin (peak) or the 95th percentile of \
-            the bins, empty bins counting as zero (p95).
+            (local time, or UTC with timestamps_utc or --utc). Columns (--by, --rows, --columns, \
+            --where, capacity files) are the table's (ip_proto) or the configuration's primitives (proto).
+
+            Bins. The bin size is --bin, else the view's sql_history, else what the collector \
+            recorded when it prepared the table (pathflow_tables), else the greatest common divisor \
+            of the differences between the table's distinct stamps; a table with one stamp and \
+            nothing recorded gets 60 s and every report says it ASSUMED so. Month bins (sql_history \
+            1M) have no fixed length: give --bin. The range is a list of bins of that size on the \
+            table's grid (through its newest stamp): with --from/--to the bins whose start lies in \
+            [from, to); with --last D the bins ending with the one that holds now, enough to cover \
+            D; otherwise the bin of the table's first stamp to the bin of its last. A row counts in \
+            the bin that holds its stamp; rows outside the range do not count. Every report, and \
+            every line of a capacity report, walks that same list, empty bins counting as zero.
+
+            Numbers. bytes, packets, flows: sums over the range (flows only where the table has \
+            the column). avg: bytes × 8 / (bins × bin size), in bit/s. peak: the busiest bin's \
+            bytes × 8 / bin size. p95: the bin of rank ceil(0.95 × bins) in increasing order, \
+            × 8 / bin size (nearest rank, empty bins as 0). share: the key's bytes over all keys' \
+            bytes; cumulative: the same down to that row. Capacity: avg, p95 and peak over the \
+            line's capacity; trend_bps_per_day: the slope of the least-squares line through every \
+            bin's (start, bit/s), × 86400; runout: when that line reaches threshold × capacity \
+            ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
+            or is flat). The first note of a text report says which bins it walked and why.
             """,
         subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
         @OptionGroup var target: ViewTarget
-        @Option(help: "Bin size (pmacct's sql_history syntax, e.g. 5m); by default the view's, or what the stamps show.")
+        @Option(help: "Bin size (pmacct's sql_history syntax, e.g. 5m); by default the view's, what the collector recorded, or what the stamps show.")
         var bin: String?
-        @Option(help: "First bin: YYYY-MM-DD[ HH:MM[:SS]].")
+        @Option(help: "Start of the range: the first bin starting at or after YYYY-MM-DD[ HH:MM[:SS]].")
         var from: String?
-        @Option(help: "End of the range (exclusive): YYYY-MM-DD[ HH:MM[:SS]].")
+        @Option(help: "End of the range (exclusive): the bins starting before YYYY-MM-DD[ HH:MM[:SS]].")
         var to: String?
-        @Option(help: "The range ending now: e.g. 30m, 24h, 7d.")
+        @Option(help: "The range of whole bins ending with the one that holds now, at least this long: e.g. 30m, 24h, 7d.")
         var last: String?
-        @Option(name: .customLong("where"), help: "COLUMN=VALUE; only rows with that value (repeatable).")
+        @Option(name: .customLong("where"), help: "COLUMN=VALUE; only rows with that value (repeatable; a column or a primitive).")
         var filters: [String] = []
         @Option(help: "text, csv, json or html (one self-contained page with a chart).")
         var format: String = "text"
@@ -41,6 +61,7 @@ struct Report: ParsableCommand {
         func source() throws -> ReportSource {
             var path = target.db, table = target.table, utc = self.utc
             var binSeconds = try bin.map(Self.seconds)
+            var origin = BinSize.Origin.given
             if let file = target.file {
                 let config = try loadConfiguration(path: file, strict: false)
                 let views = try target.views(config, file: file)
@@ -50,25 +71,38 @@ struct Report: ParsableCommand {
                 path = path ?? v.sqlDB
                 table = table ?? v.sqlTable
                 utc = v.timestampsUTC || config.timestampsUTC
-                if binSeconds == nil { binSeconds = v.history?.lengthInSeconds }
+                if binSeconds == nil, let history = v.history {
+                    if case .months(let months) = history {
+                        throw RuntimeFailure("\(ReportSource.Error.monthBins(table: table ?? v.sqlTable, months: months))")
+                    }
+                    binSeconds = history.lengthInSeconds
+                    origin = .configuration
+                }
             }
             guard let path, let table else { throw ViewTarget.unnamed }
+            let source: ReportSource
             do {
-                return try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc)
+                source = try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc, binOrigin: origin)
             } catch {
                 throw RuntimeFailure("\(error)")
             }
+            if case .assumed = source.bin.origin {
+                FileHandle.standardError.write(Data("pathflow report: \(source.table): \(source.bin.originText) (60 s used)\n".utf8))
+            }
+            return source
         }
 
         func query(utc: Bool, now: Int = Int(Date().timeIntervalSince1970)) throws -> ReportQuery {
             var q = ReportQuery(useRollup: !noRollup)
             if let last {
                 guard from == nil && to == nil else { throw ValidationError("--last cannot be combined with --from or --to") }
-                q.to = now
-                q.from = now - (try Self.seconds(last))
+                q.last = ReportQuery.Last(seconds: try Self.seconds(last), now: now)
             } else {
                 q.from = try from.map { try Self.time($0, utc: utc, option: "--from") }
                 q.to = try to.map { try Self.time($0, utc: utc, option: "--to") }
+                if let from = q.from, let to = q.to, from >= to {
+                    throw ValidationError("--from \(self.from ?? "") is not before --to \(self.to ?? ""): the range would be empty")
+                }
             }
             for f in filters {
                 guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
@@ -112,18 +146,19 @@ struct Report: ParsableCommand {
             defer { progress.stop() }
             do {
                 breakdown = try Breakdown.compute(source, by: columns, query: try query(utc: source.utc), detail: detail)
+                progress.stop()
+                print(try make(breakdown, source), terminator: "")
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
-            progress.stop()
-            print(try make(breakdown, source), terminator: "")
         }
     }
 
     struct Top: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The largest keys by bytes, with rates, share and cumulative share.")
+        static let configuration = CommandConfiguration(
+            abstract: "The largest keys by bytes: bytes, packets, flows, avg, peak and p95 bit/s, share and cumulative share.")
         @OptionGroup var options: Options
-        @Option(help: "Primitive columns to rank, comma-separated (e.g. peer_as_dst or peer_ip_src,peer_ip_dst).")
+        @Option(help: "Columns or primitives to rank, comma-separated (e.g. peer_as_dst, proto or peer_ip_src,peer_ip_dst).")
         var by: String
         @Option(name: .shortAndLong, help: "How many keys.")
         var n = 10
@@ -134,13 +169,14 @@ struct Report: ParsableCommand {
     }
 
     struct Matrix: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A traffic matrix: rows × columns of two primitives.")
+        static let configuration = CommandConfiguration(
+            abstract: "A traffic matrix: rows × columns of two primitives, cells in bytes or avg, peak or p95 bit/s, a total per row.")
         @OptionGroup var options: Options
         @Option(help: "The rows' primitive.")
         var rows = "peer_ip_src"
         @Option(help: "The columns' primitive (peer_as_dst, peer_ip_dst, iface_in, …).")
         var columns = "peer_as_dst"
-        @Option(help: "Cells: bytes, avg, peak or p95 (bit/s).")
+        @Option(help: "Cells: bytes, avg, peak or p95 (bit/s, of the cell's traffic per bin).")
         var cell = "bytes"
         @Option(help: "At most this many columns; the rest add up in 'other'.")
         var maxColumns = 12
@@ -156,15 +192,18 @@ struct Report: ParsableCommand {
     }
 
     struct Series: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Bit/s per time bin for the largest keys.")
+        static let configuration = CommandConfiguration(
+            abstract: "Bit/s per bin for the largest keys: one row per bin of the range, empty bins 0.")
         @OptionGroup var options: Options
-        @Option(help: "Primitive columns that make a key, comma-separated.")
+        @Option(help: "Columns or primitives that make a key, comma-separated.")
         var by: String
         @Option(name: .shortAndLong, help: "How many keys (columns).")
         var n = 5
 
         func run() throws {
-            try options.run(by: Options.columns(by)) { b, source in Reports.series(b, limit: n, utc: source.utc).render(try options.outputFormat()) }
+            try options.run(by: Options.columns(by)) { b, source in
+                try Reports.series(b, limit: n, utc: source.utc).render(try options.outputFormat())
+            }
         }
     }
 
@@ -172,7 +211,14 @@ struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Utilisation against capacities (average, p95, peak), the trend, and when it reaches a threshold.",
             discussion: """
-                The capacity file has one line per link, next-hop or peer: NAME COLUMN=VALUE[,COLUMN=VALUE…]                 CAPACITY, e.g. `transit-a peer_as_dst=65001 10G` or `edge1-xe-0/0/1 peer_ip_src=192.0.2.1,iface_in=12 10G`.                 The trend is a least-squares line through the per-bin rates of the range; runout is when                 it reaches the threshold, "over" when the range's p95 already has.
+                The capacity file has one line per link, next-hop or peer: NAME COLUMN=VALUE[,COLUMN=VALUE…] \
+                CAPACITY, e.g. `transit-a peer_as_dst=65001 10G` or `edge1-xe-0/0/1 peer_ip_src=192.0.2.1,iface_in=12 10G` \
+                (capacity in bit/s, k M G T allowed; `!` or `#` starts a comment). Each line's rows are those that \
+                match all its conditions; every line walks the same bins of the range, empty ones as 0. avg_util, \
+                p95_util and peak_util: the avg, p95 and peak bit/s over the capacity, in percent; trend_bps_per_day: \
+                the slope of the least-squares line through every bin's (start, bit/s), per day; runout: when that line \
+                reaches the threshold ("over" when the range's p95 already has, "now" when the line has, "-" when \
+                it never will).
                 """)
         @OptionGroup var options: Options
         @Option(name: .customLong("capacities"), help: "The capacity file.")
@@ -206,7 +252,10 @@ struct Report: ParsableCommand {
             commandName: "what-if",
             abstract: "Load per exit if a next-hop or a peer AS failed: each prefix's traffic moves to its router's next path.",
             discussion: """
-                Needs a per-prefix view (peer_ip_src, dst_net, dst_mask and peer_dst_ip or peer_dst_as) and the                 collector's RIB snapshot in the same database (bgp_rib_snapshot_refresh_time): every path of                 every prefix per router, ranked as the router prefers them.
+                Needs a per-prefix view (peer_ip_src, dst_net, dst_mask and peer_dst_ip or peer_dst_as) and the \
+                collector's RIB snapshot in the same database (bgp_rib_snapshot_refresh_time): every path of \
+                every prefix per router, ranked as the router prefers them. bytes_before/after: the exit's bytes \
+                over the range; p95_bps_before/after: the p95 of its per-bin bit/s over every bin of the range.
                 """)
         @OptionGroup var options: Options
         @Option(name: .customLong("fail"), help: "The failing BGP next-hop (an address) or peer AS (AS65001 or a number).")

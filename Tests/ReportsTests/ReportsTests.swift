@@ -136,7 +136,7 @@ import Testing
     @Test func seriesHasEveryBinOfTheRange() throws {
         let source = try ReportSource(path: try Self.database(), table: "matrix", binSeconds: nil, utc: true)
         let q = ReportQuery(from: Self.start + 6 * Self.bin, to: Self.start + 9 * Self.bin)
-        let s = Reports.series(try Breakdown.compute(source, by: ["peer_as_dst"], query: q), limit: 1, utc: true)
+        let s = try Reports.series(try Breakdown.compute(source, by: ["peer_as_dst"], query: q), limit: 1, utc: true)
         #expect(s.columns == ["stamp_inserted", "65002"])
         #expect(s.rows == [
             [.text("2025-12-01 00:30:00"), .rate(0)],
