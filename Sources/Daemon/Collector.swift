@@ -26,8 +26,7 @@ public final class Collector: Service, Sendable {
         var index: Int
         var definition: ViewDefinition
         var config: ViewConfig
-        var schema: TableSchema
-        var store: SQLiteStore
+        var storage: any ViewStorage
     }
 
     struct ShardHandle: Sendable {
@@ -59,12 +58,9 @@ public final class Collector: Service, Sendable {
     public init(config: CollectorConfig, logger: Logger, threads: Int = Collector.defaultThreads) throws {
         self.config = config
         self.logger = logger
-        var stores: [String: SQLiteStore] = [:]
+        var stores = StorageFactory()
         var sinks: [ViewSink] = []
         for (index, view) in config.views.enumerated() {
-            guard view.plugin == .sqlite3 else {
-                throw StartupError(description: "plugin \(view.plugin.rawValue)[\(view.name)]: only sqlite3 views are available yet")
-            }
             let primitives = try view.aggregate.filter { $0 != "none" }.map { name -> Primitive in
                 guard let p = Primitive(rawValue: name) else {
                     throw StartupError(description: "view \(view.name): aggregate primitive '\(name)' is not available")
@@ -78,35 +74,8 @@ public final class Collector: Service, Sendable {
             let definition = ViewDefinition(
                 name: view.name, primitives: primitives, binning: binning, timeNew: config.timeNew,
                 useIPNextHop: config.useIPNextHop && config.netSource != .bgp)
-            let schema: TableSchema
-            do {
-                schema = try TableSchema(
-                    table: view.sqlTable, primitives: primitives, tableVersion: view.sqlTableVersion,
-                    numericProtocols: view.numProtos)
-            } catch {
-                throw StartupError(description: "view \(view.name): \(error)")
-            }
-            let store: SQLiteStore
-            if let existing = stores[view.sqlDB] {
-                store = existing
-            } else {
-                do {
-                    // Every view writing to this file, checked before the file is touched.
-                    try SQLiteStore.check(path: view.sqlDB, schemas: Self.schemas(of: config, in: view.sqlDB))
-                    store = try SQLiteStore(path: view.sqlDB)
-                } catch SQLiteStore.Error.schema(let table, let reason) {
-                    throw StartupError(description: "view \(view.name): database \(view.sqlDB), table \(table): \(reason) (the database was left as it was)")
-                } catch {
-                    throw StartupError(description: "view \(view.name): \(error)")
-                }
-                stores[view.sqlDB] = store
-            }
-            do {
-                try store.prepare(schema, rollup: view.keepsRollup, utc: view.timestampsUTC, binning: binning)
-            } catch {
-                throw StartupError(description: "view \(view.name): \(view.sqlDB): \(error)")
-            }
-            sinks.append(ViewSink(index: index, definition: definition, config: view, schema: schema, store: store))
+            let storage = try stores.storage(for: view, primitives: primitives, binning: binning, in: config)
+            sinks.append(ViewSink(index: index, definition: definition, config: view, storage: storage))
         }
         guard !sinks.isEmpty else { throw StartupError(description: "no views configured") }
         self.views = sinks
@@ -117,7 +86,7 @@ public final class Collector: Service, Sendable {
         if config.bgp.enabled && config.bgp.ribSnapshotRefreshTime != nil,
            let path = config.bgp.ribSnapshotDB ?? sinks.first?.config.sqlDB {
             do {
-                snapshotStore = try stores[path] ?? SQLiteStore(path: path)
+                snapshotStore = try stores.sqlite[path] ?? SQLiteStore(path: path)
             } catch {
                 throw StartupError(description: "bgp_rib_snapshot_db \(path): \(error)")
             }
@@ -290,8 +259,7 @@ public final class Collector: Service, Sendable {
         let name = view.config.name
         do {
             let result = try await NIOThreadPool.singleton.runIfActive {
-                try view.store.write(
-                    table: view.schema.table, parts: taken, now: now, utc: view.config.timestampsUTC, texts: self.texts)
+                try view.storage.write(FlushBatch(parts: taken, now: now, texts: self.texts))
             }
             metrics.recordFlush(view: name, rows: result.rows, seconds: result.seconds)
             if backlog.failures > 0 {
@@ -317,7 +285,7 @@ public final class Collector: Service, Sendable {
             // Every failure while it lasts a few times, then once a minute or so.
             if backlog.failures <= 3 || backlog.failures % 30 == 0 || dropped > 0 {
                 logger.error("flush failed; rows kept for the next try", metadata: [
-                    "view": "\(name)", "table": "\(view.schema.table)", "db": "\(view.config.sqlDB)",
+                    "view": "\(name)", "storage": "\(view.storage.location)",
                     "rows_kept": "\(backlog.rows)", "failed_flushes": "\(backlog.failures)", "error": "\(error)",
                 ])
             }

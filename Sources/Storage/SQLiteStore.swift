@@ -31,11 +31,6 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    public struct WriteResult: Sendable {
-        public var rows: Int
-        public var seconds: Double
-    }
-
     public let path: String
     let pool: DatabasePool
     let lockDescriptor: Int32
