@@ -40,15 +40,7 @@ struct KeyLayout: Sendable {
         self.slots = slots
     }
 
-    static func size(_ p: Primitive) -> Int {
-        switch p {
-        case .srcHost, .dstHost, .srcNet, .dstNet, .peerSrcIP, .peerDstIP: return 16
-        case .inIface, .outIface, .srcAS, .dstAS, .samplingRate: return 4
-        case .peerSrcAS, .peerDstAS, .localPref, .med, .asPath, .stdComm, .extComm, .lrgComm: return 4
-        case .srcPort, .dstPort: return 2
-        case .proto, .tos, .tcpFlags, .srcMask, .dstMask, .exportProtoVersion, .pathMatch: return 1
-        }
-    }
+    static func size(_ p: Primitive) -> Int { p.spec.packedWidth }
 
     /// Packs a record's values for this view's primitives (what `View.key(for:)` selects);
     /// nil when an address cannot be told apart in-band (see `PackedKey`).

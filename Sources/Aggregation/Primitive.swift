@@ -1,4 +1,5 @@
-/// An aggregation primitive: pmacct's name in `aggregate`, pmacct's column name in SQL.
+/// An aggregation primitive: pmacct's name in `aggregate`. What it is (column, types, width,
+/// source) is described once, in `PrimitiveSpec`.
 public enum Primitive: String, CaseIterable, Sendable, Hashable {
     case srcHost = "src_host"
     case dstHost = "dst_host"
@@ -29,43 +30,8 @@ public enum Primitive: String, CaseIterable, Sendable, Hashable {
     case med = "med"
     case pathMatch = "path_match"
 
-    public enum ColumnType: Sendable {
-        case address, integer, text
-    }
-
     /// The column pmacct's SQL plugins write this primitive to.
-    public var column: String {
-        switch self {
-        case .srcHost: return "ip_src"
-        case .dstHost: return "ip_dst"
-        case .srcPort: return "src_port"
-        case .dstPort: return "dst_port"
-        case .proto: return "ip_proto"
-        case .tos: return "tos"
-        case .tcpFlags: return "tcp_flags"
-        case .peerSrcIP: return "peer_ip_src"
-        case .peerDstIP: return "peer_ip_dst"
-        case .inIface: return "iface_in"
-        case .outIface: return "iface_out"
-        case .srcMask: return "mask_src"
-        case .dstMask: return "mask_dst"
-        case .srcNet: return "net_src"
-        case .dstNet: return "net_dst"
-        case .srcAS: return "as_src"
-        case .dstAS: return "as_dst"
-        case .samplingRate: return "sampling_rate"
-        case .exportProtoVersion: return "export_proto_version"
-        case .peerSrcAS: return "peer_as_src"
-        case .peerDstAS: return "peer_as_dst"
-        case .asPath: return "as_path"
-        case .stdComm: return "comms"
-        case .extComm: return "ecomms"
-        case .lrgComm: return "lcomms"
-        case .localPref: return "local_pref"
-        case .med: return "med"
-        case .pathMatch: return "path_match"
-        }
-    }
+    public var column: String { spec.column }
 
     /// Order of columns in created tables and of fields in rows: pmacct's schema order.
     /// The BGP columns follow pmacct's `acct_bgp` table (as_src … med); `path_match` is ours.
@@ -77,18 +43,8 @@ public enum Primitive: String, CaseIterable, Sendable, Hashable {
     ]
 
     /// Primitives held as `TextPool` numbers in keys and written as text.
-    public var isText: Bool {
-        switch self {
-        case .asPath, .stdComm, .extComm, .lrgComm: true
-        default: false
-        }
-    }
+    public var isText: Bool { spec.kind == .text }
 
     /// Primitives whose values come from the BGP RIB only (no flow field carries them).
-    public var needsBGP: Bool {
-        switch self {
-        case .asPath, .stdComm, .extComm, .lrgComm, .localPref, .med, .pathMatch: true
-        default: false
-        }
-    }
+    public var needsBGP: Bool { spec.needsBGP }
 }

@@ -320,42 +320,11 @@ public final class SQLiteStore: Sendable {
 
     /// Binds the view's primitives from parameter `index` on, in `schema.primitives` order.
     static func bindKey(_ k: FlowKey, schema: TableSchema, _ texts: [String], _ statement: SQLiteStatement, _ index: inout Int32) {
-        func text(_ n: UInt32) -> String { Int(n) < texts.count ? texts[Int(n)] : "" }
         for p in schema.primitives {
-            switch p {
-            case .srcHost: bindAddress(k.srcAddr, statement, index)
-            case .dstHost: bindAddress(k.dstAddr, statement, index)
-            case .srcNet: bindAddress(k.srcNet, statement, index)
-            case .dstNet: bindAddress(k.dstNet, statement, index)
-            case .peerSrcIP: bindAddress(k.peerSrc, statement, index)
-            case .peerDstIP: bindAddress(k.peerDst, statement, index)
-            case .srcPort: sqlite3_bind_int64(statement, index, Int64(k.srcPort))
-            case .dstPort: sqlite3_bind_int64(statement, index, Int64(k.dstPort))
-            case .proto:
-                if schema.numericProtocols {
-                    sqlite3_bind_int64(statement, index, Int64(k.proto))
-                } else {
-                    bindText(ProtocolName.name(k.proto), statement, index)
-                }
-            case .tos: sqlite3_bind_int64(statement, index, Int64(k.tos))
-            case .tcpFlags: sqlite3_bind_int64(statement, index, Int64(k.tcpFlags))
-            case .inIface: sqlite3_bind_int64(statement, index, Int64(k.inIface))
-            case .outIface: sqlite3_bind_int64(statement, index, Int64(k.outIface))
-            case .srcMask: sqlite3_bind_int64(statement, index, Int64(k.srcMask))
-            case .dstMask: sqlite3_bind_int64(statement, index, Int64(k.dstMask))
-            case .srcAS: sqlite3_bind_int64(statement, index, Int64(k.srcAS))
-            case .dstAS: sqlite3_bind_int64(statement, index, Int64(k.dstAS))
-            case .samplingRate: sqlite3_bind_int64(statement, index, Int64(k.samplingRate))
-            case .exportProtoVersion: sqlite3_bind_int64(statement, index, Int64(k.version))
-            case .peerSrcAS: sqlite3_bind_int64(statement, index, Int64(k.peerSrcAS))
-            case .peerDstAS: sqlite3_bind_int64(statement, index, Int64(k.peerDstAS))
-            case .localPref: sqlite3_bind_int64(statement, index, Int64(k.localPref))
-            case .med: sqlite3_bind_int64(statement, index, Int64(k.med))
-            case .asPath: bindText(text(k.asPath), statement, index)
-            case .stdComm: bindText(text(k.stdComm), statement, index)
-            case .extComm: bindText(text(k.extComm), statement, index)
-            case .lrgComm: bindText(text(k.lrgComm), statement, index)
-            case .pathMatch: bindText((PathMatchCode(rawValue: k.pathMatch) ?? .none).description, statement, index)
+            switch k.value(of: p, texts: texts, numericProtocols: schema.numericProtocols) {
+            case .address(let a): bindAddress(a, statement, index)
+            case .integer(let n): sqlite3_bind_int64(statement, index, Int64(n))
+            case .text(let t): bindText(t, statement, index)
             }
             index += 1
         }

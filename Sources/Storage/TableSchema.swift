@@ -110,16 +110,7 @@ public struct TableSchema: Sendable, Equatable {
     }
 
     static func columnType(_ p: Primitive, numericProtocols: Bool) -> String {
-        switch p {
-        case .srcHost, .dstHost, .peerSrcIP, .peerDstIP, .srcNet, .dstNet:
-            return "CHAR(45) NOT NULL DEFAULT '0.0.0.0'"
-        case .proto:
-            return numericProtocols ? "INT(2) NOT NULL DEFAULT 0" : "CHAR(6) NOT NULL DEFAULT 0"
-        case .asPath, .stdComm, .extComm, .lrgComm, .pathMatch:
-            return "TEXT NOT NULL DEFAULT ''"
-        default:
-            return "INT NOT NULL DEFAULT 0"
-        }
+        p.spec.sqliteType(numericProtocols: numericProtocols)
     }
 
     /// `column + added`, held at Int64.max: SQLite turns an INTEGER sum that overflows into a

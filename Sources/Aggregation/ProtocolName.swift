@@ -1,6 +1,6 @@
 /// pmacct's names for IP protocols in SQL (its `_protocols` table); others print as numbers.
-enum ProtocolName {
-    static let names: [UInt8: String] = [
+public enum ProtocolName {
+    public static let names: [UInt8: String] = [
         1: "icmp", 2: "igmp", 3: "ggp", 4: "ipencap", 6: "tcp", 8: "egp", 9: "igp", 17: "udp", 18: "mux",
         41: "ipv6", 43: "ipv6-route", 44: "ipv6-frag", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah",
         55: "mobile", 56: "tlsp", 58: "ipv6-icmp", 59: "ipv6-nonxt", 60: "ipv6-opts", 80: "iso-ip",
@@ -12,5 +12,5 @@ enum ProtocolName {
     static let table: [String] = (0...255).map { names[UInt8($0)] ?? String($0) }
 
     @inline(__always)
-    static func name(_ proto: UInt8) -> String { table[Int(proto)] }
+    public static func name(_ proto: UInt8) -> String { table[Int(proto)] }
 }
