@@ -148,6 +148,9 @@ public final class Collector: Service, Sendable {
             logger.info("metrics endpoint", metadata: ["listen": "\(endpoint)", "path": "/metrics"])
         }
 
+        // Backends' own work (a ClickHouse view's sender), until after the final flush.
+        let storageTasks = views.map { view in Task { await view.storage.run() } }
+
         await flushLoop()
 
         // Graceful shutdown: stop reading, flush what was read, then release the loops. Failing
@@ -161,6 +164,8 @@ public final class Collector: Service, Sendable {
             }
             abandonBacklog(view)
         }
+        for view in views { view.storage.finish() }
+        for task in storageTasks { await task.value }
         try? await metricsServer?.close()
         logger.info("collector stopped")
         try await group.shutdownGracefully()
@@ -347,8 +352,9 @@ public final class Collector: Service, Sendable {
     }
 
     func renderMetrics() -> EventLoopFuture<String> {
-        gatherStats().map { [metrics] stats in
+        gatherStats().map { [metrics, views] stats in
             metrics.publish(stats)
+            metrics.publishStorage(views.map { ($0.config.name, $0.storage.counters) })
             return metrics.render()
         }
     }

@@ -3,6 +3,7 @@ import FlowCollector
 import FlowWire
 import NetCore
 import Prometheus
+import Storage
 import NIOConcurrencyHelpers
 
 /// The collector's Prometheus registry. Shards count in plain integers on their own threads;
@@ -35,6 +36,8 @@ final class CollectorMetrics: Sendable {
         var templatesExpired: UInt64 = 0
         var sessionsEvicted: UInt64 = 0
         var countersSaturated: UInt64 = 0
+        /// Storage backends' counters by `name|view`.
+        var storage: [String: Double] = [:]
     }
 
     let viewNames: [String]
@@ -193,6 +196,31 @@ final class CollectorMetrics: Sendable {
                 let counter = counter("pathflow_udp_socket_drops_total", labels: [], help: "Datagrams the kernel dropped on the collector's sockets (full receive buffer)")
                 if drops > last.socketDrops { counter.increment(by: Int64(drops - last.socketDrops)) }
                 last.socketDrops = max(drops, last.socketDrops)
+            }
+        }
+    }
+
+    /// Moves the storage backends' metrics (`ViewStorage.counters`) to their current values:
+    /// counters forward by the difference since the last scrape, gauges set.
+    func publishStorage(_ views: [(view: String, counters: [StorageCounter])]) {
+        published.withLockedValue { last in
+            for (view, counters) in views {
+                for c in counters {
+                    let labels = [("view", view)]
+                    switch c.kind {
+                    case .gauge:
+                        registry.makeGauge(
+                            descriptor: MetricNameDescriptor(metricName: c.name, unitName: "", helpText: c.help), labels: labels
+                        ).set(c.value)
+                    case .counter:
+                        let key = c.name + "|" + view
+                        let before = last.storage[key] ?? 0
+                        if c.value > before {
+                            counter(c.name, labels: labels, help: c.help).increment(by: Int64(c.value - before))
+                            last.storage[key] = c.value
+                        }
+                    }
+                }
             }
         }
     }

@@ -39,6 +39,37 @@ public protocol ViewStorage: Sendable {
     func write(_ batch: FlushBatch) throws -> WriteResult
     /// Where the rows go, for logs: e.g. `sqlite3 /var/lib/pathflow/flows.db table acct`.
     var location: String { get }
+    /// Work beside the writes (e.g. sending a spool to a server), run by the collector from its
+    /// start until `finish` is called, which it does after the final flush at a stop.
+    func run() async
+    /// Asks `run` to finish what it can and return.
+    func finish()
+    /// The backend's own counters and gauges, published with the collector's metrics (each
+    /// labelled with the view).
+    var counters: [StorageCounter] { get }
+}
+
+extension ViewStorage {
+    public func run() async {}
+    public func finish() {}
+    public var counters: [StorageCounter] { [] }
+}
+
+/// One of a backend's metrics.
+public struct StorageCounter: Sendable, Equatable {
+    public enum Kind: Sendable { case counter, gauge }
+
+    public var name: String
+    public var help: String
+    public var kind: Kind
+    public var value: Double
+
+    public init(_ name: String, _ kind: Kind, _ value: Double, help: String) {
+        self.name = name
+        self.kind = kind
+        self.value = value
+        self.help = help
+    }
 }
 
 /// A sqlite3 view: one table (and its daily rollup) in a `SQLiteStore` shared by the views
