@@ -131,6 +131,7 @@ extension Reports {
         // The range's traffic (the query's filters only), for the notes.
         let all = try Breakdown.compute(source, by: [], query: query, detail: false, grid: grid)
         var rows: [[ReportTable.Value]] = []
+        var lines: [ChartCapacity.Line] = []
         var clamps = all.clamps
         for entry in entries {
             var q = query
@@ -154,12 +155,15 @@ extension Reports {
                 .percent(avg * 100 / entry.bitsPerSecond), .percent(p95 * 100 / entry.bitsPerSecond),
                 .percent(peak * 100 / entry.bitsPerSecond), .rate(p95), .rate((trend?.slope ?? 0) * 86_400), .text(runout),
             ])
+            lines.append(ChartCapacity.Line(
+                name: entry.name, bitsPerSecond: entry.bitsPerSecond, bins: total.bins, trend: trend, runout: runout))
         }
         var summary = all
         summary.clamps = clamps
         return ReportTable(
             columns: ["name", "capacity", "avg_util", "p95_util", "peak_util", "p95_bps", "trend_bps_per_day", "runout"],
             rows: rows, notes: notes(summary, what: "threshold \(ReportTable.plain(threshold * 100) ?? "?") %"),
-            title: "Capacity: p95 utilisation", chart: .bars(column: 3, threshold: threshold * 100))
+            title: "Capacity: p95 utilisation",
+            chart: .capacity(ChartCapacity(grid: grid, utc: source.utc, threshold: threshold, lines: lines)), subtitle: subtitle(all))
     }
 }

@@ -31,13 +31,20 @@ public struct ReportTable: Sendable, Equatable {
     /// The HTML page's title and chart.
     public var title = "pathflow report"
     public var chart: Chart?
+    /// The HTML page's line under the title: the range (first and last bin, with the stamps'
+    /// zone) and the bins (`Reports.subtitle`). Text, CSV and JSON leave it out.
+    public var subtitle: String?
 
-    public init(columns: [String], rows: [[Value]], notes: [String] = [], title: String = "pathflow report", chart: Chart? = nil) {
+    public init(
+        columns: [String], rows: [[Value]], notes: [String] = [], title: String = "pathflow report", chart: Chart? = nil,
+        subtitle: String? = nil
+    ) {
         self.columns = columns
         self.rows = rows
         self.notes = notes
         self.title = title
         self.chart = chart
+        self.subtitle = subtitle
     }
 
     public func render(_ format: Format) -> String {

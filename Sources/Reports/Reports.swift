@@ -10,6 +10,16 @@ public enum Reports {
         case peak
         /// 95th percentile of the per-bin bit/s.
         case p95
+
+        /// What a cell holds, for a chart's legend.
+        var caption: String {
+            switch self {
+            case .bytes: "bytes over the range"
+            case .avg: "average bit/s over the range"
+            case .peak: "bit/s of the busiest bin"
+            case .p95: "95th percentile of the per-bin bit/s"
+            }
+        }
     }
 
     /// Top N keys by bytes, with rates, share of the total and cumulative share. `flows` only
@@ -32,7 +42,10 @@ public enum Reports {
             columns: b.columns + counters + ["avg_bps", "peak_bps", "p95_bps", "share", "cumulative"],
             rows: rows, notes: notes(b, what: "\(min(max(0, limit), b.entries.count)) of \(b.entries.count) keys"),
             title: "Top \(b.columns.joined(separator: ", ")) by traffic",
-            chart: .bars(column: b.columns.count + counters.count + 3, threshold: nil))
+            chart: .bars(ChartBars(
+                keys: b.columns.count, value: b.columns.count + counters.count + 3,
+                details: [b.columns.count, b.columns.count + counters.count], axis: "share of all keys' bytes")),
+            subtitle: subtitle(b))
     }
 
     /// Rows × columns, keys from two primitives; the largest `maxColumns` column keys get a
@@ -85,7 +98,8 @@ public enum Reports {
         return ReportTable(
             columns: ["\(b.columns[0]) \\ \(b.columns[1])"] + columnKeys + ["total"], rows: rows,
             notes: notes(b, what: "cells: \(cell.rawValue)"),
-            title: "Traffic matrix: \(b.columns[0]) × \(b.columns[1]) (\(cell.rawValue))", chart: .heatmap)
+            title: "Traffic matrix: \(b.columns[0]) × \(b.columns[1]) (\(cell.rawValue))",
+            chart: .heatmap(ChartHeatmap(rows: b.columns[0], columns: b.columns[1], cell: cell.caption)), subtitle: subtitle(b))
     }
 
     /// At most this many rows in a series (a year of 5-minute bins is 105,120).
@@ -108,7 +122,8 @@ public enum Reports {
         let names = keys.map { $0.key.joined(separator: " ") }
         return ReportTable(
             columns: ["stamp_inserted"] + names, rows: rows, notes: notes(b, what: "bit/s per bin"),
-            title: "bit/s per bin by \(b.columns.joined(separator: ", "))", chart: .lines)
+            title: "bit/s per bin by \(b.columns.joined(separator: ", "))",
+            chart: .lines(ChartLines(grid: b.grid, utc: utc, labels: keys.map { keyLabel(b.columns, $0.key) })), subtitle: subtitle(b))
     }
 
     /// How many prefixes carry each share of the traffic (FIB-reduction coverage), from a
@@ -133,11 +148,22 @@ public enum Reports {
                          .percent(sum * 100 / total)])
         }
         rows.append([.percent(100), .integer(Int64(b.entries.count)), .percent(100), .percent(100)])
+        // Each share but the whole marked on the curve where it is reached.
+        let marks = rows.dropLast().compactMap { row -> ChartCurve.Point? in
+            guard case .percent(let share) = row[0], case .integer(let n) = row[1], case .percent(let x) = row[2],
+                  case .percent(let y) = row[3] else { return nil }
+            return ChartCurve.Point(
+                x: x, y: y, label: "\(ReportTable.plain(share) ?? "") % of traffic: \(n) prefix\(n == 1 ? "" : "es") (\(String(format: "%.1f", x)) %)")
+        }
         return ReportTable(
             columns: ["traffic_share", "prefixes", "of_prefixes", "covered"], rows: rows,
             notes: notes(b, what: "\(b.entries.count) prefixes with traffic")
                 + (unmapped > 0 ? ["# left out: \(ReportTable.si(Double(unmapped), "B")) that matched no prefix (mask 0)"] : []),
-            title: "Prefix coverage", chart: .curve(coverageCurve(b), xLabel: "share of prefixes, largest first", yLabel: "share of traffic"))
+            title: "Prefix coverage",
+            chart: .curve(ChartCurve(
+                points: coverageCurve(b).map { ChartCurve.Point(x: $0.x, y: $0.y) }, marks: marks,
+                xLabel: "share of prefixes, largest first", yLabel: "share of traffic")),
+            subtitle: subtitle(b))
     }
 
     /// The top `limit` prefixes, `net/mask` one per line (for a controller to install).
@@ -151,6 +177,36 @@ public enum Reports {
     static func notes(_ b: Breakdown, what: String) -> [String] {
         [range(b.grid, b.bin, utc: b.utc) + ", \(ReportTable.si(Double(b.totalBytes), "B")) in all; \(what)"]
             + (b.clamps.note.map { [$0] } ?? [])
+    }
+
+    /// The HTML subtitle of a report on `b`'s range (`subtitle(_:_:utc:)`).
+    static func subtitle(_ b: Breakdown) -> String { subtitle(b.grid, b.bin, utc: b.utc) }
+
+    /// `2025-12-01 00:00:00 to 2025-12-02 00:00:00 (UTC), last bin 2025-12-01 23:55:00 · 5 min
+    /// bins, 288 bins · bin size recorded by the collector`: the range from the first bin's start
+    /// to the last bin's end in the stamps' zone (each end with its own when they differ, as
+    /// across a change to or from summer time), the last bin's start, the bin size and count.
+    public static func subtitle(_ grid: BinGrid, _ bin: BinSize, utc: Bool) -> String {
+        let bins = "\(duration(grid.seconds)) bins, \(grid.count) bin\(grid.count == 1 ? "" : "s") · \(bin.originText)"
+        guard grid.count > 0 else { return "No bin in the range · " + bins }
+        let from = ChartTimeScale.zone(at: grid.first, utc: utc), to = ChartTimeScale.zone(at: grid.end, utc: utc)
+        let first = StampText.format(grid.first, utc: utc), end = StampText.format(grid.end, utc: utc)
+        let span = from == to ? "\(first) to \(end) (\(from))" : "\(first) (\(from)) to \(end) (\(to))"
+        return span + ", last bin \(StampText.format(grid.start(grid.count - 1), utc: utc)) · " + bins
+    }
+
+    /// 300 → "5 min", 3600 → "1 h", 86400 → "1 day", 90 → "90 s" (as in "5 min bins").
+    static func duration(_ seconds: Int) -> String {
+        if seconds % 86_400 == 0 { return "\(seconds / 86_400) day" }
+        if seconds % 3_600 == 0 { return "\(seconds / 3_600) h" }
+        if seconds % 60 == 0 { return "\(seconds / 60) min" }
+        return "\(seconds) s"
+    }
+
+    /// A key as a chart labels it: its value alone when it has one column, else
+    /// `column=value · column=value`.
+    static func keyLabel(_ columns: [String], _ values: [String]) -> String {
+        values.count == 1 ? values[0] : zip(columns, values).map { "\($0)=\($1)" }.joined(separator: " · ")
     }
 
     /// `# 288 bins of 300 s from 2025-12-01 00:00:00 to 2025-12-02 00:00:00 (bin size …)`.

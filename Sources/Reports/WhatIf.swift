@@ -100,6 +100,8 @@ public enum WhatIfAnalysis {
         return ReportTable(
             columns: [by, "bytes_before", "bytes_after", "p95_bps_before", "p95_bps_after", "capacity", "p95_util_after"],
             rows: rows, notes: notes, title: "What if \(failure.column) \(failure.value) fails: p95 bit/s after",
-            chart: .bars(column: 4, threshold: nil))
+            chart: .beforeAfter(ChartBeforeAfter(
+                before: 3, after: 4, capacity: 5, beforeLabel: "p95 before", afterLabel: "p95 after", axis: "p95 bit/s per exit")),
+            subtitle: Reports.subtitle(b))
     }
 }

@@ -3,9 +3,11 @@
 says: flowgen sends 20,000 IPFIX records into pathflow (tutorial config, 2 s
 refresh); for `report matrix --rows ip_proto --columns dst_port` and
 `report top --by ip_src` the values the SVG chart draws (its data-value
-attributes, row by row) equal the JSON output's numbers, the page fetches
-nothing (no src= or href=, no script), and headless Chromium renders it to a
-screenshot that is not blank."""
+attributes, row by row) equal the JSON output's numbers, for `report series
+--by ip_proto` each line's data-values equal its JSON column, every page's
+subtitle states the bins its first note counts (`1 min bins, N bins`), the
+page fetches nothing (no src= or href=, no script), and headless Chromium
+renders it to a screenshot that is not blank."""
 import json
 import os
 import re
@@ -68,6 +70,15 @@ def png_colours(path):
     return colours
 
 
+def series_values(rows, html):
+    """Each series line's data-values against its JSON column (series name = column)."""
+    lines = re.findall(r'<polyline [^>]*class="series" data-series="([^"]*)" data-values="([^"]*)"', html)
+    cols = [k for k in rows[0].keys() if k != "stamp_inserted"]
+    got = {name: [float(v) for v in values.split()] for name, values in lines}
+    want = {col: [float(row[col]) for row in rows] for col in cols}
+    return got, want
+
+
 def case(c):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -88,14 +99,27 @@ def case(c):
         (["matrix", "--rows", "ip_proto", "--columns", "dst_port"],
          lambda rows, cols: [row[col] for row in rows for col in cols[1:-1]]),
         (["top", "--by", "ip_src", "-n", "8"], lambda rows, cols: [row["share"] for row in rows]),
+        (["series", "--by", "ip_proto", "-n", "3"], None),
     ]
     for args, values in checks:
         rows = json.loads(report(db, *args, "--format", "json"))
         html = report(db, *args, "--format", "html")
         cols = list(rows[0].keys())
-        want = [float(v) for v in values(rows, cols)]
-        got = [float(v) for v in re.findall(r'data-value="([0-9.]+)"', html)]
-        c.check(got == want, "%s: the chart draws %s, the JSON says %s" % (" ".join(args), got[:6], want[:6]))
+        if values is None:
+            got, want = series_values(rows, html)
+        else:
+            want = [float(v) for v in values(rows, cols)]
+            got = [float(v) for v in re.findall(r'data-value="([0-9.]+)"', html)]
+        c.check(len(want) > 0 and got == want, "%s: the chart draws %s, the JSON says %s" % (
+            " ".join(args), str(got)[:120], str(want)[:120]))
+        # The subtitle states the range's bins as the first note counts them.
+        note = re.search(r'<p class="note">(\d+) bins? of 60 s from ', html)
+        subtitle = re.search(r'<p class="subtitle">([^<]*)</p>', html)
+        c.check(note is not None and subtitle is not None
+                and ("1 min bins, %s bin" % note.group(1)) in subtitle.group(1)
+                and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\(|to )", subtitle.group(1)) is not None,
+                "%s: no subtitle with the range and its bins (%s)" % (
+                    " ".join(args), subtitle.group(1) if subtitle else "none"))
         c.check("<svg" in html and "<table>" in html, "%s: no chart or no table in the page" % " ".join(args))
         c.check(not re.search(r"<script|\bsrc=|\bhref=", html), "%s: the page fetches or runs something" % " ".join(args))
         page = c.path(args[0] + ".html")
@@ -110,7 +134,8 @@ def case(c):
             colours = png_colours(shot)
             c.check(len(colours) > 8, "%s: the screenshot is blank (%d colours)" % (" ".join(args), len(colours)))
             lib.log("%s: %d values charted, screenshot %d bytes, %d colours" % (
-                " ".join(args), len(got), os.path.getsize(shot), len(colours)))
+                " ".join(args), len(got) if values is not None else sum(len(v) for v in got.values()),
+                os.path.getsize(shot), len(colours)))
 
 
 lib.main(case)
