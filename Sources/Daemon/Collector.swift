@@ -84,7 +84,7 @@ public final class Collector: Service, Sendable {
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
         var snapshotStore: SQLiteStore?
         if config.bgp.enabled && config.bgp.ribSnapshotRefreshTime != nil,
-           let path = config.bgp.ribSnapshotDB ?? sinks.first?.config.sqlDB {
+           let path = config.bgp.ribSnapshotDB ?? sinks.first(where: { $0.config.plugin == .sqlite3 })?.config.sqlDB {
             do {
                 snapshotStore = try stores.sqlite[path] ?? SQLiteStore(path: path)
             } catch {

@@ -2,7 +2,8 @@ import Aggregation
 import PathflowConfig
 import Storage
 
-/// Makes each view's storage from its plugin: the one place that knows which backends exist.
+/// Makes each view's storage from its plugin (`sqlite3`, `print`): the one place that knows which
+/// backends exist.
 /// Views writing to the same SQLite file share one `SQLiteStore` (one writer per file).
 struct StorageFactory {
     /// Open SQLite files by path.
@@ -15,7 +16,38 @@ struct StorageFactory {
         case .sqlite3:
             return try sqliteStorage(for: view, primitives: primitives, binning: binning, in: config)
         case .print:
-            throw Collector.StartupError(description: "plugin print[\(view.name)]: only sqlite3 views are available yet")
+            return try printStorage(for: view, primitives: primitives, binning: binning, in: config)
+        }
+    }
+
+    func printStorage(
+        for view: ViewConfig, primitives: [Primitive], binning: TimeBinning?, in config: CollectorConfig
+    ) throws -> PrintViewStorage {
+        let output: PrintOutput = switch view.printOutputFormat {
+        case .formatted: .formatted
+        case .csv: .csv
+        case .json: .json
+        }
+        var settings = PrintSettings(name: view.name, output: output, primitives: primitives)
+        settings.outputFile = view.printOutputFile
+        settings.append = view.printOutputFileAppend
+        settings.latestFile = view.printLatestFile
+        settings.separator = view.printOutputSeparator
+        settings.markers = view.printMarkers
+        settings.numericProtocols = view.numProtos
+        settings.utc = view.timestampsUTC
+        settings.refreshTime = view.refreshTime
+        settings.binning = binning
+        // $hst: pmacct counts a month as 30 days.
+        settings.historySeconds = switch view.history {
+        case nil: 0
+        case .months(let n): n * 30 * 86_400
+        case .some(let bin): bin.lengthInSeconds ?? 0
+        }
+        do {
+            return try PrintViewStorage(settings: settings)
+        } catch {
+            throw Collector.StartupError(description: "plugin print[\(view.name)]: \(error)")
         }
     }
 

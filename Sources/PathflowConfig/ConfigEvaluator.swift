@@ -155,6 +155,11 @@ struct ConfigEvaluator {
             }
             return view
         }
+        for index in global.config.views.indices {
+            var view = global.config.views[index]
+            checkPlugin(&view)
+            global.config.views[index] = view
+        }
         if let line = global.samplingMapLine, let path = global.config.samplingMapPath {
             loadSamplingMap(path, line)
         }
@@ -183,6 +188,37 @@ struct ConfigEvaluator {
                 file: file, line: 0, key: "bgp_table_dump_refresh_time",
                 message: "bgp_table_dump_file needs bgp_table_dump_refresh_time (60 to 86400 s); no dumps will be written",
                 severity: .skipped))
+        }
+    }
+
+    /// What can only be judged once a view's keys are all in, where pmacct judges it when its
+    /// plugin starts. The lines are not known here: the diagnostics name the key.
+    private mutating func checkPlugin(_ view: inout ViewConfig) {
+        func report(_ key: String, _ message: String, _ severity: ConfigDiagnostic.Severity) {
+            diagnostics.append(ConfigDiagnostic(
+                file: file, line: 0, key: "\(key)[\(view.name)]", message: message, severity: severity))
+        }
+        switch view.plugin {
+        case .sqlite3:
+            // print_output_file names the table of a SQL plugin; its variables are the print plugin's.
+            if view.sqlTable.contains("%") || view.sqlTable.contains("$") {
+                report("print_output_file", "dynamic table names ('%' or '$' variables) are not implemented yet", .fatal)
+            }
+        case .print:
+            let variableLength = view.aggregate.filter { ["as_path", "std_comm", "ext_comm", "lrg_comm"].contains($0) }
+            if view.printOutputFormat == .formatted && !variableLength.isEmpty {
+                report("aggregate", "variable-length primitives (\(variableLength.joined(separator: ", "))) cannot be "
+                    + "printed with print_output: formatted (nfacctd exits too); use csv or json", .fatal)
+            }
+            if view.printOutputFile == nil && global.config.daemonize {
+                report("print_output_file", "no print_output_file and daemonize: true: the output would be lost "
+                    + "(nfacctd exits too)", .fatal)
+            }
+            if let latest = view.printLatestFile, let file = view.printOutputFile,
+               !file.contains("%") && !file.contains("$") && latest.contains("$") {
+                report("print_latest_file", "'$' variables need a print_output_file with variables; ignored, as nfacctd does", .skipped)
+                view.printLatestFile = nil
+            }
         }
     }
 

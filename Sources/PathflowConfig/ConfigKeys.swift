@@ -246,7 +246,7 @@ enum ConfigKeys {
         // sql_table and print_output_file are one setting in pmacct: the table of a SQL
         // plugin, the file of a print plugin.
         "sql_table": .parsed({ ConfigValue.tableOrFile($0, maxLength: 64) }) { $0.tableOrFile = $1 },
-        "print_output_file": .parsed({ ConfigValue.tableOrFile($0, maxLength: nil) }) { $0.tableOrFile = $1 },
+        "print_output_file": .parsed(printOutputFile) { $0.tableOrFile = $1 },
         "sql_table_version": .parsed(ConfigValue.tableVersion) { $0.config.sqlTableVersion = $1 },
         "sql_refresh_time": .parsed({ ConfigValue.positive($0) }) { $0.config.refreshTime = $1 },
         "sql_history": .parsed(ConfigValue.history) { $0.config.history = $1 },
@@ -259,6 +259,10 @@ enum ConfigKeys {
             printOutputs[ASCIIText.lowercased(value)]
                 ?? .failure(.invalid("invalid value '\(value)': expected formatted, csv or json"))
         }) { $0.config.printOutputFormat = $1 },
+        "print_output_file_append": .bool { $0.printOutputFileAppend = $1 },
+        "print_markers": .bool { $0.printMarkers = $1 },
+        "print_output_separator": .parsed(printOutputSeparator) { $0.config.printOutputSeparator = $1 },
+        "print_latest_file": .parsed(printLatestFile) { $0.config.printLatestFile = $1 },
         "timestamps_utc": KeyRule.View { value in
             guard let flag = ConfigValue.bool(value) else { return .failure(ConfigValue.notBool(value)) }
             return .success(KeyRule.ViewUpdate(
@@ -278,6 +282,50 @@ enum ConfigKeys {
         "avro_json": .failure(.unsupported("print_output 'avro_json' is not implemented yet")),
         "custom": .failure(.unsupported("print_output 'custom' (a loadable library) is not implemented")),
     ]
+
+    /// cfg_key_print_output_file(): any name, with `%` time variables from pmacct's list (it
+    /// exits on another, or on more than 32) and `$` variables resolved per row.
+    static func printOutputFile(_ value: String) -> Result<String, KeyRule.Problem> {
+        guard !value.isEmpty else { return .failure(.invalid("empty value")) }
+        let allowed: Set<Character> = ["d", "H", "m", "M", "w", "W", "Y", "s", "S", "z"]
+        var count = 0
+        var index = value.startIndex
+        while let percent = value[index...].firstIndex(of: "%") {
+            let next = value.index(after: percent)
+            guard next < value.endIndex, allowed.contains(value[next]) else {
+                let variable = next < value.endIndex ? String(value[next]) : ""
+                return .failure(.unsupported("'%\(variable)' is not a supported variable (pmacct refuses to start)"))
+            }
+            count += 1
+            index = value.index(after: next)
+        }
+        guard count <= 32 else {
+            return .failure(.unsupported("more than 32 '%' variables (pmacct refuses to start)"))
+        }
+        return .success(value)
+    }
+
+    /// cfg_key_print_output_separator(): one character, or `\t` (tab) or `\s` (space).
+    static func printOutputSeparator(_ value: String) -> Result<String, KeyRule.Problem> {
+        switch value {
+        case "\\t": return .success("\t")
+        case "\\s": return .success(" ")
+        default:
+            guard value.utf8.count == 1 else {
+                return .failure(.invalid("invalid value '\(value)': one character, \\t or \\s"))
+            }
+            return .success(value)
+        }
+    }
+
+    /// cfg_key_print_latest_file(): pmacct ignores a name with `%` variables, with an error.
+    static func printLatestFile(_ value: String) -> Result<String, KeyRule.Problem> {
+        guard !value.isEmpty else { return .failure(.invalid("empty value")) }
+        guard !value.contains("%") else {
+            return .failure(.invalid("invalid value '\(value)': time-based '%' variables are not allowed (pmacct ignores the line too)"))
+        }
+        return .success(value)
+    }
 
     // MARK: pmacct aliases
 
@@ -387,11 +435,7 @@ enum ConfigKeys {
         "sql_num_hosts": off("numeric IP addresses (sql_num_hosts) are not implemented yet"),
         "sql_history_offset": Unimplemented(reason: "time-bin offsets (sql_history_offset) are not implemented yet", harmless: ["0"]),
         "sql_trigger_exec": never("running a program after each flush (trigger_exec) is not implemented yet"),
-        "print_markers": off("print_markers is not implemented yet"),
-        "print_output_separator": Unimplemented(reason: "a CSV separator other than ',' is not implemented yet", harmless: [","]),
-        "print_output_file_append": off("appending to print_output_file is not implemented yet"),
         "print_write_empty_file": off("print_write_empty_file is not implemented yet"),
-        "print_latest_file": never("print_latest_file is not implemented yet"),
         "nfacctd_ext_sampling_rate": never("a fixed external sampling rate is not implemented yet; use sampling_map with ip=0.0.0.0/0"),
         "nfacctd_pro_rating": off("pro-rating flows over time bins is not implemented yet"),
         "nfacctd_stitching": off("flow stitching is not implemented yet"),

@@ -45,6 +45,14 @@ public struct ViewConfig: Sendable, Hashable {
     /// `sql_table`, so either key names the file of a print view.
     public var printOutputFile: String?
     public var printOutputFormat: PrintOutputFormat
+    /// `print_output_file_append`: add each flush to the file instead of replacing it.
+    public var printOutputFileAppend: Bool
+    /// `print_latest_file`: a symbolic link kept pointing at the newest output file.
+    public var printLatestFile: String?
+    /// `print_output_separator`, unescaped (`\t` is a tab, `\s` a space): csv's separator.
+    public var printOutputSeparator: String
+    /// `print_markers`: start and end lines around each flush.
+    public var printMarkers: Bool
 
     public init(name: String, plugin: Plugin) {
         self.name = name
@@ -63,6 +71,10 @@ public struct ViewConfig: Sendable, Hashable {
         timestampsUTC = false
         printOutputFile = nil
         printOutputFormat = .formatted
+        printOutputFileAppend = false
+        printLatestFile = nil
+        printOutputSeparator = ","
+        printMarkers = false
     }
 
     /// Whether the daily rollup is kept: `sql_rollup` on, time bins shorter than a day, and a
