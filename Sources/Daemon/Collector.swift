@@ -58,7 +58,7 @@ public final class Collector: Service, Sendable {
     public init(config: CollectorConfig, logger: Logger, threads: Int = Collector.defaultThreads) throws {
         self.config = config
         self.logger = logger
-        var stores = StorageFactory()
+        var stores = StorageFactory(logger: logger)
         var sinks: [ViewSink] = []
         for (index, view) in config.views.enumerated() {
             let primitives = try view.aggregate.filter { $0 != "none" }.map { name -> Primitive in

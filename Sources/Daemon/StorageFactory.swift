@@ -1,4 +1,6 @@
 import Aggregation
+import Foundation
+import Logging
 import PathflowConfig
 import Storage
 
@@ -8,6 +10,7 @@ import Storage
 struct StorageFactory {
     /// Open SQLite files by path.
     var sqlite: [String: SQLiteStore] = [:]
+    let logger: Logger
 
     mutating func storage(
         for view: ViewConfig, primitives: [Primitive], binning: TimeBinning?, in config: CollectorConfig
@@ -17,6 +20,39 @@ struct StorageFactory {
             return try sqliteStorage(for: view, primitives: primitives, binning: binning, in: config)
         case .print:
             return try printStorage(for: view, primitives: primitives, binning: binning, in: config)
+        case .clickhouse:
+            return try clickhouseStorage(for: view, primitives: primitives)
+        }
+    }
+
+    /// A clickhouse view: its tables are made (or checked) by the sender before its first
+    /// insert, so a collector starts and spools while the server is down.
+    func clickhouseStorage(for view: ViewConfig, primitives: [Primitive]) throws -> ClickHouseViewStorage {
+        func fail(_ why: String) -> Collector.StartupError {
+            Collector.StartupError(description: "plugin clickhouse[\(view.name)]: \(why)")
+        }
+        let options = view.clickhouse
+        var user: String?, password: String?
+        if let file = options.credentialsFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                  let line = text.split(separator: "\n").first, let colon = line.firstIndex(of: ":") else {
+                throw fail("clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
+            }
+            user = String(line[..<colon])
+            password = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        do {
+            let schema = try ClickHouseSchema(
+                database: options.database, table: view.sqlTable, primitives: primitives,
+                numericProtocols: view.numProtos, cluster: options.cluster)
+            var settings = ClickHouseSettings(
+                url: options.url, user: user, password: password, timeoutSeconds: options.timeoutSeconds,
+                spoolDirectory: options.spoolDirectory + "/" + view.name, spoolBytes: options.spoolBytes,
+                retentionDays: options.retentionDays)
+            settings.drainSeconds = 10
+            return try ClickHouseViewStorage(schema: schema, settings: settings, logger: logger)
+        } catch {
+            throw fail("\(error)")
         }
     }
 

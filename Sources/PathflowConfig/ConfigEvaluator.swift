@@ -152,6 +152,8 @@ struct ConfigEvaluator {
                 view.sqlTable = draft.tableOrFile ?? ViewConfig.defaultTable(version: view.sqlTableVersion)
             case .print:
                 view.printOutputFile = draft.tableOrFile
+            case .clickhouse:
+                view.sqlTable = draft.tableOrFile ?? ViewConfig.defaultTable(version: view.sqlTableVersion)
             }
             return view
         }
@@ -199,6 +201,14 @@ struct ConfigEvaluator {
                 file: file, line: 0, key: "\(key)[\(view.name)]", message: message, severity: severity))
         }
         switch view.plugin {
+        case .clickhouse:
+            if (try? ConfigKeys.identifier(view.sqlTable).get()) == nil {
+                report("sql_table", "'\(view.sqlTable)' is not a ClickHouse table name (letters, digits and '_')", .fatal)
+            }
+            if view.sqlTableVersion != nil {
+                report("sql_table_version", "pmacct's table versions are SQLite/MySQL layouts; a clickhouse view's table "
+                    + "is created from its aggregate (ignored)", .skipped)
+            }
         case .sqlite3:
             // print_output_file names the table of a SQL plugin; its variables are the print plugin's.
             if view.sqlTable.contains("%") || view.sqlTable.contains("$") {

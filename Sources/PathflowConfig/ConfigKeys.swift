@@ -19,6 +19,7 @@ enum ConfigKeys {
     static let pluginTypes: [String: Result<ViewConfig.Plugin, KeyRule.Problem>] = [
         "sqlite3": .success(.sqlite3),
         "print": .success(.print),
+        "clickhouse": .success(.clickhouse),
         "memory": .failure(.unsupported("the memory plugin is not implemented: use plugins: sqlite3")),
         "mysql": .failure(.unsupported("the mysql plugin is not implemented: use plugins: sqlite3")),
         "pgsql": .failure(.unsupported("the pgsql plugin is not implemented: use plugins: sqlite3")),
@@ -263,6 +264,16 @@ enum ConfigKeys {
         "print_markers": .bool { $0.printMarkers = $1 },
         "print_output_separator": .parsed(printOutputSeparator) { $0.config.printOutputSeparator = $1 },
         "print_latest_file": .parsed(printLatestFile) { $0.config.printLatestFile = $1 },
+        "clickhouse_url": .parsed(strict(clickhouseURL)) { $0.config.clickhouse.url = $1 },
+        "clickhouse_database": .parsed(strict(identifier)) { $0.config.clickhouse.database = $1 },
+        "clickhouse_credentials_file": .parsed(strict(ConfigValue.nonEmpty)) { $0.config.clickhouse.credentialsFile = $1 },
+        "clickhouse_cluster": .parsed(strict(identifier)) { $0.config.clickhouse.cluster = $1 },
+        "clickhouse_retention_days": .parsed(strict { ConfigValue.positive($0) }) { $0.config.clickhouse.retentionDays = $1 },
+        "clickhouse_spool_dir": .parsed(strict(ConfigValue.nonEmpty)) { $0.config.clickhouse.spoolDirectory = $1 },
+        "clickhouse_spool_bytes": .parsed(strict { ConfigValue.positive($0, max: Int.max) }) {
+            $0.config.clickhouse.spoolBytes = max($1, 1 << 20)
+        },
+        "clickhouse_timeout": .parsed(strict { ConfigValue.positive($0, max: 3600) }) { $0.config.clickhouse.timeoutSeconds = $1 },
         "timestamps_utc": KeyRule.View { value in
             guard let flag = ConfigValue.bool(value) else { return .failure(ConfigValue.notBool(value)) }
             return .success(KeyRule.ViewUpdate(
@@ -282,6 +293,35 @@ enum ConfigKeys {
         "avro_json": .failure(.unsupported("print_output 'avro_json' is not implemented yet")),
         "custom": .failure(.unsupported("print_output 'custom' (a loadable library) is not implemented")),
     ]
+
+    /// For pathflow's own keys, which have no pmacct behaviour to follow: a bad value stops
+    /// startup (a collector writing to the wrong server or spool is worse than none).
+    static func strict<T>(_ parse: @escaping @Sendable (String) -> Result<T, KeyRule.Problem>) -> @Sendable (String) -> Result<T, KeyRule.Problem> {
+        { value in
+            parse(value).mapError { problem in
+                if case .invalid(let message) = problem { return .unsupported(message) }
+                return problem
+            }
+        }
+    }
+
+    /// An http:// or https:// URL (the server's HTTP interface).
+    static func clickhouseURL(_ value: String) -> Result<String, KeyRule.Problem> {
+        let lower = ASCIIText.lowercased(value)
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), value.count > 8, !value.contains(" ") else {
+            return .failure(.invalid("invalid value '\(value)': expected the server's HTTP URL, e.g. http://127.0.0.1:8123"))
+        }
+        return .success(value)
+    }
+
+    /// A ClickHouse database, table or cluster name: letters, digits and '_', not starting with a digit.
+    static func identifier(_ value: String) -> Result<String, KeyRule.Problem> {
+        guard let first = value.first, !first.isNumber,
+              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            return .failure(.invalid("invalid value '\(value)': expected letters, digits and '_'"))
+        }
+        return .success(value)
+    }
 
     /// cfg_key_print_output_file(): any name, with `%` time variables from pmacct's list (it
     /// exits on another, or on more than 32) and `$` variables resolved per row.

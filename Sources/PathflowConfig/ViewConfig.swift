@@ -4,6 +4,32 @@ public struct ViewConfig: Sendable, Hashable {
     public enum Plugin: String, Sendable, Hashable {
         case sqlite3
         case print
+        /// pathflow's: a ClickHouse table (`clickhouse_*` keys).
+        case clickhouse
+    }
+
+    /// A clickhouse view's server, table placement and spool (pathflow's `clickhouse_*` keys).
+    public struct ClickHouse: Sendable, Hashable {
+        /// `clickhouse_url`: the HTTP interface of the server this collector inserts into.
+        public var url = "http://127.0.0.1:8123"
+        /// `clickhouse_database`.
+        public var database = "pathflow"
+        /// `clickhouse_credentials_file`: a file whose first line is `user:password`.
+        public var credentialsFile: String?
+        /// `clickhouse_cluster`: a cluster of the server's `remote_servers`; rows go to
+        /// `<table>_local` and reports read `<table>`, a Distributed table over every shard.
+        public var cluster: String?
+        /// `clickhouse_retention_days`: whole days kept; older ones are dropped.
+        public var retentionDays: Int?
+        /// `clickhouse_spool_dir`: batches wait here while the server does not take them, in a
+        /// directory per view.
+        public var spoolDirectory = "/tmp/pathflow-spool"
+        /// `clickhouse_spool_bytes`: the spool's bound.
+        public var spoolBytes = 1 << 30
+        /// `clickhouse_timeout`: seconds an insert or a statement may take.
+        public var timeoutSeconds = 30
+
+        public init() {}
     }
 
     public enum PrintOutputFormat: String, Sendable, Hashable {
@@ -53,6 +79,7 @@ public struct ViewConfig: Sendable, Hashable {
     public var printOutputSeparator: String
     /// `print_markers`: start and end lines around each flush.
     public var printMarkers: Bool
+    public var clickhouse = ClickHouse()
 
     public init(name: String, plugin: Plugin) {
         self.name = name

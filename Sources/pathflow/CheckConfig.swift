@@ -44,13 +44,22 @@ struct CheckConfig: ParsableCommand {
         }
         for view in config.views {
             var line = "view \(view.name): \(view.plugin.rawValue) aggregate \(view.aggregate.joined(separator: ","))"
-            if view.plugin == .sqlite3 {
+            switch view.plugin {
+            case .sqlite3:
                 line += " → \(view.sqlDB) table \(view.sqlTable)"
                 if let version = view.sqlTableVersion { line += " (pmacct v\(version))" }
-                line += ", refresh \(view.refreshTime)s"
-                if let history = view.history { line += ", bins \(history)" }
-                if view.keepsRollup { line += ", daily rollup \(view.sqlTable)_daily" }
+            case .print:
+                line += " → \(view.printOutputFile ?? "standard output") (\(view.printOutputFormat.rawValue))"
+            case .clickhouse:
+                let c = view.clickhouse
+                line += " → \(c.url) table \(c.database).\(view.sqlTable)"
+                if let cluster = c.cluster { line += " (\(view.sqlTable)_local on cluster \(cluster))" }
+                line += ", spool \(c.spoolDirectory)/\(view.name) up to \(c.spoolBytes) bytes"
+                if let days = c.retentionDays { line += ", \(days) days kept" }
             }
+            line += ", refresh \(view.refreshTime)s"
+            if let history = view.history { line += ", bins \(history)" }
+            if view.keepsRollup { line += ", daily rollup \(view.sqlTable)_daily" }
             print(line)
         }
         try verdict(diagnostics)

@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// ClickHouse's HTTP interface: statements as the request body, inserts as `?query=INSERT …`
+/// with the rows as the body. Each request has a deadline; the server's exceptions come back
+/// as errors with its message.
+public struct ClickHouseClient: Sendable {
+    public enum Error: Swift.Error, CustomStringConvertible {
+        /// The server answered with an exception.
+        case server(status: UInt, message: String)
+        /// No answer: refused, reset or past the deadline. Whether the server ran the statement
+        /// is unknown.
+        case transport(url: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .server(let status, let message): "ClickHouse answered \(status): \(message.prefix(500))"
+            case .transport(let url, let reason): "ClickHouse \(url): \(reason)"
+            }
+        }
+    }
+
+    /// The server's HTTP URL, e.g. http://127.0.0.1:8123.
+    public var url: String
+    public var user: String?
+    public var password: String?
+    public var timeout: TimeAmount
+
+    public init(url: String, user: String? = nil, password: String? = nil, timeout: TimeAmount = .seconds(30)) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+    }
+
+    /// Runs a statement; returns what the server printed (TabSeparated unless the statement
+    /// says FORMAT).
+    @discardableResult
+    public func query(_ sql: String, queryID: String? = nil) async throws -> String {
+        let bytes = try await send(parameters: queryID.map { ["query_id": $0] } ?? [:], body: Array(sql.utf8))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// An INSERT … FORMAT RowBinary with its rows; `queryID` names it on the server, so a second
+    /// try while the first still runs is refused, and `system.processes` shows whether it does.
+    public func insert(_ statement: String, body: [UInt8], queryID: String) async throws {
+        _ = try await send(parameters: ["query": statement, "query_id": queryID], body: body)
+    }
+
+    func send(parameters: [String: String], body: [UInt8]) async throws -> [UInt8] {
+        var components = URLComponents(string: url + "/")
+        components?.queryItems = parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        guard let target = components?.string else { throw Error.transport(url: url, reason: "not a URL") }
+        var request = HTTPClientRequest(url: target)
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(bytes: body))
+        if let user {
+            let credentials = Data("\(user):\(password ?? "")".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        }
+        let response: HTTPClientResponse
+        let answer: ByteBuffer
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            answer = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw Error.transport(url: url, reason: "\(error)")
+        }
+        let bytes = Array(answer.readableBytesView)
+        guard response.status.code == 200 else {
+            throw Error.server(status: response.status.code, message: String(decoding: bytes, as: UTF8.self))
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,82 @@
+"""clickhouse-server (Debian's package) for end-to-end cases: one instance per call, on
+127.0.0.1 with random free ports and its own data directory under the case's directory."""
+import os
+import shutil
+import signal
+import urllib.request
+
+import lib
+
+BINARY = "/usr/sbin/clickhouse-server"
+
+
+class ClickHouse:
+    def __init__(self, c, name="clickhouse"):
+        if not os.access(BINARY, os.X_OK):
+            raise lib.CaseSkipped("clickhouse-server is not installed (tools/deps test installs it)")
+        self.c, self.name = c, name
+        self.dir = c.path(name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.http_port, self.tcp_port = c.free_port(), c.free_port()
+        with open(os.path.join(self.dir, "config.xml"), "w") as f:
+            f.write("""<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog></logger>
+    <http_port>{http}</http_port>
+    <tcp_port>{tcp}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>{d}/data/</path>
+    <tmp_path>{d}/tmp/</tmp_path>
+    <user_files_path>{d}/user_files/</user_files_path>
+    <format_schema_path>{d}/format_schemas/</format_schema_path>
+    <users_config>{d}/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>5368709</mark_cache_size>
+    <uncompressed_cache_size>8589934</uncompressed_cache_size>
+{extra}
+</yandex>
+""".format(d=self.dir, http=self.http_port, tcp=self.tcp_port, extra=""))
+        with open(os.path.join(self.dir, "users.xml"), "w") as f:
+            f.write("""<?xml version="1.0"?>
+<yandex>
+    <profiles><default></default></profiles>
+    <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+        <profile>default</profile><quota>default</quota></default></users>
+    <quotas><default></default></quotas>
+</yandex>
+""")
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def start(self):
+        self.proc = self.c.start(self.name, [BINARY, "--config-file=%s/config.xml" % self.dir], cwd=self.dir)
+        self.c.wait_for("%s to answer on %d" % (self.name, self.http_port),
+                        lambda: self.query("SELECT 1") == "1\n", 60, proc=self.proc)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.stop(signal.SIGKILL, timeout=10)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def query(self, sql, timeout=10):
+        req = urllib.request.Request(self.url + "/", data=sql.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.read().decode()
+
+    def sums(self, table, key="ip_src, ip_dst, src_port, dst_port, ip_proto"):
+        """{key tuple: [packets, bytes]} over the whole table."""
+        out = {}
+        text = self.query("SELECT %s, sum(packets), sum(bytes) FROM %s GROUP BY %s FORMAT TabSeparated" % (key, table, key))
+        width = len(key.split(","))
+        for line in text.splitlines():
+            f = line.split("\t")
+            k = tuple(int(x) if x.isdigit() else x for x in f[:width])
+            out[k] = [int(f[width]), int(f[width + 1])]
+        return out
