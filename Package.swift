@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "pathflow",
             dependencies: [
-                "Daemon", "PathflowConfig", "Reports", "Probe", "NetCore",
+                "Daemon", "PathflowConfig", "Reports", "Storage", "Probe", "NetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -130,6 +130,8 @@ let package = Package(
             ],
             path: "tools/flowgen",
             swiftSettings: strict),
+        // Servers the tests start for themselves (clickhouse-server), shared by the test targets.
+        .target(name: "TestServers", dependencies: ["Storage"], path: "Tests/TestServers", swiftSettings: strict),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
         .testTarget(
             name: "BGPWireTests",
@@ -166,7 +168,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ReportsTests",
-            dependencies: ["Reports", "Storage", "Aggregation", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Reports", "Storage", "Aggregation", "NetCore", "FlowWire", "TestServers", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
@@ -176,7 +178,7 @@ let package = Package(
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "FlowWire", "NetCore"], swiftSettings: strict),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Aggregation", "FlowWire", "NetCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Storage", "Aggregation", "FlowWire", "NetCore", "TestServers", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
     ]
 )

@@ -34,12 +34,10 @@ struct StorageFactory {
         let options = view.clickhouse
         var user: String?, password: String?
         if let file = options.credentialsFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let line = text.split(separator: "\n").first, let colon = line.firstIndex(of: ":") else {
+            guard let credentials = try? ClickHouseClient.credentials(file: file) else {
                 throw fail("clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
             }
-            user = String(line[..<colon])
-            password = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
+            (user, password) = (credentials.user, credentials.password)
         }
         do {
             let schema = try ClickHouseSchema(

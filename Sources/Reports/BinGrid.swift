@@ -154,7 +154,16 @@ public struct BinGrid: Sendable, Equatable {
 
     /// The grid of `query` on `source` as its table is now.
     public static func resolve(_ source: ReportSource, _ query: ReportQuery) throws -> BinGrid {
-        try source.read { db in try resolve(db, source, query) }
+        if let clickhouse = source.clickhouse {
+            let edges: (first: Int, last: Int)?
+            do {
+                edges = try clickhouse.edges()
+            } catch {
+                throw ReportSource.Error.clickhouse("cannot read \(source.table): \(error)")
+            }
+            return make(query, bin: source.binSeconds, first: edges?.first, last: edges?.last)
+        }
+        return try source.read { db in try resolve(db, source, query) }
     }
 
     static func resolve(_ db: Database, _ source: ReportSource, _ query: ReportQuery) throws -> BinGrid {

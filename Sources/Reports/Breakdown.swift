@@ -166,6 +166,25 @@ public struct Breakdown: Sendable {
     ) throws -> Breakdown {
         let columns = try names.map(source.column)
         let filters = try query.filters.map { (column: try source.column($0.column), value: $0.value) }
+        if let clickhouse = source.clickhouse {
+            let range = try grid ?? BinGrid.resolve(source, query)
+            var reader = BreakdownReader(source: source, grid: range, columns: Int32(columns.count), detail: detail)
+            if range.count > 0 {
+                do {
+                    try clickhouse.groups(keys: columns, filters: filters, from: range.first, to: range.end, flows: source.hasFlowsColumn) {
+                        reader.add(key: $0, time: $1, counters: $2)
+                    }
+                } catch {
+                    throw ReportSource.Error.clickhouse("cannot read \(source.table): \(error)")
+                }
+            }
+            let entries = reader.entries().sorted {
+                $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key)
+            }
+            return Breakdown(
+                columns: columns, entries: entries, grid: range, bin: source.bin, utc: source.utc,
+                hasFlows: source.hasFlowsColumn, clamps: reader.clamps)
+        }
         var filterConditions: [String] = []
         var filterArguments: [DatabaseValueConvertible] = []
         for f in filters {

@@ -62,19 +62,7 @@ struct BreakdownReader {
             key.append(Breakdown.text(s, i))
         }
         let counters = CounterSum.result(s, n + 1)
-        clamps.add(counters.clamps)
-        let e: Int
-        if let known = index[key] {
-            e = known
-        } else {
-            e = found.count
-            index[key] = e
-            found.append(Breakdown.Entry(key: (0..<n).map { Breakdown.text(s, $0) }))
-        }
-        // A key's sums over bins (and segments) stop at Int64.max too.
-        let o1 = found[e].bytes.addSaturated(counters.bytes), o2 = found[e].packets.addSaturated(counters.packets)
-        let o3 = found[e].flows.addSaturated(counters.flows)
-        if o1 || o2 || o3 { clamps.saturated = true }
+        let e = entry(counters) { (0..<n).map { Breakdown.text(s, $0) } }
         guard detail else { return }
         if let bin {
             found[e].bins.add(bin, counters.bytes)
@@ -90,6 +78,32 @@ struct BreakdownReader {
                 if let bin = binStart(offset.map { Int(t) + $0 } ?? realTime(t)) { found[e].bins.add(bin, bytes) }
             }
         }
+    }
+
+    /// The entry of `key` (made from `parts` the first time), with `counters` added to its sums:
+    /// a key's sums over bins (and segments) stop at Int64.max too.
+    private mutating func entry(_ counters: CounterSum.Result, parts: () -> [String]) -> Int {
+        clamps.add(counters.clamps)
+        let e: Int
+        if let known = index[key] {
+            e = known
+        } else {
+            e = found.count
+            index[key] = e
+            found.append(Breakdown.Entry(key: parts()))
+        }
+        let o1 = found[e].bytes.addSaturated(counters.bytes), o2 = found[e].packets.addSaturated(counters.packets)
+        let o3 = found[e].flows.addSaturated(counters.flows)
+        if o1 || o2 || o3 { clamps.saturated = true }
+        return e
+    }
+
+    /// One group read from ClickHouse: key texts, the stamp (real unix seconds) and the sums.
+    mutating func add(key parts: [String], time: Int, counters: CounterSum.Result) {
+        guard let bin = binStart(time) else { return }
+        key = parts.joined(separator: "\u{1F}")
+        let e = entry(counters) { parts }
+        if detail { found[e].bins.add(bin, counters.bytes) }
     }
 
     /// The entries, bins in order; a sum of them that could pass Int64.max is noted in `clamps`.

@@ -16,6 +16,9 @@ public struct ReportSource: Sendable {
         case noTimeBins(table: String)
         /// A report that prints a row per bin, on more bins than it prints.
         case tooManyBins(Int, limit: Int)
+        /// What only a SQLite table has (the RIB snapshot, the daily rollup).
+        case needsSQLite(String)
+        case clickhouse(String)
 
         public var description: String {
             switch self {
@@ -32,6 +35,8 @@ public struct ReportSource: Sendable {
             case .noTimeBins(let table):
                 "table '\(table)' has rows but no stamp_inserted that is a time (a view without sql_history writes "
                     + "0000-00-00 00:00:00): reports need time bins"
+            case .needsSQLite(let what): "\(what) needs a SQLite table (a sqlite3 view)"
+            case .clickhouse(let why): why
             case .tooManyBins(let n, let limit):
                 "the range has \(n) bins, more than the \(limit) rows this report prints: narrow it (--from/--to, --last) or give a larger --bin"
             }
@@ -48,12 +53,16 @@ public struct ReportSource: Sendable {
     public var binSeconds: Int { bin.seconds }
     /// Stamps are UTC (timestamps_utc) rather than local time.
     public let utc: Bool
-    let queue: DatabaseQueue
+    /// The SQLite file, or nil for a ClickHouse table.
+    let queue: DatabaseQueue?
+    /// The ClickHouse table, or nil for a SQLite one.
+    public let clickhouse: ClickHouseTable?
 
     /// Opens `table` in `path`. `binSeconds` is the bins' length when known (`--bin` or the
     /// view's `sql_history`, as `binOrigin` says); nil takes what the collector recorded, else
     /// infers it from the table's stamps (`BinSize`).
     public init(path: String, table: String, binSeconds: Int?, utc: Bool, binOrigin: BinSize.Origin = .given) throws {
+        clickhouse = nil
         guard !table.isEmpty, table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw Error.badTableName(table)
         }
@@ -75,6 +84,7 @@ public struct ReportSource: Sendable {
         self.path = path
         self.table = table
         self.utc = utc
+        let queue = self.queue!
         let (columns, tables) = try queue.read { db -> ([String], [String]) in
             let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -86,6 +96,42 @@ public struct ReportSource: Sendable {
             bin = BinSize(seconds: binSeconds, origin: binOrigin)
         } else {
             bin = try queue.read { db in try Self.binSize(db, table, utc: utc) }
+        }
+    }
+
+    /// A clickhouse view's table (`<table>` in a cluster: the Distributed table over every shard).
+    /// `binSeconds` as for SQLite; without it the bin size is inferred from the distinct stamps.
+    public init(clickhouse: ClickHouseTable, binSeconds: Int?, utc: Bool, binOrigin: BinSize.Origin = .given) throws {
+        guard !clickhouse.table.isEmpty, clickhouse.table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw Error.badTableName(clickhouse.table)
+        }
+        self.path = "\(clickhouse.client.url) database \(clickhouse.database)"
+        self.table = clickhouse.table
+        self.utc = utc
+        self.queue = nil
+        self.clickhouse = clickhouse
+        let columns: [String]
+        do {
+            columns = try clickhouse.columns()
+        } catch {
+            throw Error.clickhouse("cannot read \(clickhouse.database).\(clickhouse.table) at \(clickhouse.client.url): \(error)")
+        }
+        guard !columns.isEmpty else { throw Error.noTable(clickhouse.table, path: path, tables: clickhouse.tables()) }
+        self.columns = columns.filter { $0 != "batch_id" }
+        if let binSeconds, binSeconds > 0 {
+            bin = BinSize(seconds: binSeconds, origin: binOrigin)
+        } else {
+            let stamps: [Int]
+            do {
+                stamps = try clickhouse.stamps()
+            } catch {
+                throw Error.clickhouse("cannot read the stamps of \(clickhouse.database).\(clickhouse.table): \(error)")
+            }
+            if let g = BinSize.infer(stamps) {
+                bin = BinSize(seconds: g, origin: .inferred(stamps: stamps.count))
+            } else {
+                bin = BinSize(seconds: BinSize.assumedSeconds, origin: .assumed(stamps: stamps.count))
+            }
         }
     }
 
@@ -122,8 +168,11 @@ public struct ReportSource: Sendable {
         _ = try self.column(column)
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try queue.read(body)
+    /// A read transaction on the SQLite file; `what` names the report part for the error on a
+    /// ClickHouse table.
+    func read<T>(_ what: String = "this report", _ body: (Database) throws -> T) throws -> T {
+        guard let queue else { throw Error.needsSQLite(what) }
+        return try queue.read(body)
     }
 }
 

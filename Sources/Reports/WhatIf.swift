@@ -34,7 +34,7 @@ public enum WhatIfAnalysis {
     ) throws -> ReportTable {
         for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column] { try source.require(c) }
         let by = try source.column(by)
-        let snapshotColumns = try source.read { db in
+        let snapshotColumns = try source.read("what-if (the RIB snapshot, rib_paths)") { db in
             try Row.fetchAll(db, sql: "PRAGMA table_info(rib_paths)").map { $0["name"] as String }
         }
         guard snapshotColumns.contains(by), snapshotColumns.contains(failure.column) else {

@@ -125,14 +125,19 @@ public final class SQLiteStore: Sendable {
             } else {
                 try Self.checkColumns(db, schema)
             }
-            if let binning {
-                try TableRegistry.record(db, table: schema.table, binning: binning, now: Int(time(nil)), utc: utc)
-            }
             do {
                 _ = try db.makeStatement(sql: schema.upsertStatement)
                 return true
             } catch {
                 return false
+            }
+        }
+        // The bin size for reports, in its own transaction: it only spares reports an inference,
+        // so a database that cannot take it (damaged pages, a read-only registry) still collects,
+        // and its flushes then report what is wrong.
+        if let binning {
+            try? pool.write { db in
+                try TableRegistry.record(db, table: schema.table, binning: binning, now: Int(time(nil)), utc: utc)
             }
         }
         let kept = rollup ? schema.rollup : nil

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import PathflowConfig
 import Reports
+import Storage
 
 /// Capacity-planning reports from the views' SQLite tables, read-only: they run while the
 /// collector writes.
@@ -11,7 +12,8 @@ struct Report: ParsableCommand {
         abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
-            come from the configuration), or with --db FILE --table NAME. Times are the stamps' own \
+            come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
+            every shard with clickhouse_cluster), or with --db FILE --table NAME. Times are the stamps' own \
             (local time, or UTC with timestamps_utc or --utc). Columns (--by, --rows, --columns, \
             --where, capacity files) are the table's (ip_proto) or the configuration's primitives (proto).
 
@@ -62,15 +64,21 @@ struct Report: ParsableCommand {
             var path = target.db, table = target.table, utc = self.utc
             var binSeconds = try bin.map(Self.seconds)
             var origin = BinSize.Origin.given
+            var clickhouse: ClickHouseTable?
             if let file = target.file {
                 let config = try loadConfiguration(path: file, strict: false)
-                let views = try target.views(config, file: file)
+                let views = try target.views(config, file: file, plugins: [.sqlite3, .clickhouse])
                 guard let v = views.first else {
-                    throw RuntimeFailure("\(file): no sqlite3 view")
+                    throw RuntimeFailure("\(file): no sqlite3 or clickhouse view")
                 }
-                path = path ?? v.sqlDB
                 table = table ?? v.sqlTable
                 utc = v.timestampsUTC || config.timestampsUTC
+                if v.plugin == .clickhouse {
+                    guard target.db == nil else { throw ValidationError("--db names a SQLite file; view \(v.name) is a clickhouse view") }
+                    clickhouse = try Self.clickhouseTable(v, table: table ?? v.sqlTable)
+                } else {
+                    path = path ?? v.sqlDB
+                }
                 if binSeconds == nil, let history = v.history {
                     if case .months(let months) = history {
                         throw RuntimeFailure("\(ReportSource.Error.monthBins(table: table ?? v.sqlTable, months: months))")
@@ -79,10 +87,16 @@ struct Report: ParsableCommand {
                     origin = .configuration
                 }
             }
-            guard let path, let table else { throw ViewTarget.unnamed }
             let source: ReportSource
             do {
-                source = try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc, binOrigin: origin)
+                if let clickhouse {
+                    source = try ReportSource(clickhouse: clickhouse, binSeconds: binSeconds, utc: utc, binOrigin: origin)
+                } else {
+                    guard let path, let table else { throw ViewTarget.unnamed }
+                    source = try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc, binOrigin: origin)
+                }
+            } catch let error as ValidationError {
+                throw error
             } catch {
                 throw RuntimeFailure("\(error)")
             }
@@ -90,6 +104,22 @@ struct Report: ParsableCommand {
                 FileHandle.standardError.write(Data("pathflow report: \(source.table): \(source.bin.originText) (60 s used)\n".utf8))
             }
             return source
+        }
+
+        /// A clickhouse view's table as reports read it: `<table>`, which in a cluster is the
+        /// Distributed table over every shard.
+        static func clickhouseTable(_ v: ViewConfig, table: String) throws -> ClickHouseTable {
+            var user: String?, password: String?
+            if let file = v.clickhouse.credentialsFile {
+                do {
+                    (user, password) = try ClickHouseClient.credentials(file: file)
+                } catch {
+                    throw RuntimeFailure("clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
+                }
+            }
+            let client = ClickHouseClient(
+                url: v.clickhouse.url, user: user, password: password, timeoutSeconds: max(60, v.clickhouse.timeoutSeconds))
+            return ClickHouseTable(client: client, database: v.clickhouse.database, table: table)
         }
 
         func query(utc: Bool, now: Int = Int(Date().timeIntervalSince1970)) throws -> ReportQuery {

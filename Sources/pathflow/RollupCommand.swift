@@ -7,7 +7,7 @@ import Storage
 struct ViewTarget: ParsableArguments {
     @Option(name: .shortAndLong, help: "The collector's configuration file.")
     var file: String?
-    @Option(help: "The view (plugin name, as in sqlite3[NAME]); by default the first sqlite3 view.")
+    @Option(help: "The view (plugin name, as in sqlite3[NAME]); by default the first sqlite3 view (for reports: sqlite3 or clickhouse).")
     var view: String?
     @Option(help: "The SQLite database (instead of -f, or to override its sql_db).")
     var db: String?
@@ -16,12 +16,14 @@ struct ViewTarget: ParsableArguments {
 
     static let unnamed = ValidationError("name the view: -f CONFIG [--view NAME], or --db FILE --table NAME")
 
-    /// The sqlite3 views of `config`; only the one --view names, if given.
-    func views(_ config: CollectorConfig, file: String) throws -> [ViewConfig] {
-        let views = config.views.filter { $0.plugin == .sqlite3 }
+    /// The views of `config` with one of `plugins` (sqlite3 by default); only the one --view
+    /// names, if given.
+    func views(_ config: CollectorConfig, file: String, plugins: Set<ViewConfig.Plugin> = [.sqlite3]) throws -> [ViewConfig] {
+        let views = config.views.filter { plugins.contains($0.plugin) }
         guard let view else { return views }
         guard let v = views.first(where: { $0.name == view }) else {
-            throw RuntimeFailure("\(file): no sqlite3 view named '\(view)' (views: \(views.map(\.name).joined(separator: ", ")))")
+            let kinds = plugins.map(\.rawValue).sorted().joined(separator: " or ")
+            throw RuntimeFailure("\(file): no \(kinds) view named '\(view)' (views: \(views.map(\.name).joined(separator: ", ")))")
         }
         return [v]
     }

@@ -367,7 +367,7 @@ struct SpeakerTests {
                 let closedAt = ContinuousClock.now
                 #expect(router.inbox.notifications == [Notification(code: 6, subcode: 1, data: [0, 1, 1, 0, 0, 0, 1])])
                 #expect(sink.updates.count == 1)
-                #expect(try await eventually(.seconds(3)) { server.peers.count == 2 })
+                #expect(try await eventually(.seconds(10)) { server.peers.count == 2 })
                 // The jitter only shortens the backoff, never the prefix-limit wait.
                 #expect(ContinuousClock.now - closedAt >= .milliseconds(900))
             }

@@ -5,6 +5,7 @@ import GRDB
 import NetCore
 import Testing
 @testable import Storage
+import TestServers
 
 #if canImport(Glibc)
 import Glibc

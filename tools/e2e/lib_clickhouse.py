@@ -11,13 +11,15 @@ BINARY = "/usr/sbin/clickhouse-server"
 
 
 class ClickHouse:
-    def __init__(self, c, name="clickhouse"):
+    def __init__(self, c, name="clickhouse", ports=None, extra=""):
+        """`ports`: (http, tcp), e.g. chosen beforehand for a cluster; `extra`: XML added to
+        the server's configuration (remote_servers)."""
         if not os.access(BINARY, os.X_OK):
             raise lib.CaseSkipped("clickhouse-server is not installed (tools/deps test installs it)")
         self.c, self.name = c, name
         self.dir = c.path(name)
         os.makedirs(self.dir, exist_ok=True)
-        self.http_port, self.tcp_port = c.free_port(), c.free_port()
+        self.http_port, self.tcp_port = ports or (c.free_port(), c.free_port())
         with open(os.path.join(self.dir, "config.xml"), "w") as f:
             f.write("""<?xml version="1.0"?>
 <yandex>
@@ -36,7 +38,7 @@ class ClickHouse:
     <uncompressed_cache_size>8589934</uncompressed_cache_size>
 {extra}
 </yandex>
-""".format(d=self.dir, http=self.http_port, tcp=self.tcp_port, extra=""))
+""".format(d=self.dir, http=self.http_port, tcp=self.tcp_port, extra=extra))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write("""<?xml version="1.0"?>
 <yandex>
@@ -80,3 +82,9 @@ class ClickHouse:
             k = tuple(int(x) if x.isdigit() else x for x in f[:width])
             out[k] = [int(f[width]), int(f[width + 1])]
         return out
+
+
+def cluster_xml(name, tcp_ports):
+    """remote_servers with one shard per server (127.0.0.1 and its native TCP port)."""
+    shards = "".join("<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>" % p for p in tcp_ports)
+    return "    <remote_servers><%s>%s</%s></remote_servers>" % (name, shards, name)

@@ -34,6 +34,19 @@ public struct ClickHouseClient: Sendable {
         self.timeout = timeout
     }
 
+    public init(url: String, user: String? = nil, password: String? = nil, timeoutSeconds: Int) {
+        self.init(url: url, user: user, password: password, timeout: .seconds(Int64(timeoutSeconds)))
+    }
+
+    /// `clickhouse_credentials_file`: a first line `user:password`.
+    public static func credentials(file: String) throws -> (user: String, password: String) {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let line = text.split(separator: "\n").first, let colon = line.firstIndex(of: ":") else {
+            throw Error.transport(url: file, reason: "cannot read a first line 'user:password'")
+        }
+        return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// Runs a statement; returns what the server printed (TabSeparated unless the statement
     /// says FORMAT).
     @discardableResult
@@ -46,6 +59,29 @@ public struct ClickHouseClient: Sendable {
     /// try while the first still runs is refused, and `system.processes` shows whether it does.
     public func insert(_ statement: String, body: [UInt8], queryID: String) async throws {
         _ = try await send(parameters: ["query": statement, "query_id": queryID], body: body)
+    }
+
+    /// `query` for callers outside async code (reports): waits on the request's future, so
+    /// never call it on an event loop.
+    public func queryBlocking(_ sql: String) throws -> String {
+        var components = URLComponents(string: url + "/")
+        components?.queryItems = []
+        guard let target = components?.string else { throw Error.transport(url: url, reason: "not a URL") }
+        let response: HTTPClient.Response
+        do {
+            var request = try HTTPClient.Request(url: target, method: .POST)
+            request.body = .bytes(Array(sql.utf8))
+            if let user {
+                let credentials = Data("\(user):\(password ?? "")".utf8).base64EncodedString()
+                request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+            }
+            response = try HTTPClient.shared.execute(request: request, deadline: .now() + timeout).wait()
+        } catch {
+            throw Error.transport(url: url, reason: "\(error)")
+        }
+        let text = response.body.map { String(buffer: $0) } ?? ""
+        guard response.status.code == 200 else { throw Error.server(status: response.status.code, message: text) }
+        return text
     }
 
     func send(parameters: [String: String], body: [UInt8]) async throws -> [UInt8] {

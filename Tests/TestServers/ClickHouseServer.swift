@@ -1,5 +1,5 @@
 import Foundation
-@testable import Storage
+import Storage
 
 #if canImport(Glibc)
 import Glibc
@@ -8,18 +8,18 @@ import Glibc
 /// A clickhouse-server of Debian's package, started for a test on loopback with its own ports
 /// and data directory, and stopped (SIGKILL) at the end. Tests that need one are skipped when
 /// the package is not installed and CLICKHOUSE_REQUIRED is not set (CI sets it).
-final class ClickHouseServer: @unchecked Sendable {
-    static let binary = "/usr/sbin/clickhouse-server"
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
-    static var required: Bool { ProcessInfo.processInfo.environment["E2E_NO_SKIP"] != nil }
+public final class ClickHouseServer: @unchecked Sendable {
+    public static let binary = "/usr/sbin/clickhouse-server"
+    public static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+    public static var required: Bool { ProcessInfo.processInfo.environment["E2E_NO_SKIP"] != nil }
 
-    let directory: String
-    let httpPort: Int
+    public let directory: String
+    public let httpPort: Int
     var process: Process?
 
-    var url: String { "http://127.0.0.1:\(httpPort)" }
+    public var url: String { "http://127.0.0.1:\(httpPort)" }
 
-    init() async throws {
+    public init() async throws {
         directory = NSTemporaryDirectory() + "pathflow-clickhouse-\(UUID().uuidString)"
         httpPort = Self.freePort()
         let tcpPort = Self.freePort()
@@ -59,7 +59,7 @@ final class ClickHouseServer: @unchecked Sendable {
     }
 
     /// Starts the server and waits until it answers (at most 60 s).
-    func start() async throws {
+    public func start() async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["--config-file=\(directory)/config.xml"]
@@ -77,7 +77,7 @@ final class ClickHouseServer: @unchecked Sendable {
     }
 
     /// SIGKILL, then waits until it has exited (reaped here: `waitUntilExit` can hang in a test's task).
-    func kill() {
+    public func kill() {
         guard let p = process else { return }
         Glibc.kill(p.processIdentifier, SIGCONT)
         Glibc.kill(p.processIdentifier, SIGKILL)
@@ -87,18 +87,18 @@ final class ClickHouseServer: @unchecked Sendable {
         process = nil
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if let p = process { Glibc.kill(p.processIdentifier, number) }
     }
 
     /// A statement over HTTP (the backend's own client: Foundation's Process.waitUntilExit
     /// can hang in a test's task, so no curl).
-    func query(_ sql: String) async throws -> String {
+    public func query(_ sql: String) async throws -> String {
         try await ClickHouseClient(url: url, timeout: .seconds(10)).query(sql)
     }
 
-    struct ServerError: Error, CustomStringConvertible {
-        var description: String
+    public struct ServerError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     static func freePort() -> Int {

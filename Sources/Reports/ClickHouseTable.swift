@@ -1,0 +1,119 @@
+import Foundation
+import Storage
+
+/// A view's ClickHouse table read for reports: ClickHouse groups the rows by key and bin, the
+/// report model (`BinGrid`, `Breakdown`) does the rest exactly as for SQLite. Stamps are DateTime
+/// (unix seconds), so no local-time text is parsed; keys come back as text, numbers in decimal,
+/// as SQLite's do.
+public struct ClickHouseTable: Sendable {
+    public let client: ClickHouseClient
+    public let database: String
+    public let table: String
+
+    public init(client: ClickHouseClient, database: String, table: String) {
+        self.client = client
+        self.database = database
+        self.table = table
+    }
+
+    var qualified: String { "\(database).\(table)" }
+
+    /// The table's columns, in order; empty when there is no such table.
+    func columns() throws -> [String] {
+        try client.queryBlocking("""
+            SELECT name FROM system.columns WHERE database = \(Self.literal(database)) AND table = \(Self.literal(table)) \
+            FORMAT TabSeparated
+            """).split(separator: "\n").map { Self.unescape(String($0)) }
+    }
+
+    /// The tables of the database, for an error message.
+    func tables() -> [String] {
+        ((try? client.queryBlocking(
+            "SELECT name FROM system.tables WHERE database = \(Self.literal(database)) ORDER BY name FORMAT TabSeparated")) ?? "")
+            .split(separator: "\n").map { Self.unescape(String($0)) }
+    }
+
+    /// Every distinct stamp, as unix seconds (stamp 0, a view without bins, left out).
+    func stamps() throws -> [Int] {
+        try client.queryBlocking("""
+            SELECT DISTINCT toUInt32(stamp_inserted) AS t FROM \(qualified) WHERE t > 0 ORDER BY t FORMAT TabSeparated
+            """).split(separator: "\n").compactMap { Int($0) }
+    }
+
+    /// The first and last stamp (stamp 0 left out); nil for a table without one.
+    func edges() throws -> (first: Int, last: Int)? {
+        let fields = try client.queryBlocking("""
+            SELECT min(toUInt32(stamp_inserted)), max(toUInt32(stamp_inserted)), count() FROM \(qualified) \
+            WHERE stamp_inserted > toDateTime(0) FORMAT TabSeparated
+            """).split(whereSeparator: { $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard fields.count == 3, fields[2] > 0 else { return nil }
+        return (fields[0], fields[1])
+    }
+
+    /// Calls `body` with each group of `keys` and stamp in [from, to) whose rows match every
+    /// filter: the keys as text, the stamp, and the sums (held at Int64.max, counted in clamps).
+    func groups(
+        keys: [String], filters: [(column: String, value: String)], from: Int, to: Int, flows: Bool,
+        _ body: ([String], Int, CounterSum.Result) -> Void
+    ) throws {
+        var conditions = ["stamp_inserted >= toDateTime(\(from))", "stamp_inserted < toDateTime(\(to))"]
+        // As text on both sides: the same match as SQLite's for numbers and for strings.
+        conditions += filters.map { "toString(\($0.column)) = \(Self.literal($0.value))" }
+        let keyList = keys.map { "toString(\($0))" }
+        let select = (keyList + ["toUInt32(stamp_inserted) AS t", "sum(bytes)", "sum(packets)", flows ? "sum(flows)" : "0"])
+            .joined(separator: ", ")
+        let group = (keyList + ["t"]).joined(separator: ", ")
+        let text = try client.queryBlocking("""
+            SELECT \(select) FROM \(qualified) WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(group) FORMAT TabSeparated
+            """)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == keys.count + 4, let t = Int(fields[keys.count]) else { continue }
+            var result = CounterSum.Result()
+            func counter(_ text: String) -> Int64 {
+                // UInt64 sums past Int64.max stop there, as SQLite's do.
+                guard let n = UInt64(text) else { return 0 }
+                if n > UInt64(Int64.max) {
+                    result.clamps.saturated = true
+                    return Int64.max
+                }
+                return Int64(n)
+            }
+            result.bytes = counter(fields[keys.count + 1])
+            result.packets = counter(fields[keys.count + 2])
+            result.flows = counter(fields[keys.count + 3])
+            body(fields[..<keys.count].map(Self.unescape), t, result)
+        }
+    }
+
+    /// A string literal: backslashes and quotes escaped.
+    static func literal(_ s: String) -> String {
+        "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    /// TabSeparated's escapes undone (`\t`, `\n`, `\\`, …).
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out = ""
+        var escaped = false
+        for c in s {
+            if escaped {
+                switch c {
+                case "t": out.append("\t")
+                case "n": out.append("\n")
+                case "r": out.append("\r")
+                case "0": out.append("\0")
+                case "b": out.append("\u{8}")
+                case "f": out.append("\u{C}")
+                default: out.append(c)
+                }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}
