@@ -38,7 +38,9 @@ public final class Collector: Service, Sendable {
     let logger: Logger
     let metrics: CollectorMetrics
     let views: [ViewSink]
-    let group: MultiThreadedEventLoopGroup
+    /// The event loops (one per socket), made by `run()` and shut down when it ends: the
+    /// collector starts no thread before it runs.
+    let loops = NIOLockedValueBox<MultiThreadedEventLoopGroup?>(nil)
     let threads: Int
     let shards = NIOLockedValueBox<[Int: ShardHandle]>([:])
     /// Per view (by index): rows of failed flushes waiting for the next try.
@@ -94,10 +96,21 @@ public final class Collector: Service, Sendable {
         self.bgp = config.bgp.enabled
             ? BGPService(config: config, registry: metrics.registry, logger: logger, snapshotStore: snapshotStore) : nil
         self.threads = max(1, threads)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
     }
 
     public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        loops.withLockedValue { $0 = group }
+        do {
+            try await collect(on: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    func collect(on group: MultiThreadedEventLoopGroup) async throws {
         let definitions = views.map(\.definition)
         let sampling = SamplingMap(rules: config.samplingMap)
         let renormalizes = config.renormalize
@@ -139,7 +152,7 @@ public final class Collector: Service, Sendable {
             do {
                 metricsServer = try await MetricsServer.start(
                     host: endpoint.host, port: endpoint.port, group: group,
-                    routes: httpRoutes())
+                    routes: httpRoutes(group))
             } catch {
                 await bound.close()
                 throw StartupError(description: "cannot listen on TCP \(endpoint) for metrics_listen: \(error)")
@@ -168,7 +181,6 @@ public final class Collector: Service, Sendable {
         for task in storageTasks { await task.value }
         try? await metricsServer?.close()
         logger.info("collector stopped")
-        try await group.shutdownGracefully()
     }
 
     /// Flushes each view every sql_refresh_time until graceful shutdown.
@@ -314,10 +326,12 @@ public final class Collector: Service, Sendable {
         ])
     }
 
-    /// Current counters from every shard, merged.
+    /// Current counters from every shard, merged. Only while the collector runs.
     func gatherStats() -> EventLoopFuture<ShardStats> {
         let handles = shards.withLockedValue { Array($0.values) }
-        let loop = group.next()
+        guard let loop = loops.withLockedValue({ $0 })?.next() else {
+            return MultiThreadedEventLoopGroup.singleton.next().makeFailedFuture(StartupError(description: "the collector is not running"))
+        }
         let futures = handles.map { handle in
             let bound = handle.shard
             return handle.loop.submit { bound.value.snapshot() }
@@ -329,7 +343,7 @@ public final class Collector: Service, Sendable {
         }
     }
 
-    func httpRoutes() -> HTTPRoutes {
+    func httpRoutes(_ group: MultiThreadedEventLoopGroup) -> HTTPRoutes {
         var routes: HTTPRoutes = [
             "/metrics": { [self] _ in
                 self.bgp?.publishStatistics()

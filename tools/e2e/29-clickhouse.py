@@ -5,9 +5,11 @@ One pathflow collector has two views of the same 5-tuple aggregate: sqlite3[s] (
 table) and clickhouse[c] on a clickhouse-server started for the case. flowgen sends three runs
 of 30,000 records:
 1. with the server up;
-2. with the server killed (SIGKILL): inserts fail, batches wait in the on-disk spool
-   (pathflow_clickhouse_spool_batches > 0, pathflow_clickhouse_healthy 0); the server is started
-   again on the same data directory and the spool drains;
+2. with the server killed (SIGKILL) and twice the records: inserts fail, batches wait in the
+   on-disk spool (pathflow_clickhouse_spool_batches > 0, pathflow_clickhouse_healthy 0) until it
+   is full (clickhouse_spool_bytes 1 MiB), then the collector keeps the rows in memory
+   (pathflow_flush_errors_total and pathflow_flush_backlog_rows for the view); the server is
+   started again on the same data directory, the spool drains and the kept rows follow;
 3. with the server frozen (SIGSTOP) past clickhouse_timeout (2 s), then resumed: the insert that
    timed out is either found stored or sent again, never both.
 After a SIGTERM (which drains the spool), ClickHouse's per-5-tuple sums equal the sqlite3
@@ -22,7 +24,7 @@ import signal
 import time
 
 import lib
-from lib_clickhouse import ClickHouse
+from lib_clickhouse import ClickHouse, view_metric
 
 RECORDS, KEYS = 30_000, 3_000
 
@@ -44,13 +46,14 @@ clickhouse_url[c]: {url}
 clickhouse_database[c]: flows
 clickhouse_spool_dir[c]: {spool}
 clickhouse_timeout[c]: 2
+clickhouse_spool_bytes[c]: 1048576
 """.format(db=db, url=ch.url, spool=spool))
     return path
 
 
-def send(c, port, run):
+def send(c, port, run, records=RECORDS):
     truth = c.path("truth-%d.tsv" % run)
-    r = lib.run([lib.FLOWGEN, "--target", "127.0.0.1:%d" % port, "--keys", str(KEYS), "--records", str(RECORDS),
+    r = lib.run([lib.FLOWGEN, "--target", "127.0.0.1:%d" % port, "--keys", str(KEYS), "--records", str(records),
                  "--rate", "20000", "--seconds", "30", "--start-time", str(1700000000 + 600 * run), "--truth", truth],
                 timeout=60, what="flowgen")
     return json.loads(r.stdout.decode().strip().splitlines()[-1]), lib.load_truth(truth)
@@ -67,9 +70,9 @@ def case(c):
     pf, port, mport = c.start_pathflow(db, conf=conf, name="pathflow", extra=["--logfile", c.path("pathflow.log")])
     truth, datagrams = {}, 0
 
-    def add(run):
+    def add(run, records=RECORDS):
         nonlocal datagrams
-        totals, t = send(c, port, run)
+        totals, t = send(c, port, run, records)
         datagrams += totals["datagrams"]
         for k, v in t.items():
             s = truth.setdefault(k, [0, 0])
@@ -84,18 +87,26 @@ def case(c):
 
     # 2. Server killed: batches wait in the spool; started again, they are sent.
     ch.kill()
-    add(2)
+    add(2, 2 * RECORDS)
     c.wait_for("failed inserts while the server is down",
                lambda: metric(c, mport, "pathflow_clickhouse_failed_inserts_total") > 0, 30, proc=pf)
-    time.sleep(2)
+    c.wait_for("the spool to fill and the view's flushes to fail",
+               lambda: view_metric(mport, "pathflow_flush_errors_total", "c") > 0
+               and view_metric(mport, "pathflow_flush_backlog_rows", "c") > 0, 30, proc=pf)
     m = c.metrics(mport)
+    lib.log("server down: spool %s batches, %s bytes; %s rows kept in memory" % (
+        m.get("pathflow_clickhouse_spool_batches"), m.get("pathflow_clickhouse_spool_bytes"),
+        view_metric(mport, "pathflow_flush_backlog_rows", "c")))
+    c.check(view_metric(mport, "pathflow_flush_backlog_rows", "s") == 0, "the sqlite3 view kept rows while ClickHouse was down")
     c.check(m.get("pathflow_clickhouse_spool_batches", 0) > 0, "no batch spooled while the server is down")
     c.check(m.get("pathflow_clickhouse_healthy") == 0, "pathflow_clickhouse_healthy = %s while down" % m.get("pathflow_clickhouse_healthy"))
     c.check(len([n for n in os.listdir(os.path.join(spool, "c")) if n.endswith(".batch")]) > 0, "no spool file on disk")
     ch.start()
-    c.wait_for("the spool to drain after the restart",
+    c.wait_for("the spool and the kept rows to drain after the restart",
                lambda: metric(c, mport, "pathflow_clickhouse_spool_batches") == 0
+               and view_metric(mport, "pathflow_flush_backlog_rows", "c") == 0
                and metric(c, mport, "pathflow_clickhouse_healthy") == 1, 60, proc=pf)
+    c.check(view_metric(mport, "pathflow_rows_lost_total", "c") == 0, "rows lost while ClickHouse was down")
 
     # 3. Server frozen past the timeout, then resumed.
     failed = metric(c, mport, "pathflow_clickhouse_failed_inserts_total")

@@ -88,3 +88,14 @@ def cluster_xml(name, tcp_ports):
     """remote_servers with one shard per server (127.0.0.1 and its native TCP port)."""
     shards = "".join("<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>" % p for p in tcp_ports)
     return "    <remote_servers><%s>%s</%s></remote_servers>" % (name, shards, name)
+
+
+def view_metric(mport, name, view):
+    """The value of `name` for one view (parse_prometheus sums every label set)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
+        text = r.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and 'view="%s"' % view in line.split("}")[0]:
+            total += float(line.rsplit(" ", 1)[1])
+    return total

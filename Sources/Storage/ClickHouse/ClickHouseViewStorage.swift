@@ -115,26 +115,30 @@ public final class ClickHouseViewStorage: ViewStorage {
             var last = UInt32.min
             var id = UInt64.random(in: 1...UInt64.max)
         }
-        var open: [UInt32: Block] = [:]
-        var done: [Block] = []
+        // Blocks are changed in place (an index per open day): taking one out of a dictionary
+        // to append a row would copy its bytes every row.
+        var blocks: [Block] = []
+        var open: [UInt32: Int] = [:]
         for part in batch.parts {
             part.forEach { key, counters in
                 let day = key.bin / 86_400
-                var block = open[day] ?? Block()
-                block.writer.row(
-                    key.key, bin: key.bin, counters: counters, updated: updated, batch: block.id, schema: schema, texts: texts)
-                block.rows += 1
-                block.first = min(block.first, key.bin)
-                block.last = max(block.last, key.bin)
-                if block.rows >= Self.maximumRows {
-                    done.append(block)
-                    open[day] = nil
+                let i: Int
+                if let known = open[day] {
+                    i = known
                 } else {
-                    open[day] = block
+                    i = blocks.count
+                    blocks.append(Block())
+                    open[day] = i
                 }
+                blocks[i].writer.row(
+                    key.key, bin: key.bin, counters: counters, updated: updated, batch: blocks[i].id, schema: schema, texts: texts)
+                blocks[i].rows += 1
+                blocks[i].first = min(blocks[i].first, key.bin)
+                blocks[i].last = max(blocks[i].last, key.bin)
+                if blocks[i].rows >= Self.maximumRows { open[day] = nil }
             }
         }
-        done += open.keys.sorted().map { open[$0]! }
+        let done = blocks
         try spool.addAll(done.map { ($0.id, $0.rows, $0.first, $0.last, $0.writer.bytes) })
         return WriteResult(rows: count, seconds: Date().timeIntervalSince(started))
     }
