@@ -259,6 +259,17 @@ public struct DrainedRows: Sendable {
     let layout: KeyLayout?
     let rows: [BinnedKey: Counters]
 
+    /// Rows already unpacked (a batch built outside a view: tools, tests, replays).
+    public init(rows: [BinnedKey: Counters]) {
+        self.init(packed: nil, layout: nil, rows: rows)
+    }
+
+    init(packed: PackedTable?, layout: KeyLayout?, rows: [BinnedKey: Counters]) {
+        self.packed = packed
+        self.layout = layout
+        self.rows = rows
+    }
+
     public var count: Int { (packed?.count ?? 0) + rows.count }
 
     /// Every row, unpacked one at a time.

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// "What if this next-hop (or peer AS) fails": each prefix's traffic that leaves through the
@@ -29,16 +30,30 @@ public enum WhatIfAnalysis {
 
     /// Load per `by` (peer_ip_dst or peer_as_dst) before and after the failure: bytes and p95
     /// bit/s, and p95 utilisation where `capacities` has a line for exactly that exit.
+    /// `snapshot`: the SQLite file holding the RIB snapshot (bgp_rib_snapshot_db) when it is not
+    /// the view's own database, as for a clickhouse view.
     public static func report(
-        _ source: ReportSource, failure: Failure, by: String, query: ReportQuery, capacities: [CapacityEntry]
+        _ source: ReportSource, failure: Failure, by: String, query: ReportQuery, capacities: [CapacityEntry],
+        snapshot: String? = nil
     ) throws -> ReportTable {
         for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column] { try source.require(c) }
         let by = try source.column(by)
-        let snapshotColumns = try source.read("what-if (the RIB snapshot, rib_paths)") { db in
+        let snapshotPath = snapshot ?? source.path
+        func withSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
+            guard let snapshot else { return try source.read("what-if (the RIB snapshot, rib_paths)", body) }
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(10)
+            guard FileManager.default.fileExists(atPath: snapshot) else {
+                throw Error(description: "no RIB snapshot database at \(snapshot) (bgp_rib_snapshot_db)")
+            }
+            return try DatabaseQueue(path: snapshot, configuration: configuration).read(body)
+        }
+        let snapshotColumns = try withSnapshot { db in
             try Row.fetchAll(db, sql: "PRAGMA table_info(rib_paths)").map { $0["name"] as String }
         }
         guard snapshotColumns.contains(by), snapshotColumns.contains(failure.column) else {
-            throw Error(description: "\(source.path) has no RIB snapshot (table rib_paths): set bgp_rib_snapshot_refresh_time "
+            throw Error(description: "\(snapshotPath) has no RIB snapshot (table rib_paths): set bgp_rib_snapshot_refresh_time "
                 + "in the collector's configuration and wait for the first snapshot")
         }
         var keyColumns = ["peer_ip_src", "net_dst", "mask_dst", failure.column]
@@ -53,7 +68,7 @@ public enum WhatIfAnalysis {
         func add(_ e: Breakdown.Entry, to key: String, _ table: inout [String: Breakdown.Entry]) {
             table[key, default: Breakdown.Entry(key: [key])].add(e)
         }
-        try source.read { db in
+        try withSnapshot { db in
             let alternatives = try db.makeStatement(sql: """
                 SELECT \(failure.column), \(by) FROM rib_paths
                 WHERE (peer_ip_src = ? OR bgp_id = ?) AND net_dst = ? AND mask_dst = ? ORDER BY rank

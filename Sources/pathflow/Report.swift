@@ -314,9 +314,19 @@ struct Report: ParsableCommand {
                 }
             }
             let column = by ?? (failure == .nextHop(fail) ? "peer_ip_dst" : "peer_as_dst")
+            // A clickhouse view's RIB snapshot is in SQLite: bgp_rib_snapshot_db, or the first sqlite3 view's database.
+            var snapshot: String?
+            if source.clickhouse != nil, let file = options.target.file {
+                let config = try loadConfiguration(path: file, strict: false)
+                snapshot = config.bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB
+                guard snapshot != nil else {
+                    throw RuntimeFailure("\(file): what-if on a clickhouse view needs the RIB snapshot in SQLite: set bgp_rib_snapshot_db")
+                }
+            }
             do {
                 let table = try WhatIfAnalysis.report(
-                    source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities)
+                    source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities,
+                    snapshot: snapshot)
                 print(table.render(try options.outputFormat()), terminator: "")
             } catch let error as WhatIfAnalysis.Error {
                 throw RuntimeFailure(error.description)

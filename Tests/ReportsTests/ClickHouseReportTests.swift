@@ -144,4 +144,37 @@ struct ClickHouseReportTests {
                 binSeconds: nil, utc: true)
         }
     }
+
+    /// what-if on a clickhouse view: the flows from ClickHouse, the RIB snapshot from SQLite
+    /// (bgp_rib_snapshot_db): the same table as on the sqlite3 view.
+    @Test func whatIfReadsTheSnapshotFromSQLite() async throws {
+        setenv("TZ", "UTC", 1)
+        tzset()
+        let server = try await ClickHouseServer()
+        let path = try ReportsTests.whatIfDatabase()
+        let storage = try ClickHouseViewStorage(
+            schema: try ClickHouseSchema(
+                database: "pathflow", table: "prefixes", primitives: ReportsTests.whatIfPrimitives, numericProtocols: false, cluster: nil),
+            settings: ClickHouseSettings(url: server.url, spoolDirectory: NSTemporaryDirectory() + "pathflow-whatif-\(UUID().uuidString)"))
+        _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: ReportsTests.whatIfRows())], now: ReportsTests.start + 1200, texts: nil))
+        let sender = Task { await storage.runSender(drainSeconds: 0) }
+        while storage.spool.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        storage.stop()
+        await sender.value
+        let sqlite = try ReportSource(path: path, table: "prefixes", binSeconds: nil, utc: true)
+        let clickhouse = try ReportSource(
+            clickhouse: ClickHouseTable(client: ClickHouseClient(url: server.url, timeoutSeconds: 30), database: "pathflow", table: "prefixes"),
+            binSeconds: nil, utc: true)
+        let capacities = try CapacityEntry.parse("b peer_ip_dst=10.0.0.2 100", file: "c")
+        for (failure, by) in [(WhatIfAnalysis.Failure.nextHop("10.0.0.1"), "peer_ip_dst"), (.peerAS("65001"), "peer_as_dst")] {
+            let a = try WhatIfAnalysis.report(sqlite, failure: failure, by: by, query: ReportQuery(), capacities: capacities)
+            let b = try WhatIfAnalysis.report(clickhouse, failure: failure, by: by, query: ReportQuery(), capacities: capacities, snapshot: path)
+            #expect(a.render(.json) == b.render(.json))
+            #expect(a.rows.count == 2)
+        }
+        // Without a snapshot file the clickhouse view cannot answer.
+        #expect(throws: (any Error).self) {
+            try WhatIfAnalysis.report(clickhouse, failure: .nextHop("10.0.0.1"), by: "peer_ip_dst", query: ReportQuery(), capacities: [])
+        }
+    }
 }

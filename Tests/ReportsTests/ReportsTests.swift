@@ -206,6 +206,29 @@ import Testing
         #expect(Trend(slope: 1e-12, intercept: 0).crossing(1e9) == nil)
     }
 
+    static let whatIfPrimitives: [Primitive] = [.peerSrcIP, .dstNet, .dstMask, .peerDstIP, .peerDstAS]
+
+    /// The rows of `whatIfDatabase`'s prefixes table.
+    static func whatIfRows() -> [BinnedKey: Counters] {
+        func key(_ net: String, _ hop: String, _ asn: UInt32) -> FlowKey {
+            var k = FlowKey()
+            k.peerSrc = IPAddress("192.0.2.1")!
+            k.dstNet = IPAddress(net)!
+            k.dstMask = 24
+            k.peerDst = IPAddress(hop)!
+            k.peerDstAS = asn
+            return k
+        }
+        var rows: [BinnedKey: Counters] = [:]
+        for i in 0..<4 {
+            let b = UInt32(Self.start + i * Self.bin)
+            rows[BinnedKey(key: key("198.51.100.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 1_000, flows: 1)
+            rows[BinnedKey(key: key("203.0.113.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 500, flows: 1)
+            rows[BinnedKey(key: key("192.0.2.0", "10.0.0.2", 65002), bin: b)] = Counters(packets: 1, bytes: 200, flows: 1)
+        }
+        return rows
+    }
+
     /// Router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best) or 10.0.0.2, and
     /// 203.0.113.0/24 by 10.0.0.1 only; 192.0.2.0/24 goes by 10.0.0.2. 10.0.0.1 fails.
     @Test func whatIfMovesTrafficToTheNextPath() throws {
@@ -269,24 +292,8 @@ extension ReportsTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("w.db").path
         let store = try SQLiteStore(path: path)
-        let primitives: [Primitive] = [.peerSrcIP, .dstNet, .dstMask, .peerDstIP, .peerDstAS]
-        try store.prepare(try TableSchema(table: "prefixes", primitives: primitives, tableVersion: nil, numericProtocols: false))
-        func key(_ net: String, _ hop: String, _ asn: UInt32) -> FlowKey {
-            var k = FlowKey()
-            k.peerSrc = IPAddress("192.0.2.1")!
-            k.dstNet = IPAddress(net)!
-            k.dstMask = 24
-            k.peerDst = IPAddress(hop)!
-            k.peerDstAS = asn
-            return k
-        }
-        var rows: [BinnedKey: Counters] = [:]
-        for i in 0..<4 {
-            let b = UInt32(Self.start + i * Self.bin)
-            rows[BinnedKey(key: key("198.51.100.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 1_000, flows: 1)
-            rows[BinnedKey(key: key("203.0.113.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 500, flows: 1)
-            rows[BinnedKey(key: key("192.0.2.0", "10.0.0.2", 65002), bin: b)] = Counters(packets: 1, bytes: 200, flows: 1)
-        }
+        try store.prepare(try TableSchema(table: "prefixes", primitives: whatIfPrimitives, tableVersion: nil, numericProtocols: false))
+        let rows = whatIfRows()
         try store.write(table: "prefixes", rows: rows, now: Self.start + 4 * Self.bin, utc: true)
         let writer = try RIBSnapshotWriter(store: store, stamp: "2025-12-01 00:20:00")
         func snapshot(_ net: String, _ rank: Int, _ hop: String, _ asn: Int64) -> RIBSnapshotRow {
