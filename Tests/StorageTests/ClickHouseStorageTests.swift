@@ -132,18 +132,22 @@ struct ClickHouseStorageTests {
         let texts = TextPool()
         let spool = temporaryDirectory()
         server.kill()
-        var storage = try storage(server, spool: spool, timeout: 2)
         let flushes = [flush(1, texts: texts), flush(2, texts: texts)]
-        for parts in flushes { _ = try storage.write(FlushBatch(parts: parts, now: Int(Self.start) + 900, texts: texts)) }
-        // Tries while the server is down: every one fails, nothing leaves the spool.
-        let sender = Task { [storage] in await storage.runSender(drainSeconds: 0) }
-        try await Task.sleep(for: .seconds(3))
-        #expect(storage.spool.count == 4)
-        #expect(storage.stats.healthy == false)
-        storage.stop()
-        await sender.value
+        do {
+            let first = try storage(server, spool: spool, timeout: 2)
+            for parts in flushes { _ = try first.write(FlushBatch(parts: parts, now: Int(Self.start) + 900, texts: texts)) }
+            // Tries while the server is down: every one fails, nothing leaves the spool.
+            let sender = Task { await first.runSender(drainSeconds: 0) }
+            try await Task.sleep(for: .seconds(3))
+            #expect(first.spool.count == 4)
+            #expect(first.stats.healthy == false)
+            // The spool is this collector's: a second one is refused.
+            #expect(throws: (any Error).self) { try self.storage(server, spool: spool) }
+            first.stop()
+            await sender.value
+        }
         // A collector restarted meanwhile takes the spool its last run left.
-        storage = try self.storage(server, spool: spool, timeout: 5)
+        let storage = try self.storage(server, spool: spool, timeout: 5)
         #expect(storage.spool.count == 4)
         try await server.start()
         await drain(storage)
@@ -219,14 +223,19 @@ struct ClickHouseStorageTests {
 
     @Test func spoolIsBoundedAllOrNothingAndSurvivesARestart() throws {
         let directory = temporaryDirectory()
-        let spool = try ClickHouseSpool(directory: directory, limit: 1000)
-        try spool.addAll([(1, 10, 100, 200, [UInt8](repeating: 1, count: 300)), (2, 5, 300, 300, [UInt8](repeating: 2, count: 200))])
-        #expect(spool.count == 2)
-        // Past the bound: nothing of the flush is written.
-        #expect(throws: ClickHouseSpool.Error.self) {
-            try spool.addAll([(3, 1, 1, 1, [UInt8](repeating: 3, count: 100)), (4, 1, 1, 1, [UInt8](repeating: 4, count: 400))])
+        do {
+            let spool = try ClickHouseSpool(directory: directory, limit: 1000)
+            try spool.addAll([(1, 10, 100, 200, [UInt8](repeating: 1, count: 300)), (2, 5, 300, 300, [UInt8](repeating: 2, count: 200))])
+            #expect(spool.count == 2)
+            // Past the bound: nothing of the flush is written.
+            #expect(throws: ClickHouseSpool.Error.self) {
+                try spool.addAll([(3, 1, 1, 1, [UInt8](repeating: 3, count: 100)), (4, 1, 1, 1, [UInt8](repeating: 4, count: 400))])
+            }
+            #expect(spool.count == 2)
+            // One spool, one collector: a second opening is refused while the first holds it.
+            #expect(throws: ClickHouseSpool.Error.self) { try ClickHouseSpool(directory: directory, limit: 1000) }
+            withExtendedLifetime(spool) {}
         }
-        #expect(spool.count == 2)
         _ = FileManager.default.createFile(atPath: directory + "/0000000000000009.batch.tmp", contents: Data([1, 2]))
         let reopened = try ClickHouseSpool(directory: directory, limit: 1000)
         #expect(reopened.count == 2)

@@ -25,6 +25,7 @@ public final class ClickHouseSpool: @unchecked Sendable {
         case full(directory: String, bytes: Int, limit: Int)
         case io(path: String, reason: String)
         case damaged(path: String)
+        case inUse(directory: String)
 
         public var description: String {
             switch self {
@@ -32,6 +33,8 @@ public final class ClickHouseSpool: @unchecked Sendable {
                 "spool \(directory) is full (\(bytes) of \(limit) bytes, clickhouse_spool_bytes): ClickHouse has not taken batches for a while"
             case .io(let path, let reason): "spool \(path): \(reason)"
             case .damaged(let path): "spool file \(path) is damaged"
+            case .inUse(let directory):
+                "spool \(directory) is in use by another pathflow collector; give each collector its own clickhouse_spool_dir"
             }
         }
     }
@@ -42,6 +45,9 @@ public final class ClickHouseSpool: @unchecked Sendable {
     private var batches: [Batch] = []
     private var totalBytes = 0
     private var nextSequence: UInt64 = 1
+    /// An exclusive lock on the directory for the spool's life: two collectors sending one
+    /// spool would each send the other's batches.
+    private let lockDescriptor: Int32
 
     static let magic = "pathflow-clickhouse-batch 1"
 
@@ -55,6 +61,13 @@ public final class ClickHouseSpool: @unchecked Sendable {
         } catch {
             throw Error.io(path: directory, reason: "\(error)")
         }
+        let fd = open(directory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Error.io(path: directory + "/.lock", reason: String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw Error.inUse(directory: directory)
+        }
+        lockDescriptor = fd
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names.sorted() {
             let path = directory + "/" + name
@@ -68,6 +81,11 @@ public final class ClickHouseSpool: @unchecked Sendable {
             nextSequence = max(nextSequence, batch.sequence + 1)
         }
         batches.sort { $0.sequence < $1.sequence }
+    }
+
+    deinit {
+        flock(lockDescriptor, LOCK_UN)
+        close(lockDescriptor)
     }
 
     public var count: Int { lock.withLock { batches.count } }
