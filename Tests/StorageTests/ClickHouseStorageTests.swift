@@ -221,6 +221,42 @@ struct ClickHouseStorageTests {
         return Array(body[..<offset])
     }
 
+    /// clickhouse_retention_days: whole UTC days older than the retention are dropped, newer ones kept.
+    @Test func retentionDropsOldDays() async throws {
+        let server = try await ClickHouseServer()
+        let texts = TextPool()
+        let schema = try ClickHouseSchema(
+            database: "pathflow", table: "flows", primitives: Self.primitives, numericProtocols: false, cluster: nil)
+        let storage = try ClickHouseViewStorage(
+            schema: schema, settings: ClickHouseSettings(url: server.url, spoolDirectory: temporaryDirectory(), retentionDays: 3))
+        // Flows of 2026-11-30 and 12-01 (more than three days old by now) and of this hour.
+        _ = try storage.write(FlushBatch(parts: flush(1, texts: texts), now: Int(Self.start) + 900, texts: texts))
+        let now = UInt32(Date().timeIntervalSince1970) / 300 * 300
+        let binning = TimeBinning(unit: .minutes, count: 5, roundoff: "", now: Int(now))
+        var view = View(ViewDefinition(name: "v", primitives: Self.primitives, binning: binning))
+        var r = FlowRecord()
+        r.srcAddr = IPAddress("10.9.9.9")!
+        r.packets = 1
+        r.bytes = 100
+        r.startSeconds = now
+        view.add(r, arrival: now)
+        _ = try storage.write(FlushBatch(parts: [view.take()], now: Int(now), texts: texts))
+        await drain(storage)
+        // The sender checks once an hour, after an insert: the first check came after the first
+        // day's insert. The next hour's check:
+        #expect(storage.stats.droppedPartitions == 1)
+        storage.retentionChecked.withLock { $0 = .distantPast }
+        try await storage.dropExpiredPartitions()
+        let days = try await server.query(
+            "SELECT DISTINCT toYYYYMMDD(stamp_inserted, 'UTC') FROM pathflow.flows ORDER BY 1 FORMAT TabSeparated")
+        let today = Int(days.split(separator: "\n").last ?? "") ?? 0
+        // Only this hour's day is left.
+        #expect(days.split(separator: "\n").count == 1 && today >= 20_261_207)
+        #expect(storage.stats.droppedPartitions == 2)
+        let rows = try await server.query("SELECT count() FROM pathflow.flows FORMAT TabSeparated")
+        #expect(rows == "1\n")
+    }
+
     @Test func spoolIsBoundedAllOrNothingAndSurvivesARestart() throws {
         let directory = temporaryDirectory()
         do {
