@@ -43,11 +43,10 @@ struct StorageFactory {
             let schema = try ClickHouseSchema(
                 database: options.database, table: view.sqlTable, primitives: primitives,
                 numericProtocols: view.numProtos, cluster: options.cluster)
-            var settings = ClickHouseSettings(
+            let settings = ClickHouseSettings(
                 url: options.url, user: user, password: password, timeoutSeconds: options.timeoutSeconds,
                 spoolDirectory: options.spoolDirectory + "/" + view.name, spoolBytes: options.spoolBytes,
                 retentionDays: options.retentionDays)
-            settings.drainSeconds = 10
             return try ClickHouseViewStorage(schema: schema, settings: settings, logger: logger)
         } catch {
             throw fail("\(error)")

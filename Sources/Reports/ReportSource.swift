@@ -76,15 +76,16 @@ public struct ReportSource: Sendable {
             try BinList.register(db)
             try CounterSum.register(db)
         }
+        let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
             throw Error.cannotOpen(path: path, reason: "\(error)")
         }
+        self.queue = queue
         self.path = path
         self.table = table
         self.utc = utc
-        let queue = self.queue!
         let (columns, tables) = try queue.read { db -> ([String], [String]) in
             let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

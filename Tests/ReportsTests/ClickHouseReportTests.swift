@@ -89,7 +89,7 @@ struct ClickHouseReportTests {
         }
         let sender = Task { await storage.runSender(drainSeconds: 0) }
         while storage.spool.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
-        storage.stop()
+        storage.finish()
         await sender.value
 
         let sqlite = try ReportSource(path: dir + "/flows.db", table: "matrix", binSeconds: nil, utc: true)
@@ -159,7 +159,7 @@ struct ClickHouseReportTests {
         _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: ReportsTests.whatIfRows())], now: ReportsTests.start + 1200, texts: nil))
         let sender = Task { await storage.runSender(drainSeconds: 0) }
         while storage.spool.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
-        storage.stop()
+        storage.finish()
         await sender.value
         let sqlite = try ReportSource(path: path, table: "prefixes", binSeconds: nil, utc: true)
         let clickhouse = try ReportSource(

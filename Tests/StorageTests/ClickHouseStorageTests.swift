@@ -69,7 +69,7 @@ struct ClickHouseStorageTests {
         let sender = Task { await storage.runSender(drainSeconds: 0) }
         let deadline = Date().addingTimeInterval(seconds)
         while storage.spool.count > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        storage.stop()
+        storage.finish()
         await sender.value
     }
 
@@ -143,7 +143,7 @@ struct ClickHouseStorageTests {
             #expect(first.stats.healthy == false)
             // The spool is this collector's: a second one is refused.
             #expect(throws: (any Error).self) { try self.storage(server, spool: spool) }
-            first.stop()
+            first.finish()
             await sender.value
         }
         // A collector restarted meanwhile takes the spool its last run left.
@@ -170,7 +170,7 @@ struct ClickHouseStorageTests {
         server.signal(SIGCONT)
         let deadline = Date().addingTimeInterval(60)
         while storage.spool.count > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        storage.stop()
+        storage.finish()
         await sender.value
         #expect(storage.spool.count == 0)
         #expect(try await clickhouseRows(server) == sqliteRows(flushes, texts: texts))

@@ -64,17 +64,12 @@ public struct ClickHouseClient: Sendable {
     /// `query` for callers outside async code (reports): waits on the request's future, so
     /// never call it on an event loop.
     public func queryBlocking(_ sql: String) throws -> String {
-        var components = URLComponents(string: url + "/")
-        components?.queryItems = []
-        guard let target = components?.string else { throw Error.transport(url: url, reason: "not a URL") }
+        let target = try target([:])
         let response: HTTPClient.Response
         do {
             var request = try HTTPClient.Request(url: target, method: .POST)
             request.body = .bytes(Array(sql.utf8))
-            if let user {
-                let credentials = Data("\(user):\(password ?? "")".utf8).base64EncodedString()
-                request.headers.add(name: "Authorization", value: "Basic \(credentials)")
-            }
+            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             response = try HTTPClient.shared.execute(request: request, deadline: .now() + timeout).wait()
         } catch {
             throw Error.transport(url: url, reason: "\(error)")
@@ -84,17 +79,26 @@ public struct ClickHouseClient: Sendable {
         return text
     }
 
-    func send(parameters: [String: String], body: [UInt8]) async throws -> [UInt8] {
+    /// The request URL with `parameters` in its query.
+    func target(_ parameters: [String: String]) throws -> String {
         var components = URLComponents(string: url + "/")
-        components?.queryItems = parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        if !parameters.isEmpty {
+            components?.queryItems = parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        }
         guard let target = components?.string else { throw Error.transport(url: url, reason: "not a URL") }
-        var request = HTTPClientRequest(url: target)
+        return target
+    }
+
+    /// HTTP basic authentication, when a user is set.
+    var authorization: String? {
+        user.map { "Basic " + Data("\($0):\(password ?? "")".utf8).base64EncodedString() }
+    }
+
+    func send(parameters: [String: String], body: [UInt8]) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: try target(parameters))
         request.method = .POST
         request.body = .bytes(ByteBuffer(bytes: body))
-        if let user {
-            let credentials = Data("\(user):\(password ?? "")".utf8).base64EncodedString()
-            request.headers.add(name: "Authorization", value: "Basic \(credentials)")
-        }
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         let response: HTTPClientResponse
         let answer: ByteBuffer
         do {

@@ -34,7 +34,17 @@ public struct ClickHouseSchema: Sendable, Equatable {
         self.primitives = Primitive.tableOrder.filter { chosen.contains($0) }
         self.numericProtocols = numericProtocols
         self.cluster = cluster
+        integerBytes = self.primitives.map { p in
+            switch p.spec.kind {
+            case .unsigned(let bits): bits / 8
+            case .protocolNumber: 1   // as a number (sql_num_protos): UInt8
+            case .address, .text, .pathMatch: 0
+            }
+        }
     }
+
+    /// Per primitive, the bytes of its column when the value is a number (`RowBinaryWriter`).
+    let integerBytes: [Int]
 
     /// The table rows are inserted into: the local one in a cluster.
     public var insertTable: String { cluster == nil ? table : table + "_local" }

@@ -74,7 +74,6 @@ public final class ClickHouseViewStorage: ViewStorage {
         /// Batches whose last try has an unknown outcome.
         var uncertain: Set<UInt64> = []
         var stopping = false
-        var lastError: String?
     }
 
     let logger: Logger
@@ -97,8 +96,6 @@ public final class ClickHouseViewStorage: ViewStorage {
         s.spoolBytes = spool.bytes
         return s
     }
-
-    public var lastError: String? { state.withLock { $0.lastError } }
 
     // MARK: write side
 
@@ -147,7 +144,10 @@ public final class ClickHouseViewStorage: ViewStorage {
 
     public func run() async { await runSender(drainSeconds: settings.drainSeconds) }
 
-    public func finish() { stop() }
+    /// Asks the sender to finish: it sends what it can within its drain budget, then returns.
+    public func finish() {
+        state.withLock { $0.stopping = true }
+    }
 
     public var counters: [StorageCounter] {
         let s = stats
@@ -173,7 +173,7 @@ public final class ClickHouseViewStorage: ViewStorage {
         ]
     }
 
-    /// Sends the spool until `stop`; then, for at most `drainSeconds`, what is left.
+    /// Sends the spool until `finish`; then, for at most `drainSeconds`, what is left.
     public func runSender(drainSeconds: Double = 10) async {
         var backoff = 0.5
         var drainUntil: Date?
@@ -208,10 +208,7 @@ public final class ClickHouseViewStorage: ViewStorage {
                 }
                 failures = 0
                 backoff = 0.5
-                state.withLock {
-                    $0.stats.healthy = true
-                    $0.lastError = nil
-                }
+                state.withLock { $0.stats.healthy = true }
                 try await dropExpiredPartitions()
             } catch {
                 failures += 1
@@ -222,20 +219,13 @@ public final class ClickHouseViewStorage: ViewStorage {
                         "spool_bytes": "\(spool.bytes)", "error": "\(error)",
                     ])
                 }
-                state.withLock {
-                    $0.stats.healthy = false
-                    $0.lastError = "\(error)"
-                }
+                state.withLock { $0.stats.healthy = false }
                 try? await Task.sleep(for: .milliseconds(Int(backoff * 1000)))
                 backoff = min(backoff * 2, 30)
             }
         }
     }
 
-    /// Asks the sender to finish: it sends what it can within its drain budget, then returns.
-    public func stop() {
-        state.withLock { $0.stopping = true }
-    }
 
     func send(_ batch: ClickHouseSpool.Batch) async throws {
         if !state.withLock({ $0.tablesReady }) {

@@ -35,16 +35,11 @@ public struct RowBinaryWriter {
         _ key: FlowKey, bin: UInt32, counters: Counters, updated: UInt32, batch: UInt64,
         schema: ClickHouseSchema, texts: [String]
     ) {
-        for p in schema.primitives {
+        for (p, bytes) in zip(schema.primitives, schema.integerBytes) {
             switch key.value(of: p, texts: texts, numericProtocols: schema.numericProtocols) {
             case .address(let a): string(a.isNone ? "0.0.0.0" : a.description)
             case .text(let t): string(t)
-            case .integer(let n):
-                guard case .unsigned(let bits) = p.spec.kind else {
-                    uint(n, width: 1)   // the protocol as a number: UInt8
-                    continue
-                }
-                uint(n, width: bits / 8)
+            case .integer(let n): uint(n, width: bytes)
             }
         }
         uint(min(counters.packets, Counters.maximum), width: 8)
