@@ -25,9 +25,16 @@ public final class BGPService: Service, Sendable {
     let timestampsUTC: Bool
     let logger: Logger
     let metrics: BGPMetrics
-    let group: MultiThreadedEventLoopGroup
-    let speaker: Speaker
     let sessions = NIOLockedValueBox<[UInt64: RouterSession]>([:])
+
+    /// The event loop and the speaker, made by `run()`: the service starts no thread before it
+    /// runs. The allow list is kept here too, so a reload before the start is not lost.
+    struct Running: Sendable {
+        let group: MultiThreadedEventLoopGroup
+        let speaker: Speaker
+    }
+    let running = NIOLockedValueBox<Running?>(nil)
+    let allowList: NIOLockedValueBox<[IPPrefix]?>
 
     /// Where RIB snapshots go (`bgp_rib_snapshot_refresh_time`), nil when they are off.
     let snapshotStore: SQLiteStore?
@@ -37,14 +44,36 @@ public final class BGPService: Service, Sendable {
         self.snapshotStore = config.bgp.ribSnapshotRefreshTime == nil ? nil : snapshotStore
         self.timestampsUTC = config.timestampsUTC
         self.logger = logger
-        let metrics = BGPMetrics(registry: registry)
-        self.metrics = metrics
-        // One thread: every session's route events come from it, so the RIB has one writer.
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let rib = self.rib
-        let sessions = self.sessions
-        speaker = Speaker(config: Self.speakerConfig(config.bgp), eventLoop: group.next(), logger: logger) { _ in
-            RIBFeeder(rib: rib, metrics: metrics, logger: logger, sessions: sessions)
+        self.metrics = BGPMetrics(registry: registry)
+        self.allowList = NIOLockedValueBox(config.bgp.allowList)
+    }
+
+    /// The speaker while the service runs.
+    var speaker: Speaker? { running.withLockedValue { $0?.speaker } }
+
+    /// A reloaded bgp_daemon_allow_file: it applies to connections from now on.
+    func replaceAllowList(_ allow: [IPPrefix]?) {
+        let speaker = running.withLockedValue { running in
+            allowList.withLockedValue { $0 = allow }
+            return running?.speaker
+        }
+        speaker?.replaceAllowList(allow)
+    }
+
+    /// Makes the loop and the speaker. One thread: every session's route events come from it,
+    /// so the RIB has one writer.
+    func start() -> Speaker {
+        running.withLockedValue { running in
+            if let running { return running.speaker }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            var speakerConfig = Self.speakerConfig(config)
+            speakerConfig.allow = allowList.withLockedValue { $0 }
+            let (rib, sessions, metrics, logger) = (self.rib, self.sessions, self.metrics, self.logger)
+            let speaker = Speaker(config: speakerConfig, eventLoop: group.next(), logger: logger) { _ in
+                RIBFeeder(rib: rib, metrics: metrics, logger: logger, sessions: sessions)
+            }
+            running = Running(group: group, speaker: speaker)
+            return speaker
         }
     }
 
@@ -72,13 +101,14 @@ public final class BGPService: Service, Sendable {
     }
 
     /// The port the listener bound (useful with port 0), once running.
-    public var listeningPort: Int? { speaker.listeningPort }
+    public var listeningPort: Int? { speaker?.listeningPort }
 
     public func run() async throws {
+        let speaker = start()
+        defer { stop() }
         do {
             try await speaker.start()
         } catch {
-            try? await group.shutdownGracefully()
             throw Collector.StartupError(description: "BGP daemon on \(config.listenAddress) port \(config.listenPort): \(error)")
         }
         logger.info("BGP daemon listening", metadata: [
@@ -94,7 +124,15 @@ public final class BGPService: Service, Sendable {
         }
         await speaker.shutdown()
         logger.info("BGP daemon stopped")
-        try await group.shutdownGracefully()
+    }
+
+    /// Releases the loop once the speaker has shut down (or failed to start).
+    func stop() {
+        let stopped = running.withLockedValue { running in
+            defer { running = nil }
+            return running
+        }
+        stopped?.group.shutdownGracefully { _ in }
     }
 
     /// Table dumps on multiples of bgp_table_dump_refresh_time, until shutdown.

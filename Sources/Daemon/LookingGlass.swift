@@ -22,7 +22,7 @@ extension BGPService {
     }
 
     func peersAnswer(json: Bool) -> HTTPAnswer {
-        let statuses = speaker.peers()
+        let statuses = speaker?.peers() ?? []
         let tables = sessions.withLockedValue { $0 }
         let summaries = rib.read { reader in
             Dictionary(tables.map { ($0.key, reader.summary(of: $0.value.router)) }, uniquingKeysWith: { a, _ in a })

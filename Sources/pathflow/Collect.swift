@@ -85,11 +85,13 @@ struct Collect: AsyncParsableCommand {
             })
         let group = ServiceGroup(
             configuration: .init(
-                // Started in order, stopped in reverse: flows stop (and flush) before BGP does;
-                // the signal handlers are there from first to last.
-                services: [.init(service: signals)]
-                    + (collector.bgp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-                    + [.init(service: collector)],
+                // Started in order, stopped in reverse: the signal handlers are there from first
+                // to last; the collector's own services stop intake first, then flush, BGP,
+                // storage and the HTTP endpoint (Collector.services). A service that fails
+                // (a port in use) stops the others the same way, so what was read is written.
+                services: ([signals] + collector.services).map {
+                    .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

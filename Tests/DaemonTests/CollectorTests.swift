@@ -2,6 +2,7 @@ import FlowWire
 import Foundation
 import GRDB
 import Logging
+import NIOPosix
 import NetCore
 import PathflowConfig
 import ServiceLifecycle
@@ -34,7 +35,9 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let collector = try Collector(config: config, logger: logger, threads: threads)
-        let group = ServiceGroup(services: [collector], logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: collector.services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },
+            logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var port: Int?
@@ -175,7 +178,7 @@ import Testing
         try await run(config, threads: 1) { port in
             try Self.sendDatagrams(datagrams, to: port)
         } inspect: { collector in
-            let text = try await collector.renderMetrics().get()
+            let text = try await collector.renderMetrics(on: MultiThreadedEventLoopGroup.singleton.next()).get()
             #expect(text.contains(#"pathflow_flow_datagrams_total{exporter="127.0.0.1"} 6"#), "\(text)")
             #expect(text.contains(#"pathflow_flow_records_total{exporter="127.0.0.1"} 1"#))
             #expect(text.contains(#"pathflow_flow_decode_errors_total{exporter="127.0.0.1",reason="truncated_header"} 3"#))
