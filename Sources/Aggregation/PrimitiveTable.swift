@@ -1,9 +1,13 @@
 import NetCore
 
 /// Each primitive described once: its names, its column types in every backend, its width in a
-/// packed key, how its value is written, and where the value comes from. Views, packed keys,
-/// table definitions for every backend and the reports read this table; nothing else spells a
-/// primitive's column or type.
+/// packed key, how its value is written (SQL, ClickHouse, pmacct's print formats), and where the
+/// value comes from. Views, packed keys, table definitions for every backend, the print plugin
+/// and the reports read this table; nothing else spells a primitive's column, type or title.
+///
+/// What stays code is the per-record copying of values (`View.key(for:)`, `KeyLayout.pack`,
+/// `unpack`): one exhaustive switch each, on the hot path, so a new primitive does not compile
+/// until each says where its value goes.
 public struct PrimitiveSpec: Sendable {
     /// How a value is held and written.
     public enum Kind: Sendable, Equatable {
@@ -29,6 +33,40 @@ public struct PrimitiveSpec: Sendable {
     public let source: String
     /// Whether only the BGP RIB gives it (no flow field carries it).
     public let needsBGP: Bool
+    /// How pmacct's print plugin writes it.
+    public let print: Print
+
+    /// pmacct's print plugin's names and layout: the csv/formatted column title and the
+    /// formatted column width (print_plugin.c's header and purge functions), and the json key
+    /// (plugin_cmn_json.c).
+    public struct Print: Sendable {
+        /// The column title in csv and formatted output.
+        public let header: String
+        /// The formatted column: the value left-justified in `width` characters, then `gap`
+        /// spaces (the title is padded to `width + gap`). nil for the variable-length
+        /// primitives, which pmacct refuses in formatted output.
+        public let formatted: (width: Int, gap: Int)?
+        /// The key in json output (the SQL column unless pmacct names it otherwise).
+        public fileprivate(set) var jsonKey: String
+        /// json writes it as a string even when it is a number: addresses and texts, the
+        /// protocol (ip_proto_print(), "6" with print_num_protos) and the TCP flags (printed
+        /// with "%u" into a string).
+        public fileprivate(set) var jsonIsString: Bool
+
+        init(_ header: String, json: String = "", jsonString: Bool = false) {
+            self.header = header
+            self.formatted = nil
+            self.jsonKey = json
+            self.jsonIsString = jsonString
+        }
+
+        init(_ header: String, _ width: Int, _ gap: Int, json: String = "", jsonString: Bool = false) {
+            self.header = header
+            self.formatted = (width, gap)
+            self.jsonKey = json
+            self.jsonIsString = jsonString
+        }
+    }
 
     /// The column's SQLite type (pmacct's SQL schemas).
     public func sqliteType(numericProtocols: Bool) -> String {
@@ -52,43 +90,81 @@ public struct PrimitiveSpec: Sendable {
 
     /// The table, in `Primitive`'s declaration order.
     static let all: [PrimitiveSpec] = [
-        .init(.srcHost, "ip_src", .address, 16, "flow: source address (IE 8/27)"),
-        .init(.dstHost, "ip_dst", .address, 16, "flow: destination address (IE 12/28)"),
-        .init(.srcPort, "src_port", .unsigned(bits: 16), 2, "flow: source port (IE 7)"),
-        .init(.dstPort, "dst_port", .unsigned(bits: 16), 2, "flow: destination port (IE 11), or ICMP type and code"),
-        .init(.proto, "ip_proto", .protocolNumber, 1, "flow: IP protocol (IE 4)"),
-        .init(.tos, "tos", .unsigned(bits: 8), 1, "flow: type of service (IE 5)"),
-        .init(.tcpFlags, "tcp_flags", .unsigned(bits: 8), 1, "flow: TCP flags (IE 6)"),
-        .init(.peerSrcIP, "peer_ip_src", .address, 16, "the exporter's address (or bgp_agent_map's)"),
-        .init(.peerDstIP, "peer_ip_dst", .address, 16, "flow: BGP next-hop (IE 18/63), or the matched path's with nfacctd_net bgp"),
-        .init(.inIface, "iface_in", .unsigned(bits: 32), 4, "flow: input interface (IE 10)"),
-        .init(.outIface, "iface_out", .unsigned(bits: 32), 4, "flow: output interface (IE 14)"),
-        .init(.srcMask, "mask_src", .unsigned(bits: 8), 1, "flow: source mask (IE 9/29), or the RIB's by nfacctd_net"),
-        .init(.dstMask, "mask_dst", .unsigned(bits: 8), 1, "flow: destination mask (IE 13/30), or the RIB's by nfacctd_net"),
-        .init(.srcNet, "net_src", .address, 16, "the source address under the source mask"),
-        .init(.dstNet, "net_dst", .address, 16, "the destination address under the destination mask"),
-        .init(.srcAS, "as_src", .unsigned(bits: 32), 4, "flow: source AS (IE 16), or the RIB's by nfacctd_as"),
-        .init(.dstAS, "as_dst", .unsigned(bits: 32), 4, "flow: destination AS (IE 17), or the RIB's by nfacctd_as"),
-        .init(.samplingRate, "sampling_rate", .unsigned(bits: 32), 4, "the exporter's sampling rate (or sampling_map's)"),
-        .init(.exportProtoVersion, "export_proto_version", .unsigned(bits: 8), 1, "the export's version: 5, 9 or 10"),
-        .init(.peerSrcAS, "peer_as_src", .unsigned(bits: 32), 4, "the neighbour AS traffic came from (flow, RIB or maps)"),
-        .init(.peerDstAS, "peer_as_dst", .unsigned(bits: 32), 4, "RIB: the first AS of the matched path"),
-        .init(.asPath, "as_path", .text, 4, "RIB: the matched path's AS path", bgp: true),
-        .init(.stdComm, "comms", .text, 4, "RIB: the matched path's standard communities", bgp: true),
-        .init(.extComm, "ecomms", .text, 4, "RIB: the matched path's extended communities", bgp: true),
-        .init(.lrgComm, "lcomms", .text, 4, "RIB: the matched path's large communities", bgp: true),
-        .init(.localPref, "local_pref", .unsigned(bits: 32), 4, "RIB: the matched path's LOCAL_PREF", bgp: true),
-        .init(.med, "med", .unsigned(bits: 32), 4, "RIB: the matched path's MED", bgp: true),
-        .init(.pathMatch, "path_match", .pathMatch, 1, "how the flow was mapped to a path (pathflow's)", bgp: true),
+        .init(.srcHost, "ip_src", .address, 16, "flow: source address (IE 8/27)",
+              print: .init("SRC_IP", 45, 2)),
+        .init(.dstHost, "ip_dst", .address, 16, "flow: destination address (IE 12/28)",
+              print: .init("DST_IP", 45, 2)),
+        .init(.srcPort, "src_port", .unsigned(bits: 16), 2, "flow: source port (IE 7)",
+              print: .init("SRC_PORT", 5, 5, json: "port_src")),
+        .init(.dstPort, "dst_port", .unsigned(bits: 16), 2, "flow: destination port (IE 11), or ICMP type and code",
+              print: .init("DST_PORT", 5, 5, json: "port_dst")),
+        .init(.proto, "ip_proto", .protocolNumber, 1, "flow: IP protocol (IE 4)",
+              print: .init("PROTOCOL", 10, 2)),
+        .init(.tos, "tos", .unsigned(bits: 8), 1, "flow: type of service (IE 5)",
+              print: .init("TOS", 3, 4)),
+        .init(.tcpFlags, "tcp_flags", .unsigned(bits: 8), 1, "flow: TCP flags (IE 6)",
+              print: .init("TCP_FLAGS", 3, 8, jsonString: true)),
+        .init(.peerSrcIP, "peer_ip_src", .address, 16, "the exporter's address (or bgp_agent_map's)",
+              print: .init("PEER_SRC_IP", 45, 2)),
+        .init(.peerDstIP, "peer_ip_dst", .address, 16, "flow: BGP next-hop (IE 18/63), or the matched path's with nfacctd_net bgp",
+              print: .init("PEER_DST_IP", 45, 2)),
+        .init(.inIface, "iface_in", .unsigned(bits: 32), 4, "flow: input interface (IE 10)",
+              print: .init("IN_IFACE", 10, 2)),
+        .init(.outIface, "iface_out", .unsigned(bits: 32), 4, "flow: output interface (IE 14)",
+              print: .init("OUT_IFACE", 10, 2)),
+        .init(.srcMask, "mask_src", .unsigned(bits: 8), 1, "flow: source mask (IE 9/29), or the RIB's by nfacctd_net",
+              print: .init("SRC_MASK", 3, 7)),
+        .init(.dstMask, "mask_dst", .unsigned(bits: 8), 1, "flow: destination mask (IE 13/30), or the RIB's by nfacctd_net",
+              print: .init("DST_MASK", 3, 7)),
+        .init(.srcNet, "net_src", .address, 16, "the source address under the source mask",
+              print: .init("SRC_NET", 45, 2)),
+        .init(.dstNet, "net_dst", .address, 16, "the destination address under the destination mask",
+              print: .init("DST_NET", 45, 2)),
+        .init(.srcAS, "as_src", .unsigned(bits: 32), 4, "flow: source AS (IE 16), or the RIB's by nfacctd_as",
+              print: .init("SRC_AS", 10, 2)),
+        .init(.dstAS, "as_dst", .unsigned(bits: 32), 4, "flow: destination AS (IE 17), or the RIB's by nfacctd_as",
+              print: .init("DST_AS", 10, 2)),
+        .init(.samplingRate, "sampling_rate", .unsigned(bits: 32), 4, "the exporter's sampling rate (or sampling_map's)",
+              print: .init("SAMPLING_RATE", 7, 7)),
+        .init(.exportProtoVersion, "export_proto_version", .unsigned(bits: 8), 1, "the export's version: 5, 9 or 10",
+              print: .init("EXPORT_PROTO_VERSION", 20, 2)),
+        .init(.peerSrcAS, "peer_as_src", .unsigned(bits: 32), 4, "the neighbour AS traffic came from (flow, RIB or maps)",
+              print: .init("PEER_SRC_AS", 10, 2)),
+        .init(.peerDstAS, "peer_as_dst", .unsigned(bits: 32), 4, "RIB: the first AS of the matched path",
+              print: .init("PEER_DST_AS", 10, 2)),
+        .init(.asPath, "as_path", .text, 4, "RIB: the matched path's AS path",
+              print: .init("AS_PATH"), bgp: true),
+        .init(.stdComm, "comms", .text, 4, "RIB: the matched path's standard communities",
+              print: .init("COMMS"), bgp: true),
+        .init(.extComm, "ecomms", .text, 4, "RIB: the matched path's extended communities",
+              print: .init("ECOMMS"), bgp: true),
+        .init(.lrgComm, "lcomms", .text, 4, "RIB: the matched path's large communities",
+              print: .init("LCOMMS"), bgp: true),
+        .init(.localPref, "local_pref", .unsigned(bits: 32), 4, "RIB: the matched path's LOCAL_PREF",
+              print: .init("PREF", 7, 2), bgp: true),
+        .init(.med, "med", .unsigned(bits: 32), 4, "RIB: the matched path's MED",
+              print: .init("MED", 6, 2), bgp: true),
+        .init(.pathMatch, "path_match", .pathMatch, 1, "how the flow was mapped to a path (pathflow's)",
+              print: .init("PATH_MATCH", 10, 2), bgp: true),
     ]
 
-    init(_ primitive: Primitive, _ column: String, _ kind: Kind, _ width: Int, _ source: String, bgp: Bool = false) {
+    init(
+        _ primitive: Primitive, _ column: String, _ kind: Kind, _ width: Int, _ source: String, print: Print,
+        bgp: Bool = false
+    ) {
         self.primitive = primitive
         self.column = column
         self.kind = kind
         self.packedWidth = width
         self.source = source
         self.needsBGP = bgp
+        var print = print
+        if print.jsonKey.isEmpty { print.jsonKey = column }
+        switch kind {
+        case .address, .text, .protocolNumber, .pathMatch: print.jsonIsString = true
+        case .unsigned: break
+        }
+        self.print = print
     }
 
     /// By `Primitive`: built once, checked against the declaration order.
