@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: strict),
         // libpcap, from Debian's libpcap-dev.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "Probe", dependencies: ["CPcap", "NetCore", "PathflowConfig"], swiftSettings: strict),
+        .target(name: "Probe", dependencies: ["CPcap", "FlowWire", "NetCore", "PathflowConfig"], swiftSettings: strict),
         .target(
             name: "FlowCollector",
             dependencies: [

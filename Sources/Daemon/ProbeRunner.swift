@@ -1,3 +1,4 @@
+import FlowWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,3 +1,4 @@
+import FlowWire
 import PathflowConfig
 
 /// One unidirectional flow leaving the cache: what every export format carries.

@@ -1,3 +1,5 @@
+import FlowWire
+
 /// Remembers the ports (or ICMP type/code) of first fragments so the fragments after them,
 /// which carry no transport header, count under the same flow, as nfprobe does. Direct-mapped
 /// and bounded: a newer datagram takes the slot of an older one.

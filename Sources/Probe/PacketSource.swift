@@ -1,3 +1,4 @@
+import FlowWire
 import CPcap
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import FlowWire
 import PathflowConfig
 import Testing
 @testable import Probe

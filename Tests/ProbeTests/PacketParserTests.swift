@@ -1,3 +1,4 @@
+import FlowWire
 import Foundation
 import Testing
 @testable import Probe
