@@ -130,8 +130,9 @@ let package = Package(
             ],
             path: "tools/flowgen",
             swiftSettings: strict),
-        // Servers the tests start for themselves (clickhouse-server), shared by the test targets.
-        .target(name: "TestServers", dependencies: ["Storage"], path: "Tests/TestServers", swiftSettings: strict),
+        // What the test targets share: servers they start for themselves (clickhouse-server) and
+        // a reader for captures of real exporters.
+        .target(name: "TestServers", dependencies: ["Storage", "NetCore"], path: "Tests/TestServers", swiftSettings: strict),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
         .testTarget(
             name: "BGPWireTests",
@@ -141,6 +142,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "PathflowConfig", "FlowWire", "FlowCollector", "NetCore", "BGPWire", "BGPSpeaker", "RIB", "Storage",
+                "TestServers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -148,7 +150,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore"], swiftSettings: strict),
+        .testTarget(name: "FlowWireTests", dependencies: ["FlowWire", "FlowWireFuzzing", "NetCore", "TestServers"], swiftSettings: strict),
         .testTarget(
             name: "RIBTests",
             dependencies: ["RIB", "BGPWire", "BGPFixtures", "NetCore", .product(name: "NIOCore", package: "swift-nio")],

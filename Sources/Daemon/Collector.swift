@@ -45,8 +45,11 @@ public final class Collector: Sendable {
     public let bgp: BGPService?
     /// AS paths and community lists of the flow keys, shared by every shard and view.
     let texts = TextPool()
-    /// The UDP port bound, once bound (useful with port 0).
+    /// The UDP port bound, once bound (useful with port 0): NetFlow's, or sFlow's when it is
+    /// the only listener.
     public let boundPort = NIOLockedValueBox<Int?>(nil)
+    /// The sFlow listener's UDP port, once bound.
+    public let sflowPort = NIOLockedValueBox<Int?>(nil)
     /// nfacctd_allow_file, replaced by a reload.
     let intakeFilter: IntakeFilter
 

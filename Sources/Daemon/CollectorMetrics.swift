@@ -36,6 +36,7 @@ final class CollectorMetrics: Sendable {
         var templatesExpired: UInt64 = 0
         var sessionsEvicted: UInt64 = 0
         var countersSaturated: UInt64 = 0
+        var sflow: [UInt64] = Array(repeating: 0, count: 7)
         /// Storage backends' counters by `name|view`.
         var storage: [String: Double] = [:]
     }
@@ -166,6 +167,24 @@ final class CollectorMetrics: Sendable {
                        stats.countersSaturated, &last.countersSaturated)
             bumpGlobal("pathflow_flow_sessions_evicted_total", "Idle exporter sessions closed to make room for new ones",
                        stats.sessionsEvicted, &last.sessionsEvicted)
+            let sflow = stats.sflow
+            for (i, (name, help, value)) in [
+                ("pathflow_sflow_flow_samples_total", "sFlow flow samples (and expanded ones) read", UInt64(sflow.flowSamples)),
+                ("pathflow_sflow_counter_samples_total", "sFlow counter samples (and expanded ones) read", UInt64(sflow.counterSamples)),
+                ("pathflow_sflow_sampler_drops_total",
+                 "Packets sFlow agents could not sample for lack of resources (the samples' drops field)", sflow.samplesDropped),
+                ("pathflow_sflow_unknown_samples_total", "sFlow samples of a format or enterprise not decoded, skipped by their length",
+                 UInt64(sflow.unknownSamples)),
+                ("pathflow_sflow_unknown_records_total", "sFlow flow or counter records of a format not decoded, skipped by their length",
+                 UInt64(sflow.unknownRecords)),
+                ("pathflow_sflow_headers_not_ip_total",
+                 "sFlow flow samples whose raw packet header holds no IP packet (or a malformed one, or a protocol not read): not flows",
+                 UInt64(sflow.headersNotIP)),
+                ("pathflow_sflow_samples_without_flow_total", "sFlow flow samples with no record giving addresses: not flows",
+                 UInt64(sflow.samplesWithoutFlow)),
+            ].enumerated() {
+                bumpGlobal(name, help, value, &last.sflow[i])
+            }
             gauge("pathflow_flow_decoder_state_bytes", help: "Memory the decoders' templates, samplers and sessions hold, by their own accounting")
                 .set(Double(stats.decoderBytes))
             gauge("pathflow_flow_decoder_sessions", help: "Exporter sessions (address and port, observation domain) with decoder state")

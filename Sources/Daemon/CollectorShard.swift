@@ -22,6 +22,9 @@ final class CollectorShard: DatagramSink {
 
     struct State {
         var decoder: FlowDecoder
+        var sflow = SFlowDecoder()
+        /// Interface counters of the last sFlow datagram.
+        var counters: [InterfaceCounters] = []
         var views: [View]
         var stats = ShardStats()
         var records: [FlowRecord] = []
@@ -76,7 +79,13 @@ extension CollectorShard.State {
         settings: CollectorShard.Settings
     ) {
         records.removeAll(keepingCapacity: true)
-        let outcome = decoder.decode(datagram, from: sender, port: port, now: arrival, into: &records)
+        let outcome: DecodeOutcome
+        if SFlowDecoder.isSFlow(datagram) {
+            counters.removeAll(keepingCapacity: true)
+            outcome = sflow.decode(datagram, from: sender, now: arrival, into: &records, counters: &counters, sflow: &stats.sflow)
+        } else {
+            outcome = decoder.decode(datagram, from: sender, port: port, now: arrival, into: &records)
+        }
         count(outcome, from: sender)
         if records.isEmpty { return }
         let mapsSampling = !settings.sampling.isEmpty

@@ -8,7 +8,9 @@ struct SamplingMap: Sendable {
 
     @inline(__always)
     func rate(for record: FlowRecord) -> UInt32? {
-        rules.samplingRate(exporter: record.exporter, input: record.inIface, output: record.outIface)
+        // sFlow's agent, as sfacctd matches it; NetFlow's UDP source, as nfacctd does.
+        let sender = record.version == 5 && !record.agentAddress.isNone ? record.agentAddress : record.exporter
+        return rules.samplingRate(exporter: sender, input: record.inIface, output: record.outIface)
             .map { UInt32(clamping: $0) }
     }
 }

@@ -35,6 +35,8 @@ struct ShardStats: Sendable {
     var countersSaturated: UInt64 = 0
     var decoderBytes: UInt64 = 0
     var decoderSessions: UInt64 = 0
+    /// sFlow samples and records, in all.
+    var sflow = SFlowOutcome()
 
     mutating func merge(_ other: ShardStats) {
         for (address, stats) in other.exporters {
@@ -59,6 +61,7 @@ struct ShardStats: Sendable {
         countersSaturated += other.countersSaturated
         decoderBytes += other.decoderBytes
         decoderSessions += other.decoderSessions
+        sflow.add(other.sflow)
         if viewDroppedFlows.count < other.viewDroppedFlows.count {
             viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
         }

@@ -110,6 +110,21 @@ public enum PacketParser {
         case .ipv6:
             ethertype = 0x86dd
         }
+        if ethertype == 0x8847 || ethertype == 0x8848 {
+            // An MPLS label stack: the packet follows the entry with the bottom-of-stack bit;
+            // its first nibble says IPv4 or IPv6 (the label does not).
+            var labels = 0
+            while true {
+                guard length >= offset + 4, labels < 16 else { return .malformed }
+                let entry = be32(base, offset)
+                offset += 4
+                labels += 1
+                if entry & 0x100 != 0 { break }
+            }
+            guard length > offset else { return .malformed }
+            let version = base.load(fromByteOffset: offset, as: UInt8.self) >> 4
+            ethertype = version == 4 ? 0x0800 : (version == 6 ? 0x86dd : 0)
+        }
         switch ethertype {
         case 0x0800: return parseIPv4(base, offset, length, &s)
         case 0x86dd: return parseIPv6(base, offset, length, &s)

@@ -10,6 +10,15 @@ public struct CollectorConfig: Sendable, Hashable {
     public var listenAddress: String = "::"
     /// `nfacctd_port`.
     public var listenPort: Int = 2100
+    /// sFlow (sfacctd's keys): on when any `sfacctd_` key is set. `sfacctd_ip` defaults to
+    /// "::" and `sfacctd_port` to 6343, as in sfacctd.
+    public var sflow: Bool = false
+    public var sflowListenAddress: String = "::"
+    public var sflowListenPort: Int = 6343
+    /// Whether `nfacctd_ip` or `nfacctd_port` was set: with sFlow on, NetFlow/IPFIX is only
+    /// received when one of them asks for it (a configuration written for sfacctd listens
+    /// for sFlow alone).
+    public var netflowListenKeys: Bool = false
     /// `nfacctd_disable_checks` / `nfacctd_disable_sanity_checks`: stop logging sequence and
     /// version problems. pmacct documents the checks as on by default and its code runs them
     /// unless the key is set, so the default is false.
@@ -22,8 +31,11 @@ public struct CollectorConfig: Sendable, Hashable {
     public var samplingMap: [SamplingRule] = []
     /// The `sampling_map` path, kept for reloading.
     public var samplingMapPath: String?
-    /// `nfacctd_as`.
+    /// `nfacctd_as` (`sfacctd_as`): pmacct's default is none for NetFlow and sflow (the
+    /// extended gateway's ASNs) when sFlow is on.
     public var asSource: ASSource = .none
+    /// Whether a line set `asSource`.
+    var asSourceSet = false
     /// `nfacctd_net`.
     public var netSource: NetSource = .netflow
     /// `bgp_agent_map`, loaded: the first entry matching an exporter names its BGP peer.
@@ -82,7 +94,14 @@ public struct CollectorConfig: Sendable, Hashable {
     public func applying(_ overrides: ConfigOverrides) -> CollectorConfig {
         var copy = self
         if let port = overrides.listenPort { copy.listenPort = port }
-        if let address = overrides.listenAddress { copy.listenAddress = address }
+        if let address = overrides.listenAddress {
+            copy.listenAddress = address
+            copy.sflowListenAddress = address
+        }
+        if let port = overrides.sflowListenPort {
+            copy.sflowListenPort = port
+            copy.sflow = true
+        }
         if let metrics = overrides.metricsListen { copy.metricsListen = metrics }
         if let pidfile = overrides.pidfile { copy.pidfile = pidfile }
         if let logfile = overrides.logfile { copy.logfile = logfile }
@@ -93,6 +112,10 @@ public struct CollectorConfig: Sendable, Hashable {
         }
         return copy
     }
+
+    /// Whether NetFlow/IPFIX is received on `nfacctd_ip`/`nfacctd_port` (sFlow datagrams sent
+    /// there are decoded too).
+    public var receivesNetFlow: Bool { !sflow || netflowListenKeys }
 
     /// Where to serve metrics; nil when `metrics_listen` is `false` (or not a valid address).
     public var metricsEndpoint: ListenEndpoint? {

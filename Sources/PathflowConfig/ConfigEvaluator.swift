@@ -144,6 +144,8 @@ struct ConfigEvaluator {
                 file: file, line: 0, key: "plugins",
                 message: "no plugins configured: add plugins: sqlite3", severity: .fatal))
         }
+        // sfacctd takes ASNs from sFlow's extended gateway unless told otherwise.
+        if global.config.sflow && !global.config.asSourceSet { global.config.asSource = .netflow }
         global.config.views = views.map { draft in
             var view = draft.config
             if view.aggregate.isEmpty { view.aggregate = ["src_host"] }  // pmacct's fallback

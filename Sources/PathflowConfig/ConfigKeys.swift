@@ -40,15 +40,49 @@ enum ConfigKeys {
         "debug": .bool { $0.debug = $1 },
         "pidfile": .text { $0.pidfile = $1 },
         "logfile": .text { $0.logfile = $1 },
-        "nfacctd_ip": KeyRule.Global { value in
-            // nfacctd exits when it cannot bind what was asked for.
-            guard IPAddress(value) != nil else {
-                return .failure(.unsupported("'\(value)' is not an IP address (nfacctd refuses to start)"))
-            }
-            return .success { draft, _ in draft.config.listenAddress = value }
+        "nfacctd_ip": listenAddress("nfacctd") {
+            $0.listenAddress = $1
+            $0.netflowListenKeys = true
         },
-        "nfacctd_port": KeyRule.Global { value in
-            ConfigValue.positive(value, max: 65535).map { port in { draft, _ in draft.config.listenPort = port } }
+        "nfacctd_port": listenPort {
+            $0.listenPort = $1
+            $0.netflowListenKeys = true
+        },
+        // sfacctd's keys: any of them turns sFlow on (pathflow's collector takes both).
+        "sfacctd_ip": listenAddress("sfacctd") {
+            $0.sflowListenAddress = $1
+            $0.sflow = true
+        },
+        "sfacctd_port": listenPort {
+            $0.sflowListenPort = $1
+            $0.sflow = true
+        },
+        "sfacctd_renormalize": .bool {
+            $0.renormalize = $1
+            $0.sflow = true
+        },
+        "sfacctd_as": .table(asSources, expected: "sflow") {
+            $0.asSource = $1
+            $0.asSourceSet = true
+            $0.sflow = true
+        },
+        "sfacctd_net": .table(netSources, expected: "sflow") {
+            $0.netSource = $1
+            $0.sflow = true
+        },
+        "sfacctd_disable_checks": .bool {
+            $0.disableChecks = $1
+            $0.sflow = true
+        },
+        // sFlow samples carry no time: they are binned by arrival either way.
+        "sfacctd_time_new": .bool { config, _ in config.sflow = true },
+        "sfacctd_pipe_size": KeyRule.Global { value in
+            ConfigValue.positive(value).map { bytes in
+                { draft, _ in
+                    draft.config.receiveBufferBytes = bytes
+                    draft.config.sflow = true
+                }
+            }
         },
         "nfacctd_disable_sanity_checks": .bool { $0.disableChecks = $1 },
         "nfacctd_time_new": .bool { $0.timeNew = $1 },
@@ -63,7 +97,10 @@ enum ConfigKeys {
                 }
             }
         },
-        "nfacctd_as": .table(asSources, expected: "netflow") { $0.asSource = $1 },
+        "nfacctd_as": .table(asSources, expected: "netflow") {
+            $0.asSource = $1
+            $0.asSourceSet = true
+        },
         "nfacctd_net": .table(netSources, expected: "netflow") { $0.netSource = $1 },
         "nfacctd_pipe_size": KeyRule.Global { value in
             // pmacct's strtoull() reads "64M" as 64 bytes; refuse it rather than copy that.
@@ -213,6 +250,22 @@ enum ConfigKeys {
         "bgp": .success(true),
         "map": .failure(.unsupported("bgp_peer_src_as_type: map (bgp_peer_src_as_map) is not implemented yet")),
     ]
+
+    /// nfacctd_ip, sfacctd_ip: the daemons exit when they cannot bind what was asked for.
+    static func listenAddress(_ daemon: String, _ set: @escaping @Sendable (inout CollectorConfig, String) -> Void) -> KeyRule.Global {
+        KeyRule.Global { value in
+            guard IPAddress(value) != nil else {
+                return .failure(.unsupported("'\(value)' is not an IP address (\(daemon) refuses to start)"))
+            }
+            return .success { draft, _ in set(&draft.config, value) }
+        }
+    }
+
+    static func listenPort(_ set: @escaping @Sendable (inout CollectorConfig, Int) -> Void) -> KeyRule.Global {
+        KeyRule.Global { value in
+            ConfigValue.positive(value, max: 65535).map { port in { draft, _ in set(&draft.config, port) } }
+        }
+    }
 
     static let asSources: [String: Result<ASSource, KeyRule.Problem>] = [
         "netflow": .success(.netflow),
@@ -542,7 +595,9 @@ enum ConfigKeys {
 
     /// Families of keys by prefix, after the exact tables.
     static let prefixRules: [(prefix: String, rule: KeyRule)] = [
-        ("sfacctd_", .unimplemented(reason: "sFlow collection (sfacctd) is not implemented yet", harmless: [])),
+        ("sfacctd_", .unimplemented(
+            reason: "this sfacctd key is not implemented yet (sfacctd_ip, _port, _renormalize, _as, _net, _disable_checks, "
+                + "_time_new and _pipe_size are)", harmless: ["false", "none"])),
         // Settings of the BGP/BMP/telemetry daemons, which only run when enabled (and enabling
         // them is fatal above).
         ("bgp_", .noEffect), ("bmp_", .noEffect), ("telemetry_", .noEffect), ("rpki_", .noEffect),

@@ -5,7 +5,10 @@ public struct ConfigOverrides: Sendable, Hashable {
     /// Replaces `sql_db` of every sqlite3 view.
     public var sqlDB: String?
     public var listenPort: Int?
+    /// Replaces `nfacctd_ip` and `sfacctd_ip`.
     public var listenAddress: String?
+    /// Replaces `sfacctd_port` (and turns sFlow on).
+    public var sflowListenPort: Int?
     /// `HOST:PORT`, `[IPv6]:PORT` or `false`; see `ListenEndpoint(parsing:)` to validate it.
     public var metricsListen: String?
     public var pidfile: String?
@@ -13,8 +16,9 @@ public struct ConfigOverrides: Sendable, Hashable {
 
     public init(
         sqlDB: String? = nil, listenPort: Int? = nil, listenAddress: String? = nil,
-        metricsListen: String? = nil, pidfile: String? = nil, logfile: String? = nil
+        metricsListen: String? = nil, pidfile: String? = nil, logfile: String? = nil, sflowListenPort: Int? = nil
     ) {
+        self.sflowListenPort = sflowListenPort
         self.sqlDB = sqlDB
         self.listenPort = listenPort
         self.listenAddress = listenAddress

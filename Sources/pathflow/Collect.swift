@@ -29,7 +29,10 @@ struct Collect: AsyncParsableCommand {
     @Option(name: .customLong("port"), help: "UDP port to listen on instead of nfacctd_port.")
     var port: Int?
 
-    @Option(name: .customLong("listen"), help: "Address to listen on instead of nfacctd_ip.")
+    @Option(name: .customLong("sflow-port"), help: "UDP port for sFlow instead of sfacctd_port (turns sFlow on).")
+    var sflowPort: Int?
+
+    @Option(name: .customLong("listen"), help: "Address to listen on instead of nfacctd_ip and sfacctd_ip.")
     var listen: String?
 
     @Option(name: .customLong("sockets"), help: "Receive sockets, each with its decoding thread (default: one per core).")
@@ -47,7 +50,7 @@ struct Collect: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfiguration(path: file, strict: daemon.strict).applying(ConfigOverrides(
             sqlDB: sqlDB, listenPort: port, listenAddress: listen, metricsListen: daemon.metricsListen,
-            pidfile: daemon.pidfile, logfile: daemon.logfile))
+            pidfile: daemon.pidfile, logfile: daemon.logfile, sflowListenPort: sflowPort))
 
         if config.daemonize && !daemon.foreground {
             try Background.detach(logfile: config.logfile)

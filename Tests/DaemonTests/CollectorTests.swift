@@ -6,6 +6,7 @@ import NIOPosix
 import NetCore
 import PathflowConfig
 import ServiceLifecycle
+import TestServers
 import Testing
 @testable import Daemon
 
@@ -187,5 +188,53 @@ import Testing
         let queue = try Self.reader(db)
         let packets = try Self.fetch(queue) { try Int.fetchOne($0, sql: "SELECT SUM(packets) FROM acct") }
         #expect(packets == 2)
+    }
+
+    /// sFlow through the whole collector: pmacctd's sfprobe datagrams to the sFlow port
+    /// (sfacctd's keys), one row per agent and key, bytes and packets as the decoder reads them,
+    /// renormalised by each sample's rate; counter samples are counted.
+    @Test func sflowFromPmacctdsSfprobe() async throws {
+        let directory = temporaryDirectory()
+        let db = directory.appendingPathComponent("sflow.db").path
+        let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap")
+        let datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        // The expected sums, from the codec (itself checked against tshark).
+        var decoder = SFlowDecoder()
+        var records: [FlowRecord] = []
+        var counters: [InterfaceCounters] = []
+        var sflow = SFlowOutcome()
+        for d in datagrams {
+            _ = d.withUnsafeBytes { decoder.decode($0, from: IPAddress(v4: 0x7f00_0001), now: 1, into: &records, counters: &counters, sflow: &sflow) }
+        }
+        #expect(records.count > 300 && counters.count == 3)
+        let flowSamples = sflow.flowSamples
+        let packets = records.reduce(0) { $0 + $1.packets * UInt64($1.samplingRate) }
+        let bytes = records.reduce(0) { $0 + $1.bytes * UInt64($1.samplingRate) }
+        let config = try self.config("""
+            sfacctd_ip: 127.0.0.1
+            sfacctd_renormalize: true
+            metrics_listen: false
+            plugins: sqlite3
+            aggregate: peer_src_ip, src_host, dst_host, proto
+            sql_db: \(db)
+            """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
+        #expect(!config.receivesNetFlow)
+        try await run(config, threads: 2) { port in
+            try Self.sendDatagrams(datagrams, to: port)
+        } inspect: { collector in
+            #expect(collector.sflowPort.withLockedValue { $0 } == collector.boundPort.withLockedValue { $0 })
+            let text = try await collector.renderMetrics(on: MultiThreadedEventLoopGroup.singleton.next()).get()
+            #expect(text.contains("pathflow_sflow_flow_samples_total \(flowSamples)"), "\(text)")
+            #expect(text.contains("pathflow_sflow_counter_samples_total 3"))
+        }
+        let queue = try Self.reader(db)
+        let row = try Self.fetch(queue) {
+            try Row.fetchOne($0, sql: "SELECT SUM(packets) AS p, SUM(bytes) AS b, COUNT(DISTINCT peer_ip_src) AS agents, MIN(peer_ip_src) AS agent FROM acct")
+        }
+        #expect(row?["p"] as Int64? == Int64(packets))
+        #expect(row?["b"] as Int64? == Int64(bytes))
+        #expect(row?["agents"] as Int? == 1)
+        #expect(row?["agent"] as String? == "2001:db8::10")
     }
 }

@@ -213,7 +213,7 @@ struct CollectorConfigTests {
         ("nfacctd_net: fallback", "fallback is not implemented yet"),
         ("nfacctd_as: file", "networks_file"),
         ("bmp_daemon: true", "BMP"),
-        ("sfacctd_port: 6343", "sFlow"),
+        ("sfacctd_counter_file: /var/log/pmacct/counters.json", "sfacctd key is not implemented yet"),
         ("aggregate_primitives: /etc/pmacct/primitives.lst", "custom primitives"),
         ("nfacctd_ext_sampling_rate: 100", "sampling"),
         ("aggregate: src_host, vlan, src_as_path", "vlan, src_as_path"),
@@ -231,6 +231,27 @@ struct CollectorConfigTests {
         #expect(diagnostics.first?.severity == .fatal)
         #expect(diagnostics.first?.line == 2)
         #expect(diagnostics.first?.message.contains(messagePart) == true, "\(diagnostics)")
+    }
+
+    /// sfacctd's keys turn sFlow on; a configuration written for sfacctd listens for sFlow
+    /// alone (6343 by default) and takes ASNs from sFlow, as sfacctd does.
+    @Test func sfacctdConfigurations() throws {
+        let (sflowOnly, d1) = Fixtures.make(["plugins: sqlite3", "sfacctd_renormalize: true"])
+        #expect(d1.isEmpty, "\(d1)")
+        let a = try #require(sflowOnly)
+        #expect(a.sflow && !a.receivesNetFlow && a.sflowListenPort == 6343 && a.sflowListenAddress == "::")
+        #expect(a.renormalize && a.asSource == .netflow)
+        let (both, d2) = Fixtures.make([
+            "plugins: sqlite3", "nfacctd_port: 2100", "sfacctd_ip: 127.0.0.1", "sfacctd_port: 6400", "sfacctd_as: bgp",
+        ])
+        #expect(d2.isEmpty, "\(d2)")
+        let b = try #require(both)
+        #expect(b.sflow && b.receivesNetFlow && b.sflowListenPort == 6400 && b.sflowListenAddress == "127.0.0.1")
+        #expect(b.asSource == .bgp)
+        let (netflowOnly, _) = Fixtures.make(["plugins: sqlite3"])
+        #expect(netflowOnly?.sflow == false && netflowOnly?.receivesNetFlow == true && netflowOnly?.asSource == ASSource.none)
+        #expect(Fixtures.make(["plugins: sqlite3", "sfacctd_port: 0"]).1.first?.severity == .skipped)
+        #expect(Fixtures.make(["plugins: sqlite3", "sfacctd_peer_as: false"]).0?.sflow == false)
     }
 
     @Test func defaultValuesOfUnimplementedFeaturesAreAccepted() {

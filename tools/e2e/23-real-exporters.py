@@ -16,6 +16,7 @@ collectors with one and with three receive sockets (`--sockets`): the tables
 must be the same (each exporter is decoded by one thread, whichever socket the
 kernel picks).  REALDATA_SOCKETS=N runs every capture with N sockets.
 """
+import json
 import os
 import socket
 import sqlite3
@@ -28,7 +29,40 @@ import lib_realdata as rd
 CAPTURES = os.environ.get("REALDATA_PCAPS") or os.path.join(lib.ROOT, "..", "shared", "realdata-pcaps")
 # Captures pathflow does not decode yet: their datagrams must be counted as
 # rejected and store nothing.
-NOT_DECODED = {"akv-sflow-1140": "sFlow"}
+NOT_DECODED = {}
+# sFlow captures: the oracle is tshark's reading kept in fixtures/sflow (see its README).
+SFLOW_ORACLES = {"akv-sflow-1140": os.path.join(lib.ROOT, "fixtures", "sflow", "akv-sflow-1140.tshark.json")}
+
+
+def sflow_flows(oracle):
+    """One flow per flow sample whose raw header holds an IP packet, keyed as the table is:
+    addresses, ports and flags from the header, interfaces of format 0, masks from the extended
+    router record, ASNs and the BGP next hop from the extended gateway; packets 1, bytes the
+    frame length."""
+    with open(oracle) as f:
+        datagrams = json.load(f)["datagram_list"]
+    flows = []
+    for d in datagrams:
+        for s in d["samples"]:
+            if s["type"] != "flow":
+                continue
+            records = {r["format"]: r for r in s["records"] if r["enterprise"] == 0}
+            header = records.get(1, {}).get("decoded")
+            if not header or not header.get("src"):
+                continue
+            router, gateway = records.get(1002, {}), records.get(1003)
+            path = [a for seg in (gateway or {}).get("dst_as_path", []) for a in seg["asns"]]
+            dst_port = header.get("dst_port", 0)
+            if header.get("icmp_type") is not None:
+                dst_port = header["icmp_type"] * 256 + header.get("icmp_code", 0)
+            key = (header["src"], header["dst"], header.get("src_port", 0), dst_port,
+                   header.get("ipv6_frag_next_header", header["ip_proto"]), header["tos"], header.get("tcp_flags", 0),
+                   s["input_value"] if s["input_format"] == 0 else 0, s["output_value"] if s["output_format"] == 0 else 0,
+                   router.get("src_mask", 0), router.get("dst_mask", 0),
+                   (gateway or {}).get("src_as", 0), path[-1] if path else 0, (gateway or {}).get("src_peer_as", 0),
+                   path[0] if path else 0, gateway["next_hop"] if gateway else "0.0.0.0")
+            flows.append((key, records[1]["frame_length"]))
+    return flows
 
 
 def captures():
@@ -97,6 +131,16 @@ _decoded = {}
 
 def decoded(name):
     """The capture's datagrams, tshark's flow records and the expected per-key sums."""
+    if name not in _decoded and name in SFLOW_ORACLES:
+        datagrams = rd.read_pcap(os.path.join(CAPTURES, name + ".pcap"))
+        flows = sflow_flows(SFLOW_ORACLES[name])
+        sums = {}
+        for key, length in flows:
+            total = sums.setdefault(key, [0, 0, 0])
+            total[0] += 1
+            total[1] += length
+            total[2] += 1
+        _decoded[name] = (datagrams, flows, normalized(sums))
     if name not in _decoded:
         path = os.path.join(CAPTURES, name + ".pcap")
         datagrams = rd.read_pcap(path)
