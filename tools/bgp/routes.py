@@ -217,13 +217,16 @@ def bird_route(r):
     return "    route %s blackhole {\n%s\n    };" % (prefix, body)
 
 
-def bird_config(stage, local, neighbors, log="/dev/null", hold=90, listen_port=None, connect_delay=None):
+def bird_config(stage, local, neighbors, log="/dev/null", hold=90, listen_port=None, connect_delay=None, rows=None):
     """bird2 configuration with changes 1..stage applied; neighbors:
     [(protocol name, address, port)].  listen_port: BIRD's own listening
     port on `local` (strict bind), instead of 179 on every address.
     connect_delay: seconds before the first connection attempt after the
-    protocol starts or is enabled (BIRD's default is 5)."""
-    rows = table(stage)
+    protocol starts or is enabled (BIRD's default is 5).  rows: another
+    route set's paths instead of this one's (path numbers 1-3)."""
+    rows = table(stage) if rows is None else rows
+    if any(r[1] not in (1, 2, 3) for r in rows):
+        raise ValueError("bird_config: path numbers must be 1-3 (one static protocol each)")
     out = ["""# bird2: one static protocol per path number (BIRD sends one path per
 # route source), reflected by iBGP (AS {asn}) to the collector, a
 # route-reflector client with ADD-PATH tx.  Stage {stage} of the changes.

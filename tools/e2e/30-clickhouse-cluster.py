@@ -11,9 +11,9 @@ view, prints exactly what it prints on R's sqlite3 view; each shard holds only i
 exporter.
 """
 import json
-import os
 
 import lib
+import lib_clickhouse
 from lib_clickhouse import ClickHouse, cluster_xml
 
 AGGREGATE = "peer_src_ip, peer_dst_ip, src_host, dst_host, proto"
@@ -101,19 +101,7 @@ def case(c):
         ["series", "--by", "peer_src_ip", "-n", "5"],
         ["capacity", "--capacities", links, "--threshold", "80"],
     ]
-    for argv in reports:
-        def report(conf):
-            r = lib.run([lib.PATHFLOW, "report", argv[0], "-f", conf, "--format", "json"] + argv[1:],
-                        timeout=60, what="report", check=False)
-            c.check(r.returncode == 0, "report %s with %s: exit %d: %s" % (
-                " ".join(argv), os.path.basename(conf), r.returncode, lib.tail(r.stderr.decode(errors="replace"))))
-            return r.stdout.decode()
-        want = report(ref_conf)
-        c.check(len(want) > 10, "report %s on the reference: empty" % " ".join(argv))
-        for conf in confs:
-            got = report(conf)
-            c.check(got == want, "report %s over the cluster (%s) differs from the reference: %s / %s" % (
-                " ".join(argv), os.path.basename(conf), got[:200], want[:200]))
+    lib_clickhouse.same_reports(c, reports, ref_conf, confs)
 
 
 lib.main(case)

@@ -301,10 +301,12 @@ class GoBGPd(Speaker):
 class Bird2(Speaker):
     kind = "bird2"
 
-    def __init__(self, c, neighbors, address=BIRD_ADDRESS, hold=90, name=None):
+    def __init__(self, c, neighbors, address=BIRD_ADDRESS, hold=90, name=None, routeset=None):
         super().__init__(c, address, neighbors, hold, name)
         self.ctl = None
         self.listen_port = None
+        # as for GoBGPd: routes.py, or a module or object with table(), bird_config() and STEPS
+        self.routes = routeset or routes
 
     def birdc(self, *args, check=True):
         return lib.run(["birdc", "-s", self.ctl] + list(args), timeout=15, what="birdc " + " ".join(args),
@@ -313,8 +315,9 @@ class Bird2(Speaker):
     def write_conf(self):
         conf = self.c.path(self.name + ".conf")
         with open(conf + ".tmp", "w") as f:
-            f.write(routes.bird_config(self.stage, self.address, self.neighbors, log=self.c.path(self.name + ".log"),
-                                       hold=self.hold, listen_port=self.listen_port, connect_delay=1))
+            f.write(self.routes.bird_config(self.stage, self.address, self.neighbors,
+                                            log=self.c.path(self.name + ".log"), hold=self.hold,
+                                            listen_port=self.listen_port, connect_delay=1))
         os.replace(conf + ".tmp", conf)
         return conf
 
@@ -335,7 +338,7 @@ class Bird2(Speaker):
         return self
 
     def apply_step(self, n):
-        log("%s: change %d %s" % (self.name, n, routes.STEPS[n]))
+        log("%s: change %d %s" % (self.name, n, self.routes.STEPS[n]))
         self.stage = n
         self.write_conf()
         out = self.birdc("configure").stdout.decode()
@@ -360,7 +363,7 @@ class Bird2(Speaker):
 
     def route_set(self):
         # BIRD's filters cannot build an AS_SET: routes.py flattens them
-        return speakerview.route_set_paths(self.address, routes.table(self.stage), flatten_sets=True)
+        return speakerview.route_set_paths(self.address, self.routes.table(self.stage), flatten_sets=True)
 
 
 # ------------------------------------------------------------------ pathflow with its BGP daemon

@@ -1,7 +1,6 @@
 """clickhouse-server (Debian's package) for end-to-end cases: one instance per call, on
 127.0.0.1 with random free ports and its own data directory under the case's directory."""
 import os
-import shutil
 import signal
 import urllib.request
 
@@ -99,3 +98,24 @@ def view_metric(mport, name, view):
         if line.startswith(name + "{") and 'view="%s"' % view in line.split("}")[0]:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def same_reports(c, reports, want_conf, confs):
+    """Each report (`pathflow report` arguments, the kind first) with --format json prints on every
+    configuration of `confs` exactly what it prints on `want_conf`; returns the reference's outputs."""
+    def report(argv, conf):
+        r = lib.run([lib.PATHFLOW, "report", argv[0], "-f", conf, "--format", "json"] + argv[1:],
+                    timeout=60, what="report", check=False)
+        c.check(r.returncode == 0, "report %s with %s: exit %d: %s" % (
+            " ".join(argv), os.path.basename(conf), r.returncode, lib.tail(r.stderr.decode(errors="replace"))))
+        return r.stdout.decode()
+    outputs = []
+    for argv in reports:
+        want = report(argv, want_conf)
+        c.check(len(want) > 10, "report %s on the reference: empty" % " ".join(argv))
+        for conf in confs:
+            got = report(argv, conf)
+            c.check(got == want, "report %s over the cluster (%s) differs from the reference: %s / %s" % (
+                " ".join(argv), os.path.basename(conf), got[:200], want[:200]))
+        outputs.append(want)
+    return outputs

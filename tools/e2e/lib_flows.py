@@ -383,13 +383,15 @@ def _src_values(p):
     return {"peer_as_src": first_asn(p.segments), "as_src": last_asn(p.segments)}
 
 
-def design_outcome(flow, table):
-    """DESIGN §3: {column: value} for the pathflow table (with path_match)."""
+def design_outcome(flow, table, routers=None):
+    """DESIGN §3: {column: value} for the pathflow table (with path_match).
+    `routers`: {exporter address: router} (ROUTERS by default); `table` is that
+    router's route set."""
     # §3.1: the exporter address is IE 130 when present (also the peer_ip_src
     # column: the exporter, as pmacct writes it since 1.7.9)
     exporter = flow.ie130 or flow.exporter
     row = {"peer_ip_src": exporter, "iface_in": flow.iface}
-    router = ROUTERS.get(exporter)
+    router = (ROUTERS if routers is None else routers).get(exporter)
     if router is None:
         row.update(_empty_dst(flow), **_src_values(None), path_match=NO_PEER)
         return row
