@@ -52,6 +52,10 @@ public final class Collector: Sendable {
     public let sflowPort = NIOLockedValueBox<Int?>(nil)
     /// nfacctd_allow_file, replaced by a reload.
     let intakeFilter: IntakeFilter
+    /// Where sFlow's interface counters go (`interface_counters` in the first sqlite3 view's
+    /// file), and the rows of failed writes waiting for the next.
+    let countersStore: SQLiteStore?
+    let countersBacklog = NIOLockedValueBox<[InterfaceCountersRow]>([])
 
     /// Receive sockets and decoding threads by default: one per core.
     public static var defaultThreads: Int { System.coreCount }
@@ -92,6 +96,8 @@ public final class Collector: Sendable {
                 throw StartupError(description: "bgp_rib_snapshot_db \(path): \(error)")
             }
         }
+        self.countersStore = config.sflow
+            ? sinks.first(where: { $0.config.plugin == .sqlite3 }).flatMap { stores.sqlite[$0.config.sqlDB] } : nil
         self.bgp = config.bgp.enabled
             ? BGPService(config: config, registry: metrics.registry, logger: logger, snapshotStore: snapshotStore) : nil
         self.shards = ShardLoops(threads: max(1, threads))

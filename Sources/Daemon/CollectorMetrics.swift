@@ -37,6 +37,7 @@ final class CollectorMetrics: Sendable {
         var sessionsEvicted: UInt64 = 0
         var countersSaturated: UInt64 = 0
         var sflow: [UInt64] = Array(repeating: 0, count: 7)
+        var interfacesRefused: UInt64 = 0
         /// Storage backends' counters by `name|view`.
         var storage: [String: Double] = [:]
     }
@@ -167,6 +168,9 @@ final class CollectorMetrics: Sendable {
                        stats.countersSaturated, &last.countersSaturated)
             bumpGlobal("pathflow_flow_sessions_evicted_total", "Idle exporter sessions closed to make room for new ones",
                        stats.sessionsEvicted, &last.sessionsEvicted)
+            bumpGlobal("pathflow_sflow_interfaces_refused_total",
+                       "sFlow counter records of interfaces not followed: past the per-thread limit of interfaces",
+                       stats.interfaceCountersRefused, &last.interfacesRefused)
             let sflow = stats.sflow
             for (i, (name, help, value)) in [
                 ("pathflow_sflow_flow_samples_total", "sFlow flow samples (and expanded ones) read", UInt64(sflow.flowSamples)),
@@ -242,6 +246,22 @@ final class CollectorMetrics: Sendable {
                 }
             }
         }
+    }
+
+    /// sFlow's interface counters written to `interface_counters`, writes that failed, and rows
+    /// given up past the backlog's limit.
+    func recordInterfaceCounters(written: Int, failed: Bool, dropped: Int) {
+        counter("pathflow_sflow_interface_rows_written_total", labels: [],
+                help: "Rows (interface and minute) of sFlow interface counters written to interface_counters")
+            .increment(by: Int64(written))
+        if failed {
+            counter("pathflow_sflow_interface_write_errors_total", labels: [],
+                    help: "Writes of interface_counters that failed; their rows are kept for the next")
+                .increment()
+        }
+        counter("pathflow_sflow_interface_rows_dropped_total", labels: [],
+                help: "Rows of interface counters given up: the backlog of failed writes was full")
+            .increment(by: Int64(dropped))
     }
 
     func gauge(_ name: String, help: String) -> Gauge {

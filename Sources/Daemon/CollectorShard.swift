@@ -3,6 +3,7 @@ import Enrichment
 import FlowCollector
 import FlowWire
 import NetCore
+import Storage
 
 /// Decodes and aggregates the datagrams of the exporters one socket owns. Lives on that
 /// socket's event loop.
@@ -23,8 +24,9 @@ final class CollectorShard: DatagramSink {
     struct State {
         var decoder: FlowDecoder
         var sflow = SFlowDecoder()
-        /// Interface counters of the last sFlow datagram.
+        /// Interface counters of the last sFlow datagram, and what they add up to.
         var counters: [InterfaceCounters] = []
+        var interfaceCounters = SFlowCounters()
         var views: [View]
         var stats = ShardStats()
         var records: [FlowRecord] = []
@@ -57,10 +59,16 @@ final class CollectorShard: DatagramSink {
         state.views[index].take()
     }
 
+    /// sFlow's interface counters per minute since the last take.
+    func takeInterfaceCounters() -> [InterfaceCountersRow] {
+        state.interfaceCounters.take()
+    }
+
     func snapshot() -> ShardStats {
         var copy = state.stats
         copy.decoderBytes = UInt64(state.decoder.stateBytes)
         copy.decoderSessions = UInt64(state.decoder.sessionCount)
+        copy.interfaceCountersRefused = state.interfaceCounters.refused
         for (i, view) in state.views.enumerated() {
             copy.viewDroppedFlows[i] = view.droppedFlows
             copy.countersSaturated += view.saturatedCounters
@@ -83,6 +91,7 @@ extension CollectorShard.State {
         if SFlowDecoder.isSFlow(datagram) {
             counters.removeAll(keepingCapacity: true)
             outcome = sflow.decode(datagram, from: sender, now: arrival, into: &records, counters: &counters, sflow: &stats.sflow)
+            for c in counters { interfaceCounters.add(c) }
         } else {
             outcome = decoder.decode(datagram, from: sender, port: port, now: arrival, into: &records)
         }

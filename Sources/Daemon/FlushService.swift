@@ -25,6 +25,7 @@ struct FlushService: Service {
         // not cancelled with the group: rows read are written, or counted as lost.
         await Task.detached {
             let giveUp = monotonicNow() + Collector.stopBudget
+            await c.flushInterfaceCounters()
             for view in c.views {
                 while await !c.flush(view), monotonicNow() < giveUp {
                     try? await Task.sleep(for: .seconds(min(1, max(0, giveUp - monotonicNow()))))
@@ -60,6 +61,7 @@ extension Collector {
         let now = monotonicNow()
         var deadlines = views.map { now + Double(max(1, $0.config.refreshTime)) }
         var nextReport = now + Self.reportInterval
+        var nextCounters = now + Self.countersInterval
         var reported = ShardStats()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let next = deadlines.min() ?? now + 1
@@ -77,6 +79,10 @@ extension Collector {
                     deadlines[i] = current + min(refresh, Double(1 << min(failures - 1, 10)))
                 }
             }
+            if current >= nextCounters {
+                nextCounters = current + Self.countersInterval
+                await flushInterfaceCounters()
+            }
             if current >= nextReport {
                 nextReport = current + Self.reportInterval
                 if let stats = try? await shards.stats()?.get() {
@@ -84,6 +90,43 @@ extension Collector {
                     reported = stats
                 }
             }
+        }
+    }
+
+    /// sFlow's interface counters are written every minute (their rows are per minute).
+    static let countersInterval: Double = 60
+    /// Interface-minutes kept while `interface_counters` cannot be written.
+    static let countersBacklogLimit = 1_000_000
+
+    /// Takes sFlow's interface counters from every shard and writes them, with the rows of
+    /// earlier failed writes; a failure keeps them (up to `countersBacklogLimit`, the oldest
+    /// dropped and counted past it).
+    func flushInterfaceCounters() async {
+        guard config.sflow else { return }
+        var rows = countersBacklog.withLockedValue { backlog in
+            defer { backlog = [] }
+            return backlog
+        }
+        for taking in shards.submit({ $0.takeInterfaceCounters() }) {
+            if let part = try? await taking.get() { rows += part }
+        }
+        // Without a sqlite3 view there is nowhere to keep them (yet): taken so they do not pile up.
+        guard !rows.isEmpty, let store = countersStore else { return }
+        let now = Int(time(nil))
+        let utc = config.timestampsUTC
+        do {
+            try await NIOThreadPool.singleton.runIfActive { [rows] in
+                try InterfaceCountersTable.write(rows, into: store, now: now, utc: utc)
+            }
+            metrics.recordInterfaceCounters(written: rows.count, failed: false, dropped: 0)
+        } catch {
+            let dropped = max(0, rows.count - Self.countersBacklogLimit)
+            rows.removeFirst(dropped)
+            countersBacklog.withLockedValue { $0 = rows + $0 }
+            metrics.recordInterfaceCounters(written: 0, failed: true, dropped: dropped)
+            logger.error("cannot write interface counters; kept for the next try", metadata: [
+                "db": "\(store.path)", "rows_kept": "\(rows.count)", "rows_dropped": "\(dropped)", "error": "\(error)",
+            ])
         }
     }
 

@@ -37,6 +37,8 @@ struct ShardStats: Sendable {
     var decoderSessions: UInt64 = 0
     /// sFlow samples and records, in all.
     var sflow = SFlowOutcome()
+    /// sFlow counter records of interfaces past the per-shard limit.
+    var interfaceCountersRefused: UInt64 = 0
 
     mutating func merge(_ other: ShardStats) {
         for (address, stats) in other.exporters {
@@ -62,6 +64,7 @@ struct ShardStats: Sendable {
         decoderBytes += other.decoderBytes
         decoderSessions += other.decoderSessions
         sflow.add(other.sflow)
+        interfaceCountersRefused += other.interfaceCountersRefused
         if viewDroppedFlows.count < other.viewDroppedFlows.count {
             viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
         }

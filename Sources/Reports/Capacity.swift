@@ -141,15 +141,8 @@ extension Reports {
             let total = b.entries.first ?? Breakdown.Entry(key: [])
             let avg = b.averageBitsPerSecond(total), p95 = b.percentileBitsPerSecond(total), peak = b.peakBitsPerSecond(total)
             let trend = Trend.fit(grid, total.bins)
-            let level = threshold * entry.bitsPerSecond
-            let runout: String
-            if grid.count > 0 && p95 >= level {
-                runout = "over"
-            } else if let trend, let t = trend.crossing(level) {
-                runout = t <= now ? "now" : StampText.format(t, utc: source.utc)
-            } else {
-                runout = "-"
-            }
+            let runout = Self.runout(
+                p95: p95, trend: trend, level: threshold * entry.bitsPerSecond, grid: grid, now: now, utc: source.utc)
             rows.append([
                 .text(entry.name), .rate(entry.bitsPerSecond),
                 .percent(avg * 100 / entry.bitsPerSecond), .percent(p95 * 100 / entry.bitsPerSecond),

@@ -19,6 +19,8 @@ public struct ReportSource: Sendable {
         /// What only a SQLite table has (the RIB snapshot, the daily rollup).
         case needsSQLite(String)
         case clickhouse(String)
+        /// No sFlow interface counters in the file.
+        case noInterfaceCounters(path: String)
 
         public var description: String {
             switch self {
@@ -37,6 +39,8 @@ public struct ReportSource: Sendable {
                     + "0000-00-00 00:00:00): reports need time bins"
             case .needsSQLite(let what): "\(what) needs a SQLite table (a sqlite3 view)"
             case .clickhouse(let why): why
+            case .noInterfaceCounters(let path):
+                "\(path) has no interface_counters table: the collector writes it when sFlow agents send counter samples"
             case .tooManyBins(let n, let limit):
                 "the range has \(n) bins, more than the \(limit) rows this report prints: narrow it (--from/--to, --last) or give a larger --bin"
             }

@@ -248,28 +248,45 @@ struct Report: ParsableCommand {
                 p95_util and peak_util: the avg, p95 and peak bit/s over the capacity, in percent; trend_bps_per_day: \
                 the slope of the least-squares line through every bin's (start, bit/s), per day; runout: when that line \
                 reaches the threshold ("over" when the range's p95 already has, "now" when the line has, "-" when \
-                it never will).
+                it never will). With --counters instead of a file: one line per port and direction that sent sFlow \
+                counter samples (interface_counters in the view's database), its speed as the capacity and its own \
+                octet counters as the utilisation; flow_p95_bps and flow_coverage say what the view's flows give for \
+                the same port (peer_ip_src and iface_in or iface_out) and their share of the counters' bytes.
                 """)
         @OptionGroup var options: Options
         @Option(name: .customLong("capacities"), help: "The capacity file.")
-        var capacityFile: String
+        var capacityFile: String?
+        @Flag(name: .customLong("counters"),
+              help: "Capacity and utilisation of every port that sends sFlow counter samples, from its own counters, beside the flows' rates.")
+        var counters = false
         @Option(help: "Utilisation threshold, percent.")
         var threshold = 80.0
+
+        func validate() throws {
+            guard (capacityFile == nil) != !counters else {
+                throw ValidationError("give --capacities FILE, or --counters for ports that send sFlow counter samples")
+            }
+        }
 
         func run() throws {
             guard threshold.isFinite, threshold >= 0 else { throw ValidationError("--threshold: a percentage, e.g. 80") }
             let source = try options.source()
-            let entries: [CapacityEntry]
-            do {
-                entries = try CapacityEntry.parse(try String(contentsOfFile: capacityFile, encoding: .utf8), file: capacityFile)
-            } catch let error as CapacityError {
-                throw RuntimeFailure(error.description)
-            }
+            let now = Int(Date().timeIntervalSince1970)
             let table: ReportTable
             do {
-                table = try Reports.capacity(
-                    source, entries, query: try options.query(utc: source.utc), threshold: threshold / 100,
-                    now: Int(Date().timeIntervalSince1970))
+                if let capacityFile {
+                    let entries: [CapacityEntry]
+                    do {
+                        entries = try CapacityEntry.parse(try String(contentsOfFile: capacityFile, encoding: .utf8), file: capacityFile)
+                    } catch let error as CapacityError {
+                        throw RuntimeFailure(error.description)
+                    }
+                    table = try Reports.capacity(
+                        source, entries, query: try options.query(utc: source.utc), threshold: threshold / 100, now: now)
+                } else {
+                    table = try Reports.interfaceCapacity(
+                        source, query: try options.query(utc: source.utc), threshold: threshold / 100, now: now)
+                }
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }

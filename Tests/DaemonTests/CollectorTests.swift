@@ -198,7 +198,16 @@ import Testing
         let db = directory.appendingPathComponent("sflow.db").path
         let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap")
-        let datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        var datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        // sfprobe's counters stand still over the capture: one more copy of its last counter
+        // sample with ifOutOctets a million higher makes the interface carry something.
+        let octets = withUnsafeBytes(of: UInt64(363_641).bigEndian, Array.init)
+        let last = try #require(datagrams.last { d in (0...(d.count - 8)).contains { Array(d[$0..<($0 + 8)]) == octets } })
+        let at = try #require((0...(last.count - 8)).first { Array(last[$0..<($0 + 8)]) == octets })
+        var bumped = last
+        bumped.replaceSubrange(at..<(at + 8), with: withUnsafeBytes(of: UInt64(1_363_641).bigEndian, Array.init))
+        datagrams.append(bumped)
+        let toSend = datagrams
         // The expected sums, from the codec (itself checked against tshark).
         var decoder = SFlowDecoder()
         var records: [FlowRecord] = []
@@ -207,7 +216,7 @@ import Testing
         for d in datagrams {
             _ = d.withUnsafeBytes { decoder.decode($0, from: IPAddress(v4: 0x7f00_0001), now: 1, into: &records, counters: &counters, sflow: &sflow) }
         }
-        #expect(records.count > 300 && counters.count == 3)
+        #expect(records.count > 300 && counters.count == 4)
         let flowSamples = sflow.flowSamples
         let packets = records.reduce(0) { $0 + $1.packets * UInt64($1.samplingRate) }
         let bytes = records.reduce(0) { $0 + $1.bytes * UInt64($1.samplingRate) }
@@ -221,12 +230,12 @@ import Testing
             """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
         #expect(!config.receivesNetFlow)
         try await run(config, threads: 2) { port in
-            try Self.sendDatagrams(datagrams, to: port)
+            try Self.sendDatagrams(toSend, to: port)
         } inspect: { collector in
             #expect(collector.sflowPort.withLockedValue { $0 } == collector.boundPort.withLockedValue { $0 })
             let text = try await collector.renderMetrics(on: MultiThreadedEventLoopGroup.singleton.next()).get()
             #expect(text.contains("pathflow_sflow_flow_samples_total \(flowSamples)"), "\(text)")
-            #expect(text.contains("pathflow_sflow_counter_samples_total 3"))
+            #expect(text.contains("pathflow_sflow_counter_samples_total 4"))
         }
         let queue = try Self.reader(db)
         let row = try Self.fetch(queue) {
@@ -236,5 +245,21 @@ import Testing
         #expect(row?["b"] as Int64? == Int64(bytes))
         #expect(row?["agents"] as Int? == 1)
         #expect(row?["agent"] as String? == "2001:db8::10")
+        // The interface's counters, as advanced between its first and last sample.
+        let first = try #require(counters.first), final = try #require(counters.last)
+        #expect(final.outOctets - first.outOctets == 1_000_000)
+        let interfaces = try Self.fetch(queue) {
+            try Row.fetchOne($0, sql: """
+                SELECT COUNT(DISTINCT iface) AS n, MIN(iface) AS iface, SUM(in_bytes) AS i, SUM(out_bytes) AS o,
+                       SUM(samples) AS s, MAX(if_speed) AS speed, MIN(peer_ip_src) AS agent FROM interface_counters
+                """)
+        }
+        #expect(interfaces?["n"] as Int? == 1)
+        #expect(interfaces?["iface"] as Int64? == Int64(first.ifIndex))
+        #expect(interfaces?["o"] as Int64? == 1_000_000)
+        #expect(interfaces?["i"] as Int64? == Int64(final.inOctets - first.inOctets))
+        #expect(interfaces?["s"] as Int64? == Int64(counters.count - 1))
+        #expect(interfaces?["speed"] as Int64? == Int64(final.ifSpeed))
+        #expect(interfaces?["agent"] as String? == "2001:db8::10")
     }
 }
