@@ -1,4 +1,5 @@
 import Aggregation
+import BGPWire
 import Enrichment
 import FlowCollector
 import FlowWire
@@ -19,6 +20,8 @@ final class CollectorShard: DatagramSink {
         let keepsASNumbers: Bool
         /// Maps flows to their BGP paths when the BGP daemon runs.
         let enricher: Enricher?
+        /// AS paths and community lists by number (sFlow's extended gateway gives them too).
+        let texts: TextPool
     }
 
     struct State {
@@ -37,9 +40,10 @@ final class CollectorShard: DatagramSink {
 
     init(
         views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool,
-        decoderLimits: FlowDecoder.Limits = FlowDecoder.Limits(), enricher: Enricher? = nil
+        decoderLimits: FlowDecoder.Limits = FlowDecoder.Limits(), enricher: Enricher? = nil, texts: TextPool = TextPool()
     ) {
-        settings = Settings(sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers, enricher: enricher)
+        settings = Settings(
+            sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers, enricher: enricher, texts: texts)
         state = State(decoder: FlowDecoder(limits: decoderLimits), views: views.map(View.init))
         state.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
         state.records.reserveCapacity(1024)
@@ -92,6 +96,16 @@ extension CollectorShard.State {
             counters.removeAll(keepingCapacity: true)
             outcome = sflow.decode(datagram, from: sender, now: arrival, into: &records, counters: &counters, sflow: &stats.sflow)
             for c in counters { interfaceCounters.add(c) }
+            // The extended gateway's AS path and communities, as sfacctd writes them, when the
+            // ASNs come from sFlow (sfacctd_as: sflow, its default).
+            if settings.keepsASNumbers {
+                for path in sflow.gatewayPaths {
+                    // sfacctd lists every segment's ASNs in order, sets unmarked.
+                    let asPath = path.segments.flatMap(\.asns).map(String.init).joined(separator: " ")
+                    records[path.record].asPathText = settings.texts.number(asPath)
+                    records[path.record].stdCommText = settings.texts.number(PmacctText.communities(path.communities))
+                }
+            }
         } else {
             outcome = decoder.decode(datagram, from: sender, port: port, now: arrival, into: &records)
         }
@@ -109,6 +123,7 @@ extension CollectorShard.State {
                     records[index].srcAS = 0
                     records[index].dstAS = 0
                     records[index].peerDstAS = 0
+                    records[index].localPref = 0
                     if !keepsPeerSrcAS { records[index].peerSrcAS = 0 }
                 }
             }

@@ -50,7 +50,7 @@ struct IntakeService: Service {
                     let enricher = enrichment.map { Enricher(rib: $0.0, texts: texts, settings: $0.1) }
                     let shard = CollectorShard(
                         views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers,
-                        decoderLimits: decoderLimits, enricher: enricher)
+                        decoderLimits: decoderLimits, enricher: enricher, texts: texts)
                     shards.add(shard, index: first + index, on: loop)
                     return shard
                 }

@@ -39,6 +39,21 @@ public struct InterfaceCounters: Sendable, Equatable {
     static let size = 88
 }
 
+/// The AS path and communities of one flow's sFlow extended gateway record.
+public struct SFlowGatewayPath: Sendable, Equatable {
+    public struct Segment: Sendable, Equatable {
+        /// AS_SET (1); otherwise AS_SEQUENCE (2).
+        public var isSet: Bool
+        public var asns: [UInt32]
+    }
+
+    /// The flow's index in the records the decoder appended to.
+    public var record = 0
+    public var segments: [Segment] = []
+    /// RFC 1997 communities.
+    public var communities: [UInt32] = []
+}
+
 /// What decoding one sFlow datagram did beyond `DecodeOutcome`'s counts.
 public struct SFlowOutcome: Sendable, Equatable {
     /// Flow samples and expanded flow samples read.
@@ -97,6 +112,9 @@ public struct SFlowDecoder: Sendable {
 
     public var limits: Limits
     var sequences: [AgentKey: UInt32] = [:]
+    /// The extended gateway's AS path and communities of the last datagram's flows that had one
+    /// (their text is the collector's business).
+    public private(set) var gatewayPaths: [SFlowGatewayPath] = []
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -126,6 +144,7 @@ public struct SFlowDecoder: Sendable {
         outcome.version = 5
         let (recordStart, counterStart) = (records.count, counters.count)
         let before = sflow
+        gatewayPaths.removeAll(keepingCapacity: true)
         guard let base = datagram.baseAddress, datagram.count >= 28 else {
             outcome.error = .truncatedHeader
             return outcome
@@ -164,6 +183,7 @@ public struct SFlowDecoder: Sendable {
             records.removeSubrange(recordStart...)
             counters.removeSubrange(counterStart...)
             sflow = before
+            gatewayPaths.removeAll(keepingCapacity: true)
             outcome.error = error as? FlowDecodeError ?? .truncatedRecord
             return outcome
         }
@@ -200,7 +220,7 @@ public struct SFlowDecoder: Sendable {
         var now: UInt32
     }
 
-    func flowSample(
+    mutating func flowSample(
         _ r: inout Reader, expanded: Bool, _ c: inout Context, _ records: inout [FlowRecord], _ sflow: inout SFlowOutcome
     ) throws {
         sflow.flowSamples += 1
@@ -242,6 +262,7 @@ public struct SFlowDecoder: Sendable {
         flow.endSeconds = c.now
         var hasFlow = false
         var notIP = false
+        var path: SFlowGatewayPath?
         for _ in 0..<count {
             var (format, record) = try r.record()
             guard format >> 12 == 0 else {
@@ -271,13 +292,17 @@ public struct SFlowDecoder: Sendable {
                 flow.srcMask = UInt8(truncatingIfNeeded: try record.u32())
                 flow.dstMask = UInt8(truncatingIfNeeded: try record.u32())
             case 1003:
-                try gateway(&record, &flow)
+                path = try gateway(&record, &flow)
             default:
                 sflow.unknownRecords += 1
             }
         }
         guard r.offset == r.end else { throw FlowDecodeError.lengthMismatch }
         if hasFlow {
+            if var path {
+                path.record = records.count
+                gatewayPaths.append(path)
+            }
             records.append(flow)
         } else if notIP {
             sflow.headersNotIP += 1
@@ -345,29 +370,33 @@ public struct SFlowDecoder: Sendable {
     }
 
     /// sFlow extended gateway (format 1003): the BGP next hop, the router's view of the source
-    /// and destination ASes, and the destination AS path (its first AS is the peer's).
-    func gateway(_ r: inout Reader, _ flow: inout FlowRecord) throws {
+    /// and destination ASes, the destination AS path (its first AS is the peer's, its last the
+    /// destination's), the communities and LOCAL_PREF.
+    func gateway(_ r: inout Reader, _ flow: inout FlowRecord) throws -> SFlowGatewayPath {
         flow.bgpNextHop = try r.address()
         _ = try r.u32()  // the router's own AS
         flow.srcAS = try r.u32()
         flow.peerSrcAS = try r.u32()
+        var path = SFlowGatewayPath()
         let segments = try r.u32()
         guard segments <= 64 else { throw FlowDecodeError.truncatedRecord }
-        var first: UInt32?
-        var last: UInt32?
         for _ in 0..<segments {
-            _ = try r.u32()  // AS_SET or AS_SEQUENCE
+            let type = try r.u32()
             let count = try r.u32()
             guard Int(count) <= (r.end - r.offset) / 4 else { throw FlowDecodeError.truncatedRecord }
-            for _ in 0..<count {
-                let asn = try r.u32()
-                if first == nil { first = asn }
-                last = asn
-            }
+            var asns: [UInt32] = []
+            asns.reserveCapacity(Int(count))
+            for _ in 0..<count { asns.append(try r.u32()) }
+            path.segments.append(SFlowGatewayPath.Segment(isSet: type == 1, asns: asns))
         }
-        flow.peerDstAS = first ?? 0
-        flow.dstAS = last ?? 0
-        // Communities and LOCAL_PREF follow; the record's length covers them.
+        let asns = path.segments.lazy.flatMap(\.asns)
+        flow.peerDstAS = asns.first ?? 0
+        flow.dstAS = asns.last ?? 0
+        let communities = try r.u32()
+        guard Int(communities) <= (r.end - r.offset) / 4 else { throw FlowDecodeError.truncatedRecord }
+        for _ in 0..<communities { path.communities.append(try r.u32()) }
+        flow.localPref = try r.u32()
+        return path
     }
 
     func counterSample(

@@ -262,4 +262,41 @@ import Testing
         #expect(interfaces?["speed"] as Int64? == Int64(final.ifSpeed))
         #expect(interfaces?["agent"] as String? == "2001:db8::10")
     }
+
+    /// sFlow's extended gateway fills as_path, std_comm and local_pref as sfacctd does (its
+    /// default sfacctd_as: sflow): the AS path's ASNs in order, the communities as AS:value.
+    @Test func sflowGatewayPathsAndCommunities() async throws {
+        let directory = temporaryDirectory()
+        let db = directory.appendingPathComponent("gw.db").path
+        let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate1.pcap")
+        let datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        var decoder = SFlowDecoder()
+        var want: Set<String> = []
+        for d in datagrams {
+            var records: [FlowRecord] = []
+            var counters: [InterfaceCounters] = []
+            var sflow = SFlowOutcome()
+            _ = d.withUnsafeBytes { decoder.decode($0, from: IPAddress(v4: 0x7f00_0001), now: 1, into: &records, counters: &counters, sflow: &sflow) }
+            for path in decoder.gatewayPaths {
+                let asns = path.segments.flatMap(\.asns).map(String.init).joined(separator: " ")
+                let comms = path.communities.map { "\($0 >> 16):\($0 & 0xffff)" }.joined(separator: " ")
+                want.insert("\(asns)|\(comms)|\(records[path.record].localPref)")
+            }
+        }
+        #expect(!want.isEmpty)
+        let config = try self.config("""
+            sfacctd_ip: 127.0.0.1
+            metrics_listen: false
+            plugins: sqlite3
+            aggregate: src_host, as_path, std_comm, local_pref
+            sql_db: \(db)
+            """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
+        try await run(config, threads: 1) { port in try Self.sendDatagrams(datagrams, to: port) }
+        let queue = try Self.reader(db)
+        let got = try Self.fetch(queue) {
+            try String.fetchAll($0, sql: "SELECT DISTINCT as_path || '|' || comms || '|' || local_pref FROM acct WHERE as_path <> ''")
+        }
+        #expect(Set(got) == want, "\(got) vs \(want)")
+    }
 }

@@ -46,6 +46,19 @@ import TestServers
             var out_errors: UInt32?
             var in_discards: UInt32?
             var out_discards: UInt32?
+            var next_hop: String?
+            var src_as: UInt32?
+            var src_peer_as: UInt32?
+            var dst_as_path: [Segment]?
+            var communities: [UInt32]?
+            var local_pref: UInt32?
+            var src_mask: UInt8?
+            var dst_mask: UInt8?
+        }
+
+        struct Segment: Decodable {
+            var type: UInt32
+            var asns: [UInt32]
         }
 
         struct Decoded: Decodable {
@@ -94,8 +107,27 @@ import TestServers
             // One record per flow sample whose raw header holds an IP packet.
             let withIP = flowSamples.filter { $0.records?.contains { $0.format == 1 && $0.decoded?.src != nil } == true }
             #expect(records.count == withIP.count, "datagram \(want.sequence)")
-            for (r, sample) in zip(records, withIP) {
+            var gateways = decoder.gatewayPaths[...]
+            for (index, (r, sample)) in zip(records, withIP).enumerated() {
                 flows += 1
+                // Extended router and gateway records, where the sample has them.
+                let router = sample.records?.first { $0.format == 1002 }
+                #expect(r.ipNextHop == (router?.next_hop.flatMap(IPAddress.init) ?? .none))
+                #expect(r.srcMask == router?.src_mask ?? 0 && r.dstMask == router?.dst_mask ?? 0)
+                if let gateway = sample.records?.first(where: { $0.format == 1003 }) {
+                    let asns = (gateway.dst_as_path ?? []).flatMap(\.asns)
+                    #expect(r.bgpNextHop == gateway.next_hop.flatMap(IPAddress.init))
+                    #expect(r.srcAS == gateway.src_as && r.peerSrcAS == gateway.src_peer_as)
+                    #expect(r.peerDstAS == asns.first ?? 0 && r.dstAS == asns.last ?? 0)
+                    #expect(r.localPref == gateway.local_pref)
+                    let path = gateways.popFirst()
+                    #expect(path?.record == index)
+                    #expect(path?.segments.flatMap(\.asns) == asns)
+                    #expect(path?.segments.map(\.isSet) == (gateway.dst_as_path ?? []).map { $0.type == 1 })
+                    #expect(path?.communities == gateway.communities)
+                } else {
+                    #expect(r.bgpNextHop == .none && r.localPref == 0 && r.srcAS == 0 && r.dstAS == 0)
+                }
                 let header = try #require(sample.records?.first { $0.format == 1 })
                 let ip = try #require(header.decoded)
                 #expect(r.agentAddress == IPAddress(want.agent))
@@ -116,6 +148,7 @@ import TestServers
                 #expect(r.bytes == UInt64(header.frame_length ?? 0))
                 #expect(r.version == 5)
             }
+            #expect(gateways.isEmpty)
             let wantCounters = want.samples.filter { $0.type == "counters" }.flatMap { $0.records ?? [] }.filter { $0.format == 1 }
             #expect(counters.count == wantCounters.count)
             for (c, w) in zip(counters, wantCounters) {
