@@ -7,7 +7,7 @@ import NetCore
 /// Chunks are separated by the 4 bytes `marker`; a chunk's first byte picks the exporter
 /// (modulo the number of exporters), the rest is one datagram. One decoder with small limits sees
 /// every chunk in order, so templates, sampling and sequence state carry across datagrams and
-/// exporters interleave.
+/// exporters interleave. sFlow datagrams go to an sFlow decoder, as the collector sends them.
 public enum FuzzInput {
     public static let marker: [UInt8] = [0xf1, 0x0f, 0x1f, 0x0f]
 
@@ -58,6 +58,9 @@ public enum FuzzInput {
     public static func replay(_ input: UnsafeRawBufferPointer) -> (steps: [Step], problems: [String]) {
         let limits = limits
         var decoder = FlowDecoder(limits: limits)
+        var sflowLimits = SFlowDecoder.Limits()
+        sflowLimits.agents = 3
+        var sflowDecoder = SFlowDecoder(limits: sflowLimits)
         var steps: [Step] = []
         var problems: [String] = []
         var sentinel = FlowRecord()
@@ -65,6 +68,12 @@ public enum FuzzInput {
         for (index, range) in chunks(input).enumerated() {
             let exporter = exporters[Int(input[range.lowerBound]) % exporters.count]
             let datagram = UnsafeRawBufferPointer(rebasing: input[(range.lowerBound + 1)..<range.upperBound])
+            if SFlowDecoder.isSFlow(datagram) {
+                let (step, found) = sflow(datagram, from: exporter, index: index, decoder: &sflowDecoder, sentinel: sentinel)
+                steps.append(step)
+                problems += found
+                continue
+            }
             let before = decoder
             var records = [sentinel]
             let outcome = decoder.decode(datagram, from: exporter, into: &records)
@@ -94,6 +103,44 @@ public enum FuzzInput {
             steps.append(Step(exporter: exporter, outcome: outcome, records: added))
         }
         return (steps, problems)
+    }
+
+    /// One sFlow datagram, with the sFlow decoder's invariants.
+    static func sflow(
+        _ datagram: UnsafeRawBufferPointer, from exporter: IPAddress, index: Int, decoder: inout SFlowDecoder, sentinel: FlowRecord
+    ) -> (Step, [String]) {
+        var problems: [String] = []
+        let before = decoder
+        var records = [sentinel]
+        var counters: [InterfaceCounters] = []
+        var sflow = SFlowOutcome()
+        let outcome = decoder.decode(datagram, from: exporter, now: 1_000, into: &records, counters: &counters, sflow: &sflow)
+        if records.first != sentinel { problems.append("#\(index): earlier records changed") }
+        let added = Array(records.dropFirst())
+        if outcome.error != nil && (!added.isEmpty || !counters.isEmpty || sflow != SFlowOutcome() || !decoder.gatewayPaths.isEmpty) {
+            problems.append("#\(index): rejected sFlow datagram left records, counters or counts")
+        }
+        if outcome.error == nil && added.count != outcome.records {
+            problems.append("#\(index): outcome.records \(outcome.records), appended \(added.count)")
+        }
+        if !added.allSatisfy({ $0.exporter == exporter && $0.version == 5 && $0.packets == 1 }) {
+            problems.append("#\(index): an sFlow record of another exporter or version, or not one packet")
+        }
+        if sflow.flowSamples < added.count || !decoder.gatewayPaths.allSatisfy({ (1..<records.count).contains($0.record) }) {
+            problems.append("#\(index): more flows than flow samples, or a gateway path of no flow")
+        }
+        if decoder.agentCount > decoder.limits.agents {
+            problems.append("#\(index): \(decoder.agentCount) agents followed, limit \(decoder.limits.agents)")
+        }
+        var again = before
+        var replayed: [FlowRecord] = [sentinel]
+        var replayedCounters: [InterfaceCounters] = []
+        var replayedCounts = SFlowOutcome()
+        if again.decode(datagram, from: exporter, now: 1_000, into: &replayed, counters: &replayedCounters, sflow: &replayedCounts) != outcome
+            || replayed != records || replayedCounters != counters || replayedCounts != sflow {
+            problems.append("#\(index): sFlow decoding is not deterministic")
+        }
+        return (Step(exporter: exporter, outcome: outcome, records: added), problems)
     }
 
     public static func replay(_ input: [UInt8]) -> (steps: [Step], problems: [String]) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestServers
 import NetCore
 @testable import FlowWire
 import FlowWireFuzzing
@@ -26,6 +27,30 @@ enum FuzzReplay {
             let (_, problems) = FuzzInput.replay(try FuzzReplay.stored(name))
             #expect(problems.isEmpty, "\(name): \(problems)")
         }
+    }
+
+    /// sFlow datagrams go through the target's sFlow decoder: real ones keep its invariants and
+    /// decode to what a plain decode gives; truncated ones too.
+    @Test func sflowChunksReplay() throws {
+        let fixtures = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("sflow")
+        var input: [UInt8] = []
+        var plain = SFlowDecoder()
+        var want = 0
+        for (index, datagram) in try RealCaptures.datagrams(at: fixtures.appendingPathComponent("pmacctd-sfprobe-rate1.pcap")).enumerated() {
+            if index > 0 { input += FuzzInput.marker }
+            input += [0x00] + datagram.payload
+            input += FuzzInput.marker + [0x01] + datagram.payload.prefix(datagram.payload.count / 2)
+            var records: [FlowRecord] = []
+            var counters: [InterfaceCounters] = []
+            var sflow = SFlowOutcome()
+            want += datagram.payload.withUnsafeBytes {
+                plain.decode($0, from: FuzzInput.exporters[0], now: 1_000, into: &records, counters: &counters, sflow: &sflow).records
+            }
+        }
+        let (steps, problems) = FuzzInput.replay(input)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(want > 0 && steps.reduce(0) { $0 + $1.records.count } == want)
+        #expect(steps.filter { $0.outcome.error != nil }.count == steps.count / 2)
     }
 
     /// The replay checks really hold the target's format: a real capture, chunked by hand,
