@@ -56,6 +56,8 @@ public final class Collector: Sendable {
     /// file), and the rows of failed writes waiting for the next.
     let countersStore: SQLiteStore?
     let countersBacklog = NIOLockedValueBox<[InterfaceCountersRow]>([])
+    /// sfacctd_counter_file, when set.
+    let counterLog: SFlowCounterLog?
 
     /// Receive sockets and decoding threads by default: one per core.
     public static var defaultThreads: Int { System.coreCount }
@@ -98,6 +100,7 @@ public final class Collector: Sendable {
         }
         self.countersStore = config.sflow
             ? sinks.first(where: { $0.config.plugin == .sqlite3 }).flatMap { stores.sqlite[$0.config.sqlDB] } : nil
+        self.counterLog = config.sflowCounterFile.map { SFlowCounterLog(template: $0, utc: config.timestampsUTC) }
         self.bgp = config.bgp.enabled
             ? BGPService(config: config, registry: metrics.registry, logger: logger, snapshotStore: snapshotStore) : nil
         self.shards = ShardLoops(threads: max(1, threads))

@@ -38,6 +38,7 @@ final class CollectorMetrics: Sendable {
         var countersSaturated: UInt64 = 0
         var sflow: [UInt64] = Array(repeating: 0, count: 7)
         var interfacesRefused: UInt64 = 0
+        var counterRecordsDropped: UInt64 = 0
         /// Storage backends' counters by `name|view`.
         var storage: [String: Double] = [:]
     }
@@ -168,6 +169,9 @@ final class CollectorMetrics: Sendable {
                        stats.countersSaturated, &last.countersSaturated)
             bumpGlobal("pathflow_flow_sessions_evicted_total", "Idle exporter sessions closed to make room for new ones",
                        stats.sessionsEvicted, &last.sessionsEvicted)
+            bumpGlobal("pathflow_sflow_counter_file_records_dropped_total",
+                       "sFlow counter records not written to sfacctd_counter_file: more than a write holds arrived in a minute",
+                       stats.counterRecordsDropped, &last.counterRecordsDropped)
             bumpGlobal("pathflow_sflow_interfaces_refused_total",
                        "sFlow counter records of interfaces not followed: past the per-thread limit of interfaces",
                        stats.interfaceCountersRefused, &last.interfacesRefused)
@@ -262,6 +266,13 @@ final class CollectorMetrics: Sendable {
         counter("pathflow_sflow_interface_rows_dropped_total", labels: [],
                 help: "Rows of interface counters given up: the backlog of failed writes was full")
             .increment(by: Int64(dropped))
+    }
+
+    /// Counter records that could not be written to sfacctd_counter_file.
+    func recordCounterLogFailure(lines: Int) {
+        counter("pathflow_sflow_counter_file_records_lost_total", labels: [],
+                help: "sFlow counter records that could not be written to sfacctd_counter_file (the file could not be written)")
+            .increment(by: Int64(lines))
     }
 
     func gauge(_ name: String, help: String) -> Gauge {

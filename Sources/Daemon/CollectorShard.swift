@@ -40,13 +40,15 @@ final class CollectorShard: DatagramSink {
 
     init(
         views: [ViewDefinition], sampling: SamplingMap, renormalizes: Bool, keepsASNumbers: Bool,
-        decoderLimits: FlowDecoder.Limits = FlowDecoder.Limits(), enricher: Enricher? = nil, texts: TextPool = TextPool()
+        decoderLimits: FlowDecoder.Limits = FlowDecoder.Limits(), enricher: Enricher? = nil, texts: TextPool = TextPool(),
+        keepsCounterRecords: Bool = false
     ) {
         settings = Settings(
             sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers, enricher: enricher, texts: texts)
         state = State(decoder: FlowDecoder(limits: decoderLimits), views: views.map(View.init))
         state.stats.viewDroppedFlows = Array(repeating: 0, count: views.count)
         state.records.reserveCapacity(1024)
+        state.interfaceCounters = SFlowCounters(keepsRecords: keepsCounterRecords)
     }
 
     func receive(_ datagram: UnsafeRawBufferPointer, from sender: IPAddress, port: UInt16, arrival: UInt32) {
@@ -63,9 +65,11 @@ final class CollectorShard: DatagramSink {
         state.views[index].take()
     }
 
-    /// sFlow's interface counters per minute since the last take.
-    func takeInterfaceCounters() -> [InterfaceCountersRow] {
-        state.interfaceCounters.take()
+    /// sFlow's interface counters per minute, and the records for sfacctd_counter_file, since
+    /// the last take.
+    func takeInterfaceCounters() -> SFlowCounterBatch {
+        let (rows, records) = state.interfaceCounters.take()
+        return SFlowCounterBatch(rows: rows, records: records)
     }
 
     func snapshot() -> ShardStats {
@@ -73,6 +77,7 @@ final class CollectorShard: DatagramSink {
         copy.decoderBytes = UInt64(state.decoder.stateBytes)
         copy.decoderSessions = UInt64(state.decoder.sessionCount)
         copy.interfaceCountersRefused = state.interfaceCounters.refused
+        copy.counterRecordsDropped = state.interfaceCounters.recordsDropped
         for (i, view) in state.views.enumerated() {
             copy.viewDroppedFlows[i] = view.droppedFlows
             copy.countersSaturated += view.saturatedCounters

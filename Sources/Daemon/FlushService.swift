@@ -107,8 +107,22 @@ extension Collector {
             defer { backlog = [] }
             return backlog
         }
+        var records: [InterfaceCounters] = []
         for taking in shards.submit({ $0.takeInterfaceCounters() }) {
-            if let part = try? await taking.get() { rows += part }
+            if let part = try? await taking.get() {
+                rows += part.rows
+                records += part.records
+            }
+        }
+        if let log = counterLog, !records.isEmpty {
+            do {
+                try await NIOThreadPool.singleton.runIfActive { [records] in try log.write(records) }
+            } catch {
+                metrics.recordCounterLogFailure(lines: records.count)
+                logger.error("cannot write sfacctd_counter_file; these counter records are not in it", metadata: [
+                    "file": "\(log.template)", "records": "\(records.count)", "error": "\(error)",
+                ])
+            }
         }
         // Without a sqlite3 view there is nowhere to keep them (yet): taken so they do not pile up.
         guard !rows.isEmpty, let store = countersStore else { return }

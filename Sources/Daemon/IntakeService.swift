@@ -24,6 +24,7 @@ struct IntakeService: Service {
             || config.peerSrcASFromBGP || definitions.contains { $0.primitives.contains(where: \.needsBGP) }
         let enrichment = needsPaths ? c.bgp.map { ($0.rib, c.enricherSettings) } : nil
         let (texts, shards) = (c.texts, c.shards)
+        let keepsCounterRecords = config.sflowCounterFile != nil
         // Each exporter is decoded by one shard: the total is shared out between them.
         var decoderLimits = FlowDecoder.Limits()
         decoderLimits.templateLifetime = UInt32(clamping: config.templateLifetime)
@@ -50,7 +51,8 @@ struct IntakeService: Service {
                     let enricher = enrichment.map { Enricher(rib: $0.0, texts: texts, settings: $0.1) }
                     let shard = CollectorShard(
                         views: definitions, sampling: sampling, renormalizes: renormalizes, keepsASNumbers: keepsASNumbers,
-                        decoderLimits: decoderLimits, enricher: enricher, texts: texts)
+                        decoderLimits: decoderLimits, enricher: enricher, texts: texts,
+                        keepsCounterRecords: keepsCounterRecords)
                     shards.add(shard, index: first + index, on: loop)
                     return shard
                 }

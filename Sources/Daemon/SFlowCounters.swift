@@ -23,13 +23,27 @@ struct SFlowCounters {
     }
 
     static let interfacesLimit = 65_536
+    /// Counter records kept for sfacctd_counter_file between two writes.
+    static let recordsLimit = 262_144
 
     var last: [Interface: InterfaceCounters] = [:]
+    /// Every counter record since the last take, for sfacctd_counter_file (when it is set).
+    let keepsRecords: Bool
+    var records: [InterfaceCounters] = []
+    /// Records not kept for the file: past `recordsLimit` between two writes.
+    var recordsDropped: UInt64 = 0
+
+    init(keepsRecords: Bool = false) {
+        self.keepsRecords = keepsRecords
+    }
     var pending: [Minute: InterfaceCountersRow] = [:]
     /// Counter records of interfaces past the limit.
     var refused: UInt64 = 0
 
     mutating func add(_ c: InterfaceCounters) {
+        if keepsRecords {
+            if records.count < Self.recordsLimit { records.append(c) } else { recordsDropped += 1 }
+        }
         let key = Interface(agent: c.agent, subAgent: c.subAgent, ifIndex: c.ifIndex)
         let minute = Minute(agent: c.agent, ifIndex: c.ifIndex, minute: Int(c.received) / 60 * 60)
         guard let index = last.index(forKey: key) else {
@@ -70,9 +84,12 @@ struct SFlowCounters {
         update(&pending.values[index])
     }
 
-    /// The minutes since the last take.
-    mutating func take() -> [InterfaceCountersRow] {
-        defer { pending.removeAll(keepingCapacity: true) }
-        return Array(pending.values)
+    /// The minutes, and the records (when kept), since the last take.
+    mutating func take() -> (rows: [InterfaceCountersRow], records: [InterfaceCounters]) {
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
+        }
+        return (Array(pending.values), records)
     }
 }

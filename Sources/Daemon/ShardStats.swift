@@ -39,6 +39,8 @@ struct ShardStats: Sendable {
     var sflow = SFlowOutcome()
     /// sFlow counter records of interfaces past the per-shard limit.
     var interfaceCountersRefused: UInt64 = 0
+    /// sFlow counter records not kept for sfacctd_counter_file (too many between two writes).
+    var counterRecordsDropped: UInt64 = 0
 
     mutating func merge(_ other: ShardStats) {
         for (address, stats) in other.exporters {
@@ -65,6 +67,7 @@ struct ShardStats: Sendable {
         decoderSessions += other.decoderSessions
         sflow.add(other.sflow)
         interfaceCountersRefused += other.interfaceCountersRefused
+        counterRecordsDropped += other.counterRecordsDropped
         if viewDroppedFlows.count < other.viewDroppedFlows.count {
             viewDroppedFlows += Array(repeating: 0, count: other.viewDroppedFlows.count - viewDroppedFlows.count)
         }

@@ -32,6 +32,10 @@ public struct InterfaceCounters: Sendable, Equatable {
     public var uptime: UInt32 = 0
     /// When the collector received it (unix seconds, as passed to the decoder).
     public var received: UInt32 = 0
+    /// The datagram's sequence number, the counter sample's, and its source id's index.
+    public var datagramSequence: UInt32 = 0
+    public var sampleSequence: UInt32 = 0
+    public var sourceIndex: UInt32 = 0
 
     public init() {}
 
@@ -158,7 +162,7 @@ public struct SFlowDecoder: Sendable {
             let uptime = try reader.u32()
             let samples = try reader.u32()
             guard samples <= limits.samplesPerDatagram else { throw FlowDecodeError.recordCountMismatch }
-            var context = Context(exporter: exporter, agent: agent, subAgent: subAgent, uptime: uptime, now: now)
+            var context = Context(exporter: exporter, agent: agent, subAgent: subAgent, uptime: uptime, now: now, sequence: sequence)
             for _ in 0..<samples {
                 let format = try reader.u32()
                 let length = Int(try reader.u32())
@@ -218,6 +222,7 @@ public struct SFlowDecoder: Sendable {
         var subAgent: UInt32
         var uptime: UInt32
         var now: UInt32
+        var sequence: UInt32
     }
 
     mutating func flowSample(
@@ -403,12 +408,13 @@ public struct SFlowDecoder: Sendable {
         _ r: inout Reader, expanded: Bool, _ c: inout Context, _ counters: inout [InterfaceCounters], _ sflow: inout SFlowOutcome
     ) throws {
         sflow.counterSamples += 1
-        _ = try r.u32()  // sample sequence number
+        let sampleSequence = try r.u32()
+        let sourceIndex: UInt32
         if expanded {
-            _ = try r.u32()
-            _ = try r.u32()
+            _ = try r.u32()  // source id type
+            sourceIndex = try r.u32()
         } else {
-            _ = try r.u32()
+            sourceIndex = try r.u32() & 0x00ff_ffff
         }
         let count = try r.u32()
         guard count <= limits.recordsPerSample else { throw FlowDecodeError.recordCountMismatch }
@@ -424,6 +430,9 @@ public struct SFlowDecoder: Sendable {
             i.subAgent = c.subAgent
             i.uptime = c.uptime
             i.received = c.now
+            i.datagramSequence = c.sequence
+            i.sampleSequence = sampleSequence
+            i.sourceIndex = sourceIndex
             i.ifIndex = try record.u32()
             i.ifType = try record.u32()
             i.ifSpeed = try record.u64()

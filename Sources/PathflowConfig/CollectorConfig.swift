@@ -19,6 +19,9 @@ public struct CollectorConfig: Sendable, Hashable {
     /// received when one of them asks for it (a configuration written for sfacctd listens
     /// for sFlow alone).
     public var netflowListenKeys: Bool = false
+    /// `sfacctd_counter_file`: sFlow counter samples as JSON lines, sfacctd's format; `$peer_src_ip`
+    /// gives each agent its file.
+    public var sflowCounterFile: String?
     /// `nfacctd_disable_checks` / `nfacctd_disable_sanity_checks`: stop logging sequence and
     /// version problems. pmacct documents the checks as on by default and its code runs them
     /// unless the key is set, so the default is false.

@@ -74,6 +74,16 @@ enum ConfigKeys {
             $0.disableChecks = $1
             $0.sflow = true
         },
+        "sfacctd_counter_file": .text {
+            $0.sflowCounterFile = $1
+            $0.sflow = true
+        },
+        "sfacctd_counter_output": KeyRule.Global { value in
+            guard ASCIIText.lowercased(value) == "json" else {
+                return .failure(.unsupported("sfacctd_counter_output: only json is available (as in sfacctd)"))
+            }
+            return .success { draft, _ in draft.config.sflow = true }
+        },
         // sFlow samples carry no time: they are binned by arrival either way.
         "sfacctd_time_new": .bool { config, _ in config.sflow = true },
         "sfacctd_pipe_size": KeyRule.Global { value in
@@ -597,7 +607,7 @@ enum ConfigKeys {
     static let prefixRules: [(prefix: String, rule: KeyRule)] = [
         ("sfacctd_", .unimplemented(
             reason: "this sfacctd key is not implemented yet (sfacctd_ip, _port, _renormalize, _as, _net, _disable_checks, "
-                + "_time_new and _pipe_size are)", harmless: ["false", "none"])),
+                + "_time_new, _pipe_size, _counter_file and _counter_output are)", harmless: ["false", "none"])),
         // Settings of the BGP/BMP/telemetry daemons, which only run when enabled (and enabling
         // them is fatal above).
         ("bgp_", .noEffect), ("bmp_", .noEffect), ("telemetry_", .noEffect), ("rpki_", .noEffect),

@@ -299,4 +299,41 @@ import Testing
         }
         #expect(Set(got) == want, "\(got) vs \(want)")
     }
+
+    /// sfacctd_counter_file: the same lines sfacctd 1.7.7 wrote for the same capture
+    /// (fixtures/sflow/sfacctd-rate1.counters.json), key for key, but for the time.
+    @Test func sflowCounterFileAsSfacctdWritesIt() async throws {
+        let directory = temporaryDirectory()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/sflow")
+        let datagrams = try RealCaptures.datagrams(at: fixtures.appendingPathComponent("pmacctd-sfprobe-rate1.pcap")).map(\.payload)
+        let config = try self.config("""
+            sfacctd_ip: 127.0.0.1
+            sfacctd_counter_file: \(directory.path)/counters-$peer_src_ip.json
+            sfacctd_counter_output: json
+            metrics_listen: false
+            plugins: sqlite3
+            aggregate: src_host
+            sql_db: \(directory.appendingPathComponent("c.db").path)
+            """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
+        try await run(config, threads: 2) { port in try Self.sendDatagrams(datagrams, to: port) }
+        func withoutTime(_ text: String) throws -> [[String: String]] {
+            try text.split(separator: "\n").map { line in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return object.filter { $0.key != "timestamp" }.mapValues { "\($0)" }
+            }
+        }
+        let got = try String(contentsOfFile: directory.appendingPathComponent("counters-192.0.2.10.json").path, encoding: .utf8)
+        let want = try String(contentsOf: fixtures.appendingPathComponent("sfacctd-rate1.counters.json"), encoding: .utf8)
+        #expect(try withoutTime(got) == withoutTime(want), "\(got)")
+        // Keys in sfacctd's order too.
+        let pattern = try NSRegularExpression(pattern: "\"([A-Za-z_]+)\": ")
+        let keys = { (line: Substring) -> [String] in
+            let text = String(line)
+            return pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                String(text[Range($0.range(at: 1), in: text)!])
+            }
+        }
+        #expect(got.split(separator: "\n").map(keys) == want.split(separator: "\n").map(keys))
+    }
 }

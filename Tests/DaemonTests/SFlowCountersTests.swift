@@ -30,7 +30,7 @@ import Testing
         // The agent restarts: no advance for that sample, the next counts from it.
         counters.add(Self.sample(uptime: 500, received: 600_090, inOctets: 100, outOctets: 100, inPackets: 1))
         counters.add(Self.sample(uptime: 20_500, received: 600_110, inOctets: 600, outOctets: 300, inPackets: 6))
-        let rows = counters.take().sorted { $0.minute < $1.minute }
+        let rows = counters.take().rows.sorted { $0.minute < $1.minute }
         #expect(rows.count == 2)
         #expect(rows[0].minute == 600_000 && rows[1].minute == 600_060)
         #expect(rows[0].inBytes == 3_000 && rows[0].outBytes == 1_000)
@@ -40,6 +40,6 @@ import Testing
         #expect(rows[1].inBytes == 6_000 + 500 && rows[1].outBytes == 100 + 200)
         #expect(rows[1].inErrors == 3 && rows[1].samples == 3)
         #expect(rows[1].ifSpeed == 10_000_000_000 && rows[1].agent == "192.0.2.1")
-        #expect(counters.take().isEmpty)
+        #expect(counters.take().rows.isEmpty)
     }
 }
