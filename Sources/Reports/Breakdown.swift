@@ -169,14 +169,15 @@ public struct Breakdown: Sendable {
         if let clickhouse = source.clickhouse {
             let range = try grid ?? BinGrid.resolve(source, query)
             var reader = BreakdownReader(source: source, grid: range, columns: Int32(columns.count), detail: detail)
-            if range.count > 0 {
-                do {
-                    try clickhouse.groups(keys: columns, filters: filters, from: range.first, to: range.end, flows: source.hasFlowsColumn) {
-                        reader.add(key: $0, time: $1, counters: $2)
-                    }
-                } catch {
-                    throw ReportSource.Error.clickhouse("cannot read \(source.table): \(error)")
+            do {
+                for slice in Self.clickhouseSlices(range, perBin: detail) {
+                    try clickhouse.groups(
+                        keys: columns, filters: filters, from: slice.lowerBound, to: slice.upperBound, perBin: detail,
+                        flows: source.hasFlowsColumn
+                    ) { reader.add(key: $0, time: $1, counters: $2) }
                 }
+            } catch {
+                throw ReportSource.Error.clickhouse("cannot read \(source.table): \(error)")
             }
             let entries = reader.entries().sorted {
                 $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key)
@@ -241,6 +242,17 @@ public struct Breakdown: Sendable {
         let entries = found.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.key.lexicographicallyPrecedes($1.key) }
         return Breakdown(
             columns: columns, entries: entries, grid: range, bin: source.bin, utc: source.utc, hasFlows: hasFlows, clamps: clamps)
+    }
+
+    /// The queries a breakdown sends to ClickHouse: with per-bin detail, a day of bins each
+    /// (whole bins of the grid, so every group of a key and bin is in one slice), which bounds
+    /// the answer each holds in memory on both sides (a month of a matrix is tens of millions of
+    /// groups); without, the whole range at once (a row per key).
+    static func clickhouseSlices(_ range: BinGrid, perBin: Bool) -> [Range<Int>] {
+        guard range.count > 0 else { return [] }
+        guard perBin else { return [range.first..<range.end] }
+        let step = max(1, 86_400 / range.seconds) * range.seconds
+        return stride(from: range.first, to: range.end, by: step).map { $0..<min($0 + step, range.end) }
     }
 
     /// The parts of `range` to read: all of it from the table, or its whole days the rollup holds

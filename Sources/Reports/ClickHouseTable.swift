@@ -52,37 +52,41 @@ public struct ClickHouseTable: Sendable {
 
     /// Calls `body` with each group of `keys` and stamp in [from, to) whose rows match every
     /// filter: the keys as text, the stamp, and the sums (held at Int64.max, counted in clamps).
+    /// Without `perBin`, the groups are of `keys` alone over the whole range, each given `from`
+    /// as its stamp: one row per key where volumes are all a report needs.
     func groups(
-        keys: [String], filters: [(column: String, value: String)], from: Int, to: Int, flows: Bool,
+        keys: [String], filters: [(column: String, value: String)], from: Int, to: Int, perBin: Bool = true, flows: Bool,
         _ body: ([String], Int, CounterSum.Result) -> Void
     ) throws {
         var conditions = ["stamp_inserted >= toDateTime(\(from))", "stamp_inserted < toDateTime(\(to))"]
         // As text on both sides: the same match as SQLite's for numbers and for strings.
         conditions += filters.map { "toString(\($0.column)) = \(Self.literal($0.value))" }
         let keyList = keys.map { "toString(\($0))" }
-        let select = (keyList + ["toUInt32(stamp_inserted) AS t", "sum(bytes)", "sum(packets)", flows ? "sum(flows)" : "0"])
-            .joined(separator: ", ")
-        let group = (keyList + ["t"]).joined(separator: ", ")
-        let text = try client.queryBlocking("""
-            SELECT \(select) FROM \(qualified) WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(group) FORMAT TabSeparated
-            """)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == keys.count + 4, let t = Int(fields[keys.count]) else { continue }
-            var result = CounterSum.Result()
-            func counter(_ text: String) -> Int64 {
-                // UInt64 sums past Int64.max stop there, as SQLite's do.
-                guard let n = UInt64(text) else { return 0 }
-                if n > UInt64(Int64.max) {
-                    result.clamps.saturated = true
-                    return Int64.max
+        let stamp = perBin ? "toUInt32(stamp_inserted) AS t" : "toUInt32(\(from))"
+        let select = (keyList + [stamp, "sum(bytes)", "sum(packets)", flows ? "sum(flows)" : "0"]).joined(separator: ", ")
+        let group = keyList + (perBin ? ["t"] : [])
+        // No key and no bin: one total, and no row at all when nothing matches (as with a GROUP BY).
+        let sql = "SELECT \(select) FROM \(qualified) WHERE \(conditions.joined(separator: " AND "))"
+            + (group.isEmpty ? " HAVING count() > 0" : " GROUP BY \(group.joined(separator: ", "))") + " FORMAT TabSeparated"
+        try client.queryBlocking(sql) { bytes in
+            var rows = TabSeparatedRows(bytes)
+            while rows.next() {
+                guard rows.fields.count == keys.count + 4, let t = rows.unsigned(keys.count).flatMap({ Int(exactly: $0) }) else { continue }
+                var result = CounterSum.Result()
+                func counter(_ i: Int) -> Int64 {
+                    // UInt64 sums past Int64.max stop there, as SQLite's do.
+                    guard let n = rows.unsigned(i) else { return 0 }
+                    if n > UInt64(Int64.max) {
+                        result.clamps.saturated = true
+                        return Int64.max
+                    }
+                    return Int64(n)
                 }
-                return Int64(n)
+                result.bytes = counter(keys.count + 1)
+                result.packets = counter(keys.count + 2)
+                result.flows = counter(keys.count + 3)
+                body((0..<keys.count).map(rows.text), t, result)
             }
-            result.bytes = counter(fields[keys.count + 1])
-            result.packets = counter(fields[keys.count + 2])
-            result.flows = counter(fields[keys.count + 3])
-            body(fields[..<keys.count].map(Self.unescape), t, result)
         }
     }
 

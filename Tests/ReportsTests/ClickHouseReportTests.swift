@@ -132,11 +132,19 @@ struct ClickHouseReportTests {
                     Reports.matrix(try Breakdown.compute($0, by: ["peer_ip_src", "peer_dst_as"], query: query), cell: cell, maxColumns: 4, maxRows: 10)
                 }
             }
+            // Volumes only, as `report matrix` asks for them: ClickHouse then groups by key alone.
+            for cell in [Reports.Cell.bytes, .avg] {
+                try both {
+                    Reports.matrix(
+                        try Breakdown.compute($0, by: ["peer_ip_src", "peer_dst_as"], query: query, detail: false), cell: cell,
+                        maxColumns: 4, maxRows: 10)
+                }
+            }
             try both { try Reports.series(try Breakdown.compute($0, by: ["peer_ip_dst"], query: query), limit: 3, utc: true) }
             try both { try Reports.capacity($0, capacities, query: query, threshold: 0.8, now: Self.start) }
             try both { Reports.coverage(try Breakdown.compute($0, by: ["net_dst", "mask_dst"], query: query)) }
         }
-        #expect(compared == queries.count * 8)
+        #expect(compared == queries.count * 10)
         // A table that is not there names the database's tables.
         #expect(throws: ReportSource.Error.self) {
             try ReportSource(

@@ -64,6 +64,12 @@ public struct ClickHouseClient: Sendable {
     /// `query` for callers outside async code (reports): waits on the request's future, so
     /// never call it on an event loop.
     public func queryBlocking(_ sql: String) throws -> String {
+        try queryBlocking(sql) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `queryBlocking` with the answer's bytes as they arrived, for results too large to copy
+    /// into a `String` first (a report's groups).
+    public func queryBlocking<T>(_ sql: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         let target = try target([:])
         let response: HTTPClient.Response
         do {
@@ -74,9 +80,9 @@ public struct ClickHouseClient: Sendable {
         } catch {
             throw Error.transport(url: url, reason: "\(error)")
         }
-        let text = response.body.map { String(buffer: $0) } ?? ""
-        guard response.status.code == 200 else { throw Error.server(status: response.status.code, message: text) }
-        return text
+        let answer = response.body ?? ByteBuffer()
+        guard response.status.code == 200 else { throw Error.server(status: response.status.code, message: String(buffer: answer)) }
+        return try answer.withUnsafeReadableBytes(body)
     }
 
     /// The request URL with `parameters` in its query.
