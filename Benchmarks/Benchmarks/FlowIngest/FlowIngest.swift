@@ -41,26 +41,53 @@ let benchmarks: @Sendable () -> Void = {
 
         Benchmark("IPFIX decode + 5-tuple aggregate, \(keys) keys (2M records)") { benchmark in
             var decoder = FlowDecoder()
-            let binning = TimeBinning(unit: .minutes, count: 1, roundoff: "m", now: 1_700_000_000)
-            var view = View(ViewDefinition(name: "acct", primitives: fiveTuple, binning: binning))
-            var out: [FlowRecord] = []
-            out.reserveCapacity(64)
-            func pass() {
-                for datagram in stream.datagrams {
-                    out.removeAll(keepingCapacity: true)
-                    _ = datagram.withUnsafeBytes { decoder.decode($0, from: exporter, into: &out) }
-                    view.add(contentsOf: out, arrival: 1_700_000_000)
-                }
+            steadyState(benchmark, datagrams: stream.datagrams, keys: keys) { datagram, out in
+                _ = datagram.withUnsafeBytes { decoder.decode($0, from: exporter, into: &out) }
             }
-            // Steady state: a first interval sizes the table, a flush drains it, the
-            // measured interval then fills a table of the same size, as in a running collector.
-            pass()
-            blackHole(view.drain().count)
-            benchmark.startMeasurement()
-            pass()
-            benchmark.stopMeasurement()
-            precondition(view.rowCount == keys)
-            blackHole(view.rowCount)
         }
     }
+
+    // sFlow: flow samples with 128-byte raw headers, 8 per datagram, through the sFlow decoder
+    // (the shared packet parser) and the same view. samples per second = 2,000,000 / seconds.
+    for keys in [10_000, 1_000_000] {
+        let samples = 2_000_000
+        let stream = SFlowStream(keys: keys, samples: samples)
+        Benchmark("sFlow decode + 5-tuple aggregate, \(keys) keys (2M samples)") { benchmark in
+            var decoder = SFlowDecoder()
+            var counters: [InterfaceCounters] = []
+            var counts = SFlowOutcome()
+            steadyState(benchmark, datagrams: stream.datagrams, keys: keys) { datagram, out in
+                _ = datagram.withUnsafeBytes {
+                    decoder.decode($0, from: SFlowStream.exporter, now: 1_700_000_000, into: &out, counters: &counters, sflow: &counts)
+                }
+            }
+            precondition(counts.flowSamples == 2 * samples)
+        }
+    }
+}
+
+/// Decodes `datagrams` with `decode` into the 5-tuple view with 1-minute bins, in the steady
+/// state: a first pass sizes the table, a drain empties it as a flush would, and the measured
+/// pass fills a table of the same size again, as in a running collector.
+func steadyState(
+    _ benchmark: Benchmark, datagrams: [[UInt8]], keys: Int, decode: ([UInt8], inout [FlowRecord]) -> Void
+) {
+    let binning = TimeBinning(unit: .minutes, count: 1, roundoff: "m", now: 1_700_000_000)
+    var view = View(ViewDefinition(name: "acct", primitives: fiveTuple, binning: binning))
+    var out: [FlowRecord] = []
+    out.reserveCapacity(64)
+    func pass() {
+        for datagram in datagrams {
+            out.removeAll(keepingCapacity: true)
+            decode(datagram, &out)
+            view.add(contentsOf: out, arrival: 1_700_000_000)
+        }
+    }
+    pass()
+    blackHole(view.drain().count)
+    benchmark.startMeasurement()
+    pass()
+    benchmark.stopMeasurement()
+    precondition(view.rowCount == keys)
+    blackHole(view.rowCount)
 }
