@@ -67,9 +67,12 @@ def ipv6_packet(src, dst, nh, payload, tc=0, label=0):
                        socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + payload
 
 
+_PAYLOAD = bytes((i * 7) & 0xFF for i in range(4096))
+
+
 def transport(proto, sport, dport, size, flags=0x18, icmp=(8, 0)):
     """A transport header plus `size` bytes of payload (checksums left 0: no collector reads them)."""
-    body = bytes((i * 7) & 0xFF for i in range(size))
+    body = _PAYLOAD[:size] if size <= len(_PAYLOAD) else bytes((i * 7) & 0xFF for i in range(size))
     if proto == TCP:
         return struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, flags, 65535, 0, 0) + body
     if proto == UDP:
