@@ -320,7 +320,7 @@ public struct SFlowDecoder: Sendable {
     func rawHeader(_ r: inout Reader, _ flow: inout FlowRecord) throws -> Bool {
         let proto = try r.u32()
         let frameLength = try r.u32()
-        let stripped = try r.u32()
+        _ = try r.u32()  // stripped: the frame length counts it (FCS), as sfacctd does
         let headerLength = Int(try r.u32())
         guard headerLength <= r.end - r.offset else { throw FlowDecodeError.truncatedRecord }
         let link: PacketParser.LinkType
@@ -346,13 +346,8 @@ public struct SFlowDecoder: Sendable {
         flow.tcpFlags = s.tcpFlags
         flow.srcPort = s.srcPort
         flow.dstPort = s.dstPort
-        flow.bytes = SFlowDecoder.sampledBytes(frameLength: frameLength, stripped: stripped, link: link, packet: s)
+        flow.bytes = UInt64(frameLength)
         return true
-    }
-
-    /// The bytes a sampled packet counts for.
-    static func sampledBytes(frameLength: UInt32, stripped: UInt32, link: PacketParser.LinkType, packet: PacketSummary) -> UInt64 {
-        UInt64(frameLength)
     }
 
     /// sFlow sampled IPv4 (format 3) and IPv6 (format 4).

@@ -10,10 +10,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
+from lib_clickhouse import config_xml  # noqa: E402
 
 BINARY = "/usr/sbin/clickhouse-server"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -48,24 +52,8 @@ class ClickHouseServer:
         log_config = ("<query_log><database>system</database><table>query_log</table>"
                       "<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>") if query_log else ""
         with open(os.path.join(directory, "config.xml"), "w") as f:
-            f.write("""<?xml version="1.0"?>
-<yandex>
-    <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog></logger>
-    <http_port>{http}</http_port>
-    <tcp_port>{tcp}</tcp_port>
-    <listen_host>127.0.0.1</listen_host>
-    <path>{d}/data/</path>
-    <tmp_path>{d}/tmp/</tmp_path>
-    <user_files_path>{d}/user_files/</user_files_path>
-    <format_schema_path>{d}/format_schemas/</format_schema_path>
-    <users_config>{d}/users.xml</users_config>
-    <default_profile>default</default_profile>
-    <default_database>default</default_database>
-    <mark_cache_size>{marks}</mark_cache_size>
-    {log}
-    {extra}
-</yandex>
-""".format(d=directory, http=self.http_port, tcp=self.tcp_port, marks=mark_cache_mib << 20, log=log_config, extra=extra))
+            f.write(config_xml(directory, self.http_port, self.tcp_port,
+                               "<mark_cache_size>%d</mark_cache_size>\n%s\n%s" % (mark_cache_mib << 20, log_config, extra)))
         with open(os.path.join(directory, "users.xml"), "w") as f:
             f.write("""<?xml version="1.0"?>
 <yandex>

@@ -9,18 +9,12 @@ import lib
 BINARY = "/usr/sbin/clickhouse-server"
 
 
-class ClickHouse:
-    def __init__(self, c, name="clickhouse", ports=None, extra=""):
-        """`ports`: (http, tcp), e.g. chosen beforehand for a cluster; `extra`: XML added to
-        the server's configuration (remote_servers)."""
-        if not os.access(BINARY, os.X_OK):
-            raise lib.CaseSkipped("clickhouse-server is not installed (tools/deps test installs it)")
-        self.c, self.name = c, name
-        self.dir = c.path(name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.http_port, self.tcp_port = ports or (c.free_port(), c.free_port())
-        with open(os.path.join(self.dir, "config.xml"), "w") as f:
-            f.write("""<?xml version="1.0"?>
+
+def config_xml(directory, http_port, tcp_port, settings=""):
+    """A clickhouse-server configuration of its own: loopback ports, every path under
+    `directory`, the users file beside it; `settings` adds elements (caches, query_log,
+    remote_servers)."""
+    return """<?xml version="1.0"?>
 <yandex>
     <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog></logger>
     <http_port>{http}</http_port>
@@ -33,11 +27,24 @@ class ClickHouse:
     <users_config>{d}/users.xml</users_config>
     <default_profile>default</default_profile>
     <default_database>default</default_database>
-    <mark_cache_size>5368709</mark_cache_size>
-    <uncompressed_cache_size>8589934</uncompressed_cache_size>
-{extra}
+{settings}
 </yandex>
-""".format(d=self.dir, http=self.http_port, tcp=self.tcp_port, extra=extra))
+""".format(d=directory, http=http_port, tcp=tcp_port, settings=settings)
+
+class ClickHouse:
+    def __init__(self, c, name="clickhouse", ports=None, extra=""):
+        """`ports`: (http, tcp), e.g. chosen beforehand for a cluster; `extra`: XML added to
+        the server's configuration (remote_servers)."""
+        if not os.access(BINARY, os.X_OK):
+            raise lib.CaseSkipped("clickhouse-server is not installed (tools/deps test installs it)")
+        self.c, self.name = c, name
+        self.dir = c.path(name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.http_port, self.tcp_port = ports or (c.free_port(), c.free_port())
+        with open(os.path.join(self.dir, "config.xml"), "w") as f:
+            f.write(config_xml(self.dir, self.http_port, self.tcp_port,
+                               "<mark_cache_size>5368709</mark_cache_size>\n"
+                               "<uncompressed_cache_size>8589934</uncompressed_cache_size>\n" + extra))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write("""<?xml version="1.0"?>
 <yandex>

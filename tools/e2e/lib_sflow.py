@@ -21,6 +21,8 @@ import socket
 import struct
 import sys
 
+from lib_live import checksum as _csum
+
 # ----------------------------------------------------------------------------------- frames
 
 MAC_A = bytes.fromhex("020000000a01")
@@ -28,15 +30,6 @@ MAC_B = bytes.fromhex("020000000b02")
 ETH_IP4, ETH_IP6, ETH_VLAN, ETH_MPLS = 0x0800, 0x86DD, 0x8100, 0x8847
 TCP, UDP, ICMP, ICMP6 = 6, 17, 1, 58
 VLANS = (10, 20, 100, 200, 4000)
-
-
-def _csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ethernet_frame(payload, ethertype, vlan, labels=()):
