@@ -52,9 +52,10 @@ public final class Collector: Sendable {
     public let sflowPort = NIOLockedValueBox<Int?>(nil)
     /// nfacctd_allow_file, replaced by a reload.
     let intakeFilter: IntakeFilter
-    /// Where sFlow's interface counters go (`interface_counters` in the first sqlite3 view's
-    /// file), and the rows of failed writes waiting for the next.
-    let countersStore: SQLiteStore?
+    /// Where sFlow's interface counters go (`interface_counters` beside the first view that
+    /// stores in a database, `StorageFactory.interfaceCountersStorage`), and the rows of failed
+    /// writes waiting for the next.
+    let countersStorage: (any InterfaceCountersStorage)?
     let countersBacklog = NIOLockedValueBox<[InterfaceCountersRow]>([])
     /// sfacctd_counter_file, when set.
     let counterLog: SFlowCounterLog?
@@ -98,8 +99,7 @@ public final class Collector: Sendable {
                 throw StartupError(description: "bgp_rib_snapshot_db \(path): \(error)")
             }
         }
-        self.countersStore = config.sflow
-            ? sinks.first(where: { $0.config.plugin == .sqlite3 }).flatMap { stores.sqlite[$0.config.sqlDB] } : nil
+        self.countersStorage = config.sflow ? try stores.interfaceCountersStorage(for: config.views, in: config) : nil
         self.counterLog = config.sflowCounterFile.map { SFlowCounterLog(template: $0, utc: config.timestampsUTC) }
         self.bgp = config.bgp.enabled
             ? BGPService(config: config, registry: metrics.registry, logger: logger, snapshotStore: snapshotStore) : nil
@@ -146,7 +146,8 @@ public final class Collector: Sendable {
         let stats = shards.stats() ?? loop.makeSucceededFuture(ShardStats())
         return stats.map { [metrics, views] stats in
             metrics.publish(stats)
-            metrics.publishStorage(views.map { ($0.config.name, $0.storage.counters) })
+            metrics.publishStorage(views.map { ($0.config.name, $0.storage.counters) }
+                + (self.countersStorage.map { [(InterfaceCountersTable.name, $0.counters)] } ?? []))
             return metrics.render()
         }
     }

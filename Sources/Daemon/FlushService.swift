@@ -46,10 +46,13 @@ struct StorageService: Service {
 
     func run() async throws {
         let views = collector.views
+        let counters = collector.countersStorage
         await withTaskGroup(of: Void.self) { tasks in
             for view in views { tasks.addTask { await view.storage.run() } }
+            if let counters { tasks.addTask { await counters.run() } }
             try? await gracefulShutdown()
             for view in views { view.storage.finish() }
+            counters?.finish()
         }
         collector.logger.debug("storage stopped")
     }
@@ -124,13 +127,12 @@ extension Collector {
                 ])
             }
         }
-        // Without a sqlite3 view there is nowhere to keep them (yet): taken so they do not pile up.
-        guard !rows.isEmpty, let store = countersStore else { return }
+        // Without a view in a database there is nowhere to keep them: taken so they do not pile up.
+        guard !rows.isEmpty, let storage = countersStorage else { return }
         let now = Int(time(nil))
-        let utc = config.timestampsUTC
         do {
             try await NIOThreadPool.singleton.runIfActive { [rows] in
-                try InterfaceCountersTable.write(rows, into: store, now: now, utc: utc)
+                try storage.write(rows, now: now)
             }
             metrics.recordInterfaceCounters(written: rows.count, failed: false, dropped: 0)
         } catch {
@@ -139,7 +141,7 @@ extension Collector {
             countersBacklog.withLockedValue { $0 = rows + $0 }
             metrics.recordInterfaceCounters(written: 0, failed: true, dropped: dropped)
             logger.error("cannot write interface counters; kept for the next try", metadata: [
-                "db": "\(store.path)", "rows_kept": "\(rows.count)", "rows_dropped": "\(dropped)", "error": "\(error)",
+                "storage": "\(storage.location)", "rows_kept": "\(rows.count)", "rows_dropped": "\(dropped)", "error": "\(error)",
             ])
         }
     }

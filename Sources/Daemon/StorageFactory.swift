@@ -28,28 +28,58 @@ struct StorageFactory {
     /// A clickhouse view: its tables are made (or checked) by the sender before its first
     /// insert, so a collector starts and spools while the server is down.
     func clickhouseStorage(for view: ViewConfig, primitives: [Primitive]) throws -> ClickHouseViewStorage {
-        func fail(_ why: String) -> Collector.StartupError {
-            Collector.StartupError(description: "plugin clickhouse[\(view.name)]: \(why)")
-        }
         let options = view.clickhouse
-        var user: String?, password: String?
-        if let file = options.credentialsFile {
-            guard let credentials = try? ClickHouseClient.credentials(file: file) else {
-                throw fail("clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
-            }
-            (user, password) = (credentials.user, credentials.password)
-        }
         do {
             let schema = try ClickHouseSchema(
                 database: options.database, table: view.sqlTable, primitives: primitives,
                 numericProtocols: view.numProtos, cluster: options.cluster)
-            let settings = ClickHouseSettings(
-                url: options.url, user: user, password: password, timeoutSeconds: options.timeoutSeconds,
-                spoolDirectory: options.spoolDirectory + "/" + view.name, spoolBytes: options.spoolBytes,
-                retentionDays: options.retentionDays)
-            return try ClickHouseViewStorage(schema: schema, settings: settings, logger: logger)
+            return try ClickHouseViewStorage(schema: schema, settings: clickhouseSettings(for: view, spool: view.name), logger: logger)
+        } catch let error as Collector.StartupError {
+            throw error
         } catch {
-            throw fail("\(error)")
+            throw Collector.StartupError(description: "plugin clickhouse[\(view.name)]: \(error)")
+        }
+    }
+
+    /// A clickhouse view's server, credentials, timeout, retention and spool (`spool`: the
+    /// directory under clickhouse_spool_dir).
+    func clickhouseSettings(for view: ViewConfig, spool: String) throws -> ClickHouseSettings {
+        let options = view.clickhouse
+        var user: String?, password: String?
+        if let file = options.credentialsFile {
+            guard let credentials = try? ClickHouseClient.credentials(file: file) else {
+                throw Collector.StartupError(
+                    description: "plugin clickhouse[\(view.name)]: clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
+            }
+            (user, password) = (credentials.user, credentials.password)
+        }
+        return ClickHouseSettings(
+            url: options.url, user: user, password: password, timeoutSeconds: options.timeoutSeconds,
+            spoolDirectory: options.spoolDirectory + "/" + spool, spoolBytes: options.spoolBytes,
+            retentionDays: options.retentionDays)
+    }
+
+    /// Where sFlow's interface counters go: beside the first view (in the configuration's order)
+    /// that stores in a database: `interface_counters` in its SQLite file, or in its ClickHouse
+    /// database (on its cluster, with its retention; spooled under its clickhouse_spool_dir in
+    /// `_interface_counters`). nil when no view does (print views only).
+    func interfaceCountersStorage(for views: [ViewConfig], in config: CollectorConfig) throws -> (any InterfaceCountersStorage)? {
+        guard let view = views.first(where: { $0.plugin == .sqlite3 || $0.plugin == .clickhouse }) else { return nil }
+        switch view.plugin {
+        case .sqlite3:
+            return sqlite[view.sqlDB].map { SQLiteInterfaceCounters(store: $0, utc: config.timestampsUTC) }
+        case .clickhouse:
+            do {
+                return try ClickHouseInterfaceCounters(
+                    database: view.clickhouse.database, cluster: view.clickhouse.cluster,
+                    settings: clickhouseSettings(for: view, spool: "_interface_counters"), logger: logger)
+            } catch let error as Collector.StartupError {
+                throw error
+            } catch {
+                throw Collector.StartupError(description: "plugin clickhouse[\(view.name)]: interface counters: \(error)")
+            }
+        case .print:
+            return nil
         }
     }
 

@@ -90,6 +90,34 @@ public struct ClickHouseTable: Sendable {
         }
     }
 
+    /// sFlow's interface counters in [from, to), as `Reports.interfaceCounters` gives them: per
+    /// agent, ifIndex and minute, oldest first (rows of a minute written by several flushes or
+    /// collectors summed, the speed the highest). `interface_counters` of the view's database:
+    /// the Distributed table over every shard in a cluster.
+    func interfaceCounters(
+        from: Int, to: Int, _ body: (String, Int64, Int, Int64, Int64, Int64) throws -> Void
+    ) throws {
+        let table = InterfaceCountersTable.name
+        let present = try client.queryBlocking("""
+            SELECT count() FROM system.tables WHERE database = \(Self.literal(database)) AND name = \(Self.literal(table)) \
+            FORMAT TabSeparated
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard present != "0" else { throw ReportSource.Error.noInterfaceCounters(path: "\(client.url) database \(database)") }
+        try client.queryBlocking("""
+            SELECT peer_ip_src, iface, toUInt32(stamp_inserted) AS t, sum(in_bytes), sum(out_bytes), max(if_speed) \
+            FROM \(database).\(table) WHERE stamp_inserted >= toDateTime(\(from)) AND stamp_inserted < toDateTime(\(to)) \
+            GROUP BY peer_ip_src, iface, t ORDER BY t FORMAT TabSeparated
+            """) { bytes in
+            var rows = TabSeparatedRows(bytes)
+            while rows.next() {
+                guard rows.fields.count == 6, let ifIndex = rows.unsigned(1), let t = rows.unsigned(2) else { continue }
+                // Sums past Int64.max stop there, as SQLite's counters do.
+                func clamp(_ i: Int) -> Int64 { Int64(clamping: rows.unsigned(i) ?? 0) }
+                try body(rows.text(0), Int64(clamping: ifIndex), Int(clamping: t), clamp(3), clamp(4), clamp(5))
+            }
+        }
+    }
+
     /// A string literal: backslashes and quotes escaped.
     static func literal(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"

@@ -9,15 +9,18 @@ extension Reports {
     /// and direction (the view's bytes with `peer_ip_src` = the agent and `iface_in` or
     /// `iface_out` = the ifIndex) and the share of the counters' bytes they account for: the
     /// sampling coverage (about 1/rate without renormalisation, about 1 with it).
-    public static func interfaceCapacity(
-        _ source: ReportSource, query: ReportQuery, threshold: Double, now: Int
-    ) throws -> ReportTable {
-        guard let queue = source.queue else {
-            throw ReportSource.Error.needsSQLite("capacity from interface counters (\(InterfaceCountersTable.name))")
+    /// Every row of `interface_counters` with a stamp in [from, to), oldest first: agent,
+    /// ifIndex, stamp, in and out bytes, speed. From the SQLite file of the view, or from the
+    /// ClickHouse database of the view (its rows of a minute summed there, the speed the highest
+    /// reported in the minute). The speed used is the last one reported in the range.
+    static func interfaceCounters(
+        _ source: ReportSource, from: Int, to: Int, _ body: (String, Int64, Int, Int64, Int64, Int64) throws -> Void
+    ) throws {
+        if let clickhouse = source.clickhouse {
+            try clickhouse.interfaceCounters(from: from, to: to, body)
+            return
         }
-        let grid = try BinGrid.resolve(source, query)
-        struct Port: Hashable { var agent: String, ifIndex: Int64 }
-        var inBytes: [Port: [Int: Int64]] = [:], outBytes: [Port: [Int: Int64]] = [:], speed: [Port: Int64] = [:]
+        guard let queue = source.queue else { return }
         try queue.read { db in
             guard try db.tableExists(InterfaceCountersTable.name) else {
                 throw ReportSource.Error.noInterfaceCounters(path: source.path)
@@ -25,15 +28,28 @@ extension Reports {
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT peer_ip_src, iface, stamp_inserted, in_bytes, out_bytes, if_speed FROM \(InterfaceCountersTable.name)
                 WHERE stamp_inserted >= ? AND stamp_inserted < ? ORDER BY stamp_inserted
-                """, arguments: [SQLTime.format(grid.first, utc: source.utc), SQLTime.format(grid.end, utc: source.utc)])
+                """, arguments: [SQLTime.format(from, utc: source.utc), SQLTime.format(to, utc: source.utc)])
             while let row = try rows.next() {
-                guard let stamp = SQLTime.parse(row[2] as String? ?? "", utc: source.utc), let bin = grid.index(stamp) else { continue }
-                let port = Port(agent: row[0] as String? ?? "", ifIndex: row[1] as Int64? ?? 0)
-                let start = grid.start(bin)
-                inBytes[port, default: [:]][start, default: 0].addSaturated(max(0, row[3] as Int64? ?? 0))
-                outBytes[port, default: [:]][start, default: 0].addSaturated(max(0, row[4] as Int64? ?? 0))
-                if let s = row[5] as Int64?, s > 0 { speed[port] = s }
+                guard let stamp = SQLTime.parse(row[2] as String? ?? "", utc: source.utc) else { continue }
+                try body(row[0] as String? ?? "", row[1] as Int64? ?? 0, stamp,
+                         row[3] as Int64? ?? 0, row[4] as Int64? ?? 0, row[5] as Int64? ?? 0)
             }
+        }
+    }
+
+    public static func interfaceCapacity(
+        _ source: ReportSource, query: ReportQuery, threshold: Double, now: Int
+    ) throws -> ReportTable {
+        let grid = try BinGrid.resolve(source, query)
+        struct Port: Hashable { var agent: String, ifIndex: Int64 }
+        var inBytes: [Port: [Int: Int64]] = [:], outBytes: [Port: [Int: Int64]] = [:], speed: [Port: Int64] = [:]
+        try interfaceCounters(source, from: grid.first, to: grid.end) { agent, ifIndex, stamp, i, o, s in
+            guard let bin = grid.index(stamp) else { return }
+            let port = Port(agent: agent, ifIndex: ifIndex)
+            let start = grid.start(bin)
+            inBytes[port, default: [:]][start, default: 0].addSaturated(max(0, i))
+            outBytes[port, default: [:]][start, default: 0].addSaturated(max(0, o))
+            if s > 0 { speed[port] = s }
         }
         let flowColumns = Set(source.columns.map { $0.lowercased() })
         var rows: [[ReportTable.Value]] = []

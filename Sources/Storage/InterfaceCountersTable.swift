@@ -44,9 +44,36 @@ public struct InterfaceCountersRow: Sendable, Equatable {
     }
 }
 
+/// Where sFlow's interface counters are kept, behind the same seam as the views' rows: the
+/// collector hands each minute's rows to one of these (SQLite's `interface_counters` beside the
+/// flows, or ClickHouse's), so capacity reports can take speeds and utilisation from the ports
+/// themselves.
+public protocol InterfaceCountersStorage: StorageBackend {
+    /// Stores `rows` all or nothing (when it throws, nothing of them is kept); `now` is
+    /// stamp_updated.
+    func write(_ rows: [InterfaceCountersRow], now: Int) throws
+}
+
+/// `interface_counters` in a sqlite3 view's file.
+public struct SQLiteInterfaceCounters: InterfaceCountersStorage {
+    public let store: SQLiteStore
+    /// timestamps_utc.
+    public let utc: Bool
+
+    public init(store: SQLiteStore, utc: Bool) {
+        self.store = store
+        self.utc = utc
+    }
+
+    public func write(_ rows: [InterfaceCountersRow], now: Int) throws {
+        try InterfaceCountersTable.write(rows, into: store, now: now, utc: utc)
+    }
+
+    public var location: String { "sqlite3 \(store.path) table \(InterfaceCountersTable.name)" }
+}
+
 /// `interface_counters`: sFlow's interface counters per agent, ifIndex and minute, in the same
-/// SQLite file as the flows, so capacity reports can take speeds and utilisation from the ports
-/// themselves. Rows of a minute written by two flushes add up.
+/// SQLite file as the flows. Rows of a minute written by two flushes add up.
 public enum InterfaceCountersTable {
     public static let name = "interface_counters"
 

@@ -29,30 +29,33 @@ public struct WriteResult: Sendable {
     }
 }
 
+/// What every storage backend has beside its writes: where it writes (for logs), work of its own
+/// (e.g. sending a spool to a server), run by the collector from its start until `finish` is
+/// called, which it does after the final flush at a stop, and its own metrics, published with
+/// the collector's (each labelled with the view).
+public protocol StorageBackend: Sendable {
+    /// Where the rows go, for logs: e.g. `sqlite3 /var/lib/pathflow/flows.db table acct`.
+    var location: String { get }
+    func run() async
+    /// Asks `run` to finish what it can and return.
+    func finish()
+    var counters: [StorageCounter] { get }
+}
+
+extension StorageBackend {
+    public func run() async {}
+    public func finish() {}
+    public var counters: [StorageCounter] { [] }
+}
+
 /// The write side of a storage backend for one view: the seam every plugin (`sqlite3`, `print`,
 /// …) sits behind. The collector drains its views every refresh interval and hands each batch
 /// to its view's storage; a batch that failed is handed again, with the next one, until it is
 /// written or the view's backlog bound drops it (counted).
-public protocol ViewStorage: Sendable {
+public protocol ViewStorage: StorageBackend {
     /// Stores a batch all or nothing: when it throws, nothing of the batch may be kept, so the
     /// same batch written again is not counted twice.
     func write(_ batch: FlushBatch) throws -> WriteResult
-    /// Where the rows go, for logs: e.g. `sqlite3 /var/lib/pathflow/flows.db table acct`.
-    var location: String { get }
-    /// Work beside the writes (e.g. sending a spool to a server), run by the collector from its
-    /// start until `finish` is called, which it does after the final flush at a stop.
-    func run() async
-    /// Asks `run` to finish what it can and return.
-    func finish()
-    /// The backend's own counters and gauges, published with the collector's metrics (each
-    /// labelled with the view).
-    var counters: [StorageCounter] { get }
-}
-
-extension ViewStorage {
-    public func run() async {}
-    public func finish() {}
-    public var counters: [StorageCounter] { [] }
 }
 
 /// One of a backend's metrics.

@@ -6,6 +6,7 @@ import NIOPosix
 import NetCore
 import PathflowConfig
 import ServiceLifecycle
+import Storage
 import TestServers
 import Testing
 @testable import Daemon
@@ -193,20 +194,25 @@ import Testing
     /// sFlow through the whole collector: pmacctd's sfprobe datagrams to the sFlow port
     /// (sfacctd's keys), one row per agent and key, bytes and packets as the decoder reads them,
     /// renormalised by each sample's rate; counter samples are counted.
+    /// sfprobe's counters stand still over fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap: one
+    /// more copy of its last counter sample with ifOutOctets `by` higher makes the interface
+    /// carry something.
+    static func sfprobeCountersBumped(_ datagrams: [[UInt8]], outOctetsBy by: UInt64) throws -> [UInt8] {
+        let octets = withUnsafeBytes(of: UInt64(363_641).bigEndian, Array.init)
+        let last = try #require(datagrams.last { d in (0...(d.count - 8)).contains { Array(d[$0..<($0 + 8)]) == octets } })
+        let at = try #require((0...(last.count - 8)).first { Array(last[$0..<($0 + 8)]) == octets })
+        var bumped = last
+        bumped.replaceSubrange(at..<(at + 8), with: withUnsafeBytes(of: (363_641 + by).bigEndian, Array.init))
+        return bumped
+    }
+
     @Test func sflowFromPmacctdsSfprobe() async throws {
         let directory = temporaryDirectory()
         let db = directory.appendingPathComponent("sflow.db").path
         let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap")
         var datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
-        // sfprobe's counters stand still over the capture: one more copy of its last counter
-        // sample with ifOutOctets a million higher makes the interface carry something.
-        let octets = withUnsafeBytes(of: UInt64(363_641).bigEndian, Array.init)
-        let last = try #require(datagrams.last { d in (0...(d.count - 8)).contains { Array(d[$0..<($0 + 8)]) == octets } })
-        let at = try #require((0...(last.count - 8)).first { Array(last[$0..<($0 + 8)]) == octets })
-        var bumped = last
-        bumped.replaceSubrange(at..<(at + 8), with: withUnsafeBytes(of: UInt64(1_363_641).bigEndian, Array.init))
-        datagrams.append(bumped)
+        datagrams.append(try Self.sfprobeCountersBumped(datagrams, outOctetsBy: 1_000_000))
         let toSend = datagrams
         // The expected sums, from the codec (itself checked against tshark).
         var decoder = SFlowDecoder()
@@ -261,6 +267,73 @@ import Testing
         #expect(interfaces?["s"] as Int64? == Int64(counters.count - 1))
         #expect(interfaces?["speed"] as Int64? == Int64(final.ifSpeed))
         #expect(interfaces?["agent"] as String? == "2001:db8::10")
+    }
+
+    /// With a clickhouse view first, sFlow's interface counters go to `interface_counters` in its
+    /// ClickHouse database, through their own spool: the same advance as the SQLite case above,
+    /// split over two flushes (a counter sample on each side of a collector restart would be the
+    /// same), summed by the report's read.
+    @Test(.enabled(if: ClickHouseServer.available || ClickHouseServer.required))
+    func sflowInterfaceCountersIntoClickHouse() async throws {
+        let server = try await ClickHouseServer()
+        let directory = temporaryDirectory()
+        let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap")
+        var datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        datagrams.append(try Self.sfprobeCountersBumped(datagrams, outOctetsBy: 1_000_000))
+        // Two runs on the same database, the first ending after the second counter sample (they
+        // come at the end of the capture): each stores the advance over its own samples.
+        var seen = 0
+        var scan = SFlowDecoder()
+        let half = try #require(datagrams.indices.first { i in
+            var records: [FlowRecord] = [], counters: [InterfaceCounters] = [], outcome = SFlowOutcome()
+            _ = datagrams[i].withUnsafeBytes {
+                scan.decode($0, from: IPAddress(v4: 0x7f00_0001), now: 1, into: &records, counters: &counters, sflow: &outcome)
+            }
+            seen += counters.count
+            return seen >= 2
+        }) + 1
+        for (part, spool) in [(Array(datagrams[..<half]), "a"), (Array(datagrams[half...]), "b")] {
+            let config = try self.config("""
+                sfacctd_ip: 127.0.0.1
+                metrics_listen: false
+                plugins: clickhouse[ch]
+                aggregate[ch]: peer_src_ip, src_host, dst_host
+                clickhouse_url[ch]: \(server.url)
+                clickhouse_database[ch]: sflowtest
+                clickhouse_spool_dir[ch]: \(directory.appendingPathComponent(spool).path)
+                sql_table[ch]: flows
+                """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
+            try await run(config, threads: 1) { port in
+                try Self.sendDatagrams(part, to: port)
+            } inspect: { collector in
+                #expect(collector.countersStorage is ClickHouseInterfaceCounters)
+            }
+        }
+        // The codec's counter records of each run (the codec is checked against tshark).
+        var partCounters: [[InterfaceCounters]] = [[], []]
+        var decoder = SFlowDecoder()
+        var sflow = SFlowOutcome()
+        for (i, d) in datagrams.enumerated() {
+            var ignored: [FlowRecord] = []
+            _ = d.withUnsafeBytes { decoder.decode($0, from: IPAddress(v4: 0x7f00_0001), now: 1, into: &ignored, counters: &partCounters[i < half ? 0 : 1], sflow: &sflow) }
+        }
+        let final = try #require(partCounters[1].last)
+        // Per run: the last sample's counters less the first's (a run's first sample sets the base).
+        func advance(_ c: [InterfaceCounters], _ field: (InterfaceCounters) -> UInt64) -> UInt64 {
+            guard let a = c.first, let b = c.last else { return 0 }
+            return field(b) - field(a)
+        }
+        let expectedIn = partCounters.reduce(0) { $0 + advance($1, \.inOctets) }
+        let expectedOut = partCounters.reduce(0) { $0 + advance($1, \.outOctets) }
+        let expectedSamples = partCounters.reduce(0) { $0 + max(0, $1.count - 1) }
+        #expect(expectedOut == 1_000_000)
+        let answer = try await server.query("""
+            SELECT count(DISTINCT iface), sum(in_bytes), sum(out_bytes), sum(samples), max(if_speed), any(peer_ip_src), uniqExact(batch_id) \
+            FROM sflowtest.interface_counters FORMAT TabSeparated
+            """)
+        let fields = answer.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t").map(String.init)
+        #expect(fields == ["1", "\(expectedIn)", "\(expectedOut)", "\(expectedSamples)", "\(final.ifSpeed)", "2001:db8::10", "2"], "\(answer)")
     }
 
     /// sFlow's extended gateway fills as_path, std_comm and local_pref as sfacctd does (its

@@ -69,6 +69,63 @@ struct ClickHouseReportTests {
         return out
     }
 
+    /// `report capacity --counters` on a clickhouse view reads `interface_counters` from its
+    /// database and prints what the same rows in SQLite give; each minute's counters are written
+    /// in two halves by two flushes (two rows on ClickHouse, one summed row in SQLite).
+    @Test func interfaceCapacityMatchesSQLite() async throws {
+        setenv("TZ", "UTC", 1)
+        tzset()
+        let server = try await ClickHouseServer()
+        let dir = NSTemporaryDirectory() + "pathflow-chifcap-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (flows, counters) = InterfaceCapacityTests.rows()
+        let now = InterfaceCapacityTests.start + 12 * InterfaceCapacityTests.bin
+        let storage = try ClickHouseViewStorage(
+            schema: try ClickHouseSchema(
+                database: "pathflow", table: "flows", primitives: InterfaceCapacityTests.primitives, numericProtocols: false, cluster: nil),
+            settings: ClickHouseSettings(url: server.url, spoolDirectory: dir + "/spool"))
+        _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: flows)], now: now, texts: nil))
+        let onClickHouse = try ClickHouseInterfaceCounters(
+            database: "pathflow", cluster: nil, settings: ClickHouseSettings(url: server.url, spoolDirectory: dir + "/counters"))
+        func halves(_ first: Bool) -> [InterfaceCountersRow] {
+            counters.map { r in
+                var h = InterfaceCountersRow(agent: r.agent, ifIndex: r.ifIndex, minute: r.minute)
+                h.ifSpeed = r.ifSpeed
+                h.inBytes = first ? r.inBytes / 2 : r.inBytes - r.inBytes / 2
+                h.outBytes = first ? r.outBytes / 2 : r.outBytes - r.outBytes / 2
+                h.samples = first ? r.samples / 2 : r.samples - r.samples / 2
+                return h
+            }
+        }
+        try onClickHouse.write(halves(true), now: now)
+        try onClickHouse.write(halves(false), now: now + 60)
+        #expect(onClickHouse.sender.spool.count == 2)
+        for sender in [storage.sender, onClickHouse.sender] {
+            let task = Task { await sender.runSender(drainSeconds: 0) }
+            while sender.spool.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            sender.finish()
+            await task.value
+        }
+        #expect(try await server.query("SELECT count() FROM pathflow.interface_counters FORMAT TabSeparated")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "\(2 * counters.count)")
+        let sqlite = try ReportSource(path: try InterfaceCapacityTests.database(), table: "flows", binSeconds: nil, utc: true)
+        let clickhouse = try ReportSource(
+            clickhouse: ClickHouseTable(client: ClickHouseClient(url: server.url, timeoutSeconds: 30), database: "pathflow", table: "flows"),
+            binSeconds: nil, utc: true)
+        let want = try Reports.interfaceCapacity(sqlite, query: ReportQuery(), threshold: 0.8, now: InterfaceCapacityTests.start)
+        let got = try Reports.interfaceCapacity(clickhouse, query: ReportQuery(), threshold: 0.8, now: InterfaceCapacityTests.start)
+        #expect(want.rows.count == 4)
+        #expect(got.render(.json) == want.render(.json))
+        // A database without the table says so.
+        let empty = try ReportSource(
+            clickhouse: ClickHouseTable(client: ClickHouseClient(url: server.url, timeoutSeconds: 30), database: "pathflow", table: "flows"),
+            binSeconds: nil, utc: true)
+        _ = try await server.query("DROP TABLE pathflow.interface_counters")
+        #expect(throws: ReportSource.Error.self) {
+            try Reports.interfaceCapacity(empty, query: ReportQuery(), threshold: 0.8, now: InterfaceCapacityTests.start)
+        }
+    }
+
     @Test func everyReportMatchesSQLite() async throws {
         setenv("TZ", "UTC", 1)
         tzset()

@@ -15,12 +15,7 @@ import Testing
     /// minute (so 150 MB per bin), and 10 MB out per minute only in the first six bins; its
     /// flows, sampled 1 in 100 and not renormalised, carry 1.5 MB in per bin. Port 4 has
     /// counters but no speed.
-    static func database() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-ifcap-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("f.db").path
-        let store = try SQLiteStore(path: path)
-        try store.prepare(try TableSchema(table: "flows", primitives: [.peerSrcIP, .inIface, .outIface], tableVersion: nil, numericProtocols: false))
+    static func rows() -> (flows: [BinnedKey: Counters], counters: [InterfaceCountersRow]) {
         var rows: [BinnedKey: Counters] = [:]
         var counters: [InterfaceCountersRow] = []
         for i in 0..<12 {
@@ -41,6 +36,18 @@ import Testing
                 counters.append(other)
             }
         }
+        return (rows, counters)
+    }
+
+    static let primitives: [Primitive] = [.peerSrcIP, .inIface, .outIface]
+
+    static func database() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-ifcap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("f.db").path
+        let store = try SQLiteStore(path: path)
+        try store.prepare(try TableSchema(table: "flows", primitives: primitives, tableVersion: nil, numericProtocols: false))
+        let (rows, counters) = Self.rows()
         try store.write(table: "flows", rows: rows, now: start + 12 * bin, utc: true)
         try InterfaceCountersTable.write(counters, into: store, now: start + 12 * bin, utc: true)
         return path

@@ -191,7 +191,7 @@ struct ClickHouseStorageTests {
         let body = try storage.spool.body(of: batch)
         let half = ClickHouseClient(url: server.url)
         try await half.insert(storage.schema.insertStatement, body: Self.firstRows(body, of: batch.rows, schema: storage.schema), queryID: "partial")
-        storage.state.withLock { _ = $0.uncertain.insert(batch.id) }
+        storage.sender.state.withLock { _ = $0.uncertain.insert(batch.id) }
         await drain(storage)
         #expect(storage.stats.partialBatchesRemoved == 1)
         #expect(try await clickhouseRows(server) == sqliteRows(flushes, texts: texts))
@@ -245,8 +245,8 @@ struct ClickHouseStorageTests {
         // The sender checks once an hour, after an insert: the first check came after the first
         // day's insert. The next hour's check:
         #expect(storage.stats.droppedPartitions == 1)
-        storage.retentionChecked.withLock { $0 = .distantPast }
-        try await storage.dropExpiredPartitions()
+        storage.sender.retentionChecked.withLock { $0 = .distantPast }
+        try await storage.sender.dropExpiredPartitions()
         let days = try await server.query(
             "SELECT DISTINCT toYYYYMMDD(stamp_inserted, 'UTC') FROM pathflow.flows ORDER BY 1 FORMAT TabSeparated")
         let today = Int(days.split(separator: "\n").last ?? "") ?? 0

@@ -77,8 +77,11 @@ public struct ClickHouseSchema: Sendable, Equatable {
         return statements
     }
 
-    /// The INSERT a batch's body follows.
-    public var insertStatement: String {
-        "INSERT INTO \(database).\(insertTable) (\(columns.map(\.name).joined(separator: ", "))) FORMAT RowBinary"
+    /// What the sender needs of the table.
+    public var target: ClickHouseTarget {
+        ClickHouseTarget(database: database, insertTable: insertTable, columns: columns.map(\.name), createStatements: createStatements)
     }
+
+    /// The INSERT a batch's body follows.
+    public var insertStatement: String { target.insertStatement }
 }
