@@ -209,7 +209,7 @@ final class CollectorMetrics: Sendable {
             }
             if let denied = intake.withLockedValue({ $0?.filter.denied }), denied > last.denied {
                 counter("pathflow_flow_datagrams_denied_total", labels: [],
-                        help: "Datagrams from exporters not in nfacctd_allow_file, dropped before decoding")
+                        help: "Datagrams from exporters not in nfacctd_allow_file (sfacctd_allow_file), dropped before decoding")
                     .increment(by: Int64(denied - last.denied))
                 last.denied = denied
             }

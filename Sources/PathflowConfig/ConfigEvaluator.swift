@@ -173,7 +173,7 @@ struct ConfigEvaluator {
             diagnostics += problems
         }
         if let line = global.flowAllowFileLine, let path = global.config.flowAllowFilePath, let text = readList(path, line) {
-            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path, key: "nfacctd_allow_file")
+            let (prefixes, problems) = BGPListParser.allowList(text: text, file: path, key: line.key)
             global.config.flowAllowList = prefixes
             diagnostics += problems
         }

@@ -177,6 +177,17 @@ enum ConfigKeys {
                 }
             }
         },
+        // sfacctd's name for the same list (pmacct routes both keys to one handler): the
+        // collector's list covers its NetFlow and sFlow sockets alike.
+        "sfacctd_allow_file": KeyRule.Global { value in
+            ConfigValue.nonEmpty(value).map { path in
+                { draft, line in
+                    draft.config.flowAllowFilePath = path
+                    draft.flowAllowFileLine = line
+                    draft.config.sflow = true
+                }
+            }
+        },
         "bgp_daemon_allow_file": KeyRule.Global { value in
             ConfigValue.nonEmpty(value).map { path in
                 { draft, line in
@@ -607,7 +618,7 @@ enum ConfigKeys {
     static let prefixRules: [(prefix: String, rule: KeyRule)] = [
         ("sfacctd_", .unimplemented(
             reason: "this sfacctd key is not implemented yet (sfacctd_ip, _port, _renormalize, _as, _net, _disable_checks, "
-                + "_time_new, _pipe_size, _counter_file and _counter_output are)", harmless: ["false", "none"])),
+                + "_time_new, _pipe_size, _allow_file, _counter_file and _counter_output are)", harmless: ["false", "none"])),
         // Settings of the BGP/BMP/telemetry daemons, which only run when enabled (and enabling
         // them is fatal above).
         ("bgp_", .noEffect), ("bmp_", .noEffect), ("telemetry_", .noEffect), ("rpki_", .noEffect),

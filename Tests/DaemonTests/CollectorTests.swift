@@ -336,6 +336,36 @@ import Testing
         #expect(fields == ["1", "\(expectedIn)", "\(expectedOut)", "\(expectedSamples)", "\(final.ifSpeed)", "2001:db8::10", "2"], "\(answer)")
     }
 
+    /// sfacctd_allow_file: sFlow from an agent address not in the list is dropped before
+    /// decoding and counted; nothing of it is stored.
+    @Test func sflowFromAnAgentNotAllowedIsDropped() async throws {
+        let directory = temporaryDirectory()
+        let db = directory.appendingPathComponent("denied.db").path
+        let allow = directory.appendingPathComponent("agents.lst").path
+        try "192.0.2.10\n".write(toFile: allow, atomically: true, encoding: .utf8)
+        let capture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/sflow/pmacctd-sfprobe-rate4-ipv6.pcap")
+        let datagrams = try RealCaptures.datagrams(at: capture).map(\.payload)
+        let config = try self.config("""
+            sfacctd_ip: 127.0.0.1
+            sfacctd_allow_file: \(allow)
+            metrics_listen: false
+            plugins: sqlite3
+            aggregate: peer_src_ip, src_host, dst_host
+            sql_db: \(db)
+            """, directory: directory).applying(ConfigOverrides(sflowListenPort: 0))
+        try await run(config, threads: 1) { port in
+            try Self.sendDatagrams(datagrams, to: port)
+        } inspect: { collector in
+            let text = try await collector.renderMetrics(on: MultiThreadedEventLoopGroup.singleton.next()).get()
+            #expect(text.contains("pathflow_flow_datagrams_denied_total \(datagrams.count)"), "\(text)")
+            let samples = text.split(separator: "\n").filter { $0.hasPrefix("pathflow_sflow_flow_samples_total ") }
+            #expect(samples.allSatisfy { $0.hasSuffix(" 0") }, "\(samples)")
+        }
+        let rows = try Self.fetch(try Self.reader(db)) { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM acct") }
+        #expect(rows == 0)
+    }
+
     /// sFlow's extended gateway fills as_path, std_comm and local_pref as sfacctd does (its
     /// default sfacctd_as: sflow): the AS path's ASNs in order, the communities as AS:value.
     @Test func sflowGatewayPathsAndCommunities() async throws {

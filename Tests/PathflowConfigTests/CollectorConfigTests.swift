@@ -255,6 +255,22 @@ struct CollectorConfigTests {
         #expect(Fixtures.make(["plugins: sqlite3", "sfacctd_peer_as: false"]).0?.sflow == false)
     }
 
+    /// sfacctd_allow_file is sfacctd's nfacctd_allow_file: one list for the collector's sockets,
+    /// its problems named under the key the line used.
+    @Test func sfacctdAllowFile() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        let allow = dir.appendingPathComponent("agents.lst").path
+        try "192.0.2.10\n2001:db8::/64\nnot-an-address\n".write(toFile: allow, atomically: true, encoding: .utf8)
+        let (config, diagnostics) = Fixtures.make(["plugins: sqlite3", "sfacctd_allow_file: \(allow)"])
+        let c = try #require(config)
+        #expect(c.sflow && !c.receivesNetFlow)
+        #expect(c.flowAllowList?.map(\.description) == ["192.0.2.10/32", "2001:db8::/64"])
+        #expect(diagnostics.count == 1 && diagnostics.first?.key == "sfacctd_allow_file" && diagnostics.first?.line == 3, "\(diagnostics)")
+        let (missing, d2) = Fixtures.make(["plugins: sqlite3", "sfacctd_allow_file: /nonexistent/agents.lst"])
+        #expect(missing == nil)
+        #expect(d2.map(\.summary) == ["2 sfacctd_allow_file fatal"])
+    }
+
     @Test func defaultValuesOfUnimplementedFeaturesAreAccepted() {
         let (config, diagnostics) = Fixtures.make([
             "plugins: sqlite3", "bgp_daemon: false", "sql_table_type: original",
