@@ -1,4 +1,4 @@
-"""sFlow v5 for the end-to-end case 32 and tools/bench/sflow: traffic, a decoder and an encoder
+"""sFlow v5 for the end-to-end cases 32 and 33 and tools/bench/sflow: traffic, a decoder and an encoder
 of their own (standard library only; nothing shared with pathflow).
 
 * `traffic(seed)`: Ethernet frames, deterministic for a seed: TCP, UDP, ICMP and ICMPv6 over
@@ -8,7 +8,8 @@ of their own (standard library only; nothing shared with pathflow).
 * `pmacct_mpls_walk(frame, start)`: what pmacct 1.7.7 reads of an MPLS label stack, and
   `mpls_misread_frames()`: frames behind two labels it reads at the wrong offset.
 * `decode(datagram)`: an sFlow v5 datagram (sflow.org, "sFlow Version 5", July 2004) as a
-  `Datagram` of `FlowSample`s (compact and expanded) and counter samples.
+  `Datagram` of `FlowSample`s (compact and expanded; the raw packet header, extended router and
+  extended gateway records) and counter samples.
 * `encode_flow_sample(...)`, `encode_datagram(...)`: the other way, compact flow samples with a
   raw packet header only.
 
@@ -282,7 +283,11 @@ def frame_key(frame):
 
 FlowSample = collections.namedtuple(
     "FlowSample", "seq source_class source_index rate pool drops input output header_proto frame_length "
-                  "stripped header key")
+                  "stripped header key router gateway")
+# The extended router (1002) and gateway (1003) records of a flow sample, None when it has none.
+# Addresses as text ("" for an address of type 0); `path` [(segment type, [ASN])], 1 = AS_SET.
+Router = collections.namedtuple("Router", "nexthop src_mask dst_mask")
+Gateway = collections.namedtuple("Gateway", "nexthop as_router src_as src_peer_as path communities local_pref")
 CounterSample = collections.namedtuple("CounterSample", "seq source_class source_index records")
 Datagram = collections.namedtuple("Datagram", "agent sub_agent seq uptime flows counters")
 
@@ -328,6 +333,19 @@ class _Reader:
         return r
 
 
+def _gateway(rec):
+    nexthop, as_router, src_as, src_peer_as = rec.address(), rec.u32(), rec.u32(), rec.u32()
+    path = []
+    for _ in range(rec.u32()):
+        kind = rec.u32()
+        path.append((kind, [rec.u32() for _ in range(rec.u32())]))
+    communities = [rec.u32() for _ in range(rec.u32())]
+    g = Gateway(nexthop, as_router, src_as, src_peer_as, path, communities, rec.u32())
+    if rec.p != rec.end:
+        raise DecodeError("extended gateway longer than its fields")
+    return g
+
+
 def decode(data):
     """One sFlow v5 datagram; DecodeError when it is not one or does not add up."""
     r = _Reader(data)
@@ -355,7 +373,7 @@ def decode(data):
             else:
                 inp = s.u32() << 30 | s.u32()
                 out = s.u32() << 30 | s.u32()
-            hdr = None
+            hdr = router = gateway = None
             for _ in range(s.u32()):
                 rfmt = s.u32()
                 rec = s.sub()
@@ -363,13 +381,17 @@ def decode(data):
                     proto, flen, stripped = rec.u32(), rec.u32(), rec.u32()
                     hlen = rec.u32()
                     hdr = (proto, flen, stripped, bytes(rec.take(hlen)))
+                elif rfmt == 1002:
+                    router = Router(rec.address(), rec.u32(), rec.u32())
+                elif rfmt == 1003:
+                    gateway = _gateway(rec)
             if s.p != s.end:
                 raise DecodeError("flow sample longer than its records")
             if hdr is None:
                 raise DecodeError("flow sample without a raw packet header")
             key = frame_key(hdr[3]) if hdr[0] == 1 else None
             flows.append(FlowSample(sseq, cls, idx, rate, pool, drops, inp, out, hdr[0], hdr[1], hdr[2],
-                                    hdr[3], key))
+                                    hdr[3], key, router, gateway))
         elif fmt in (2, 4):
             sseq = s.u32()
             if fmt == 2:
