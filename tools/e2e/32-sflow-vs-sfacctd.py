@@ -36,13 +36,11 @@ waits for that datagram, so it takes about 90 s."""
 import collections
 import os
 import shutil
-import signal
 import socket
-import threading
-import time
 
 import lib
 import lib_sflow
+import lib_sfprobe
 
 RATE = 8
 AGENT_1, AGENT_N = "192.0.2.10", "192.0.2.20"
@@ -50,12 +48,7 @@ AGENT_MPLS = "192.0.2.30"      # the case's own datagram: frames behind two MPLS
 AGGREGATE = "peer_src_ip, in_iface, out_iface, src_host, dst_host, src_port, dst_port, proto"
 COLUMNS = ("peer_ip_src", "iface_in", "iface_out", "ip_src", "ip_dst", "src_port", "dst_port", "ip_proto")
 
-PMACCTD_CONF = """\
-daemonize: false
-pcap_savefile: {pcap}
-pcap_savefile_wait: true
-plugin_pipe_size: 16777216
-plugin_buffer_size: 65536
+PMACCTD_CONF = lib_sfprobe.PMACCTD_HEAD + """\
 plugins: sfprobe[r1], sfprobe[rn]
 sfprobe_receiver: 127.0.0.1:{port}
 sfprobe_agentip[r1]: {agent1}
@@ -107,65 +100,6 @@ CREATE TABLE acct (
 """
 
 XFLOW_RESET_BOUNDARY = 50       # pmacct 1.7.7 xflow_status.h: a sequence jump larger than this is a reset
-
-
-class Tee:
-    """Receives the agent's datagrams on 127.0.0.1:port and forwards each, in arrival order, to
-    every collector port, 1 ms apart: the agent sends a file's worth (about 900 KB) in a burst,
-    which the tee's receive buffer holds; the pacing and the collectors' 4 MiB buffers
-    (`sfacctd_pipe_size`, as far as net.core.rmem_max allows) keep theirs from overflowing on a
-    busy host."""
-
-    def __init__(self, c, targets):
-        self.targets = targets
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)     # SO_RCVBUFFORCE (root)
-        except OSError:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.settimeout(0.05)
-        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.datagrams = []             # (monotonic arrival time, bytes), every one forwarded
-        self.send_errors = 0
-        self.stop_event = threading.Event()
-        c.stop_events.append(self.stop_event)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop_event.is_set():
-            try:
-                d = self.sock.recv(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            for port in self.targets:
-                try:
-                    self.out.sendto(d, ("127.0.0.1", port))
-                except OSError:
-                    self.send_errors += 1
-            self.datagrams.append((time.monotonic(), d))
-            time.sleep(0.001)
-
-    def drops(self):
-        """Datagrams the kernel dropped on the tee's socket (/proc/net/udp)."""
-        return udp_drops(self.port)
-
-    def stop(self):
-        self.stop_event.set()
-        self.thread.join(5)
-        self.sock.close()
-        self.out.close()
-
-
-def udp_drops(port):
-    want = ":%04X" % port
-    with open("/proc/net/udp") as f:
-        next(f)
-        return sum(int(line.split()[12]) for line in f if line.split()[1].endswith(want))
 
 
 def proto_name(p):
@@ -317,45 +251,10 @@ def start_pathflow(c, name, renormalize):
 
 def check_exporter(c, decoded, frames):
     """The agent's export against the pcap (see the docstring)."""
-    ip_frames = [f for f in frames if lib_sflow.frame_key(f) is not None]
-    # pmacctd's core passes a frame behind MPLS labels as pmacct's label walk reads it: the
-    # traffic holds only stacks it reads right (lib_sflow.traffic).
-    wrong = [i + 1 for i, f in enumerate(frames) if lib_sflow.frame_key(f).mpls and
-             lib_sflow.pmacct_mpls_walk(f, 14)[:2] != (6 if ":" in lib_sflow.frame_key(f).src else 4,
-                                                        4 * lib_sflow.frame_key(f).mpls)]
-    c.check(not wrong, "test error: pmacct misreads the label stacks of frames %s" % wrong[:5])
-    c.check(len(ip_frames) == len(frames), "the pcap has %d frames without IP (test error)" % (len(frames) - len(ip_frames)))
-    by_agent = collections.defaultdict(list)
-    for g in decoded:
-        for s in g.flows:
-            by_agent[(g.agent, g.sub_agent)].append(s)
-    one = by_agent.get((AGENT_1, 0), [])
-    bad = [i for i, s in enumerate(one) if not (
-        i < len(frames) and s.seq == s.pool == i + 1 and s.rate == 1 and s.header == frames[i][:128]
-        and s.frame_length == len(frames[i]) + 4 and s.input == 5 and s.output == 0x3FFFFFFF)]
-    if len(one) != len(frames) or bad:
-        # Which frames never became a sample (the samples keep the frames' order).
-        missing, fi = [], 0
-        for s in one:
-            while fi < len(frames) and s.header != frames[fi][:128]:
-                missing.append(fi)
-                fi += 1
-            fi += 1
-        missing += list(range(fi, len(frames)))
-        c.check(False, "agent %s (rate 1): %d flow samples for %d frames; %d not the frame of their position, "
-                "e.g. sample %s; frames never sampled: %d, e.g. %s" % (
-                    AGENT_1, len(one), len(frames), len(bad), bad[:3], len(missing),
-                    [(i + 1, lib_sflow.frame_key(frames[i])) for i in missing[:3]]))
-    many = by_agent.get((AGENT_N, 3), [])
-    bad = [s.seq for s in many if not (
-        0 < s.pool <= len(frames) and s.rate == RATE and s.header == frames[s.pool - 1][:128]
-        and s.frame_length == len(frames[s.pool - 1]) + 4 and s.input == 0x3FFFFFFF and s.output == 7)]
-    c.check(len(many) > len(frames) // RATE // 2 and not bad,
-            "agent %s (rate %d): %d flow samples for %d frames; %d not the frame their sample_pool numbers, e.g. %s" % (
-                AGENT_N, RATE, len(many), len(frames), len(bad), bad[:3]))
-    others = sorted(set(by_agent) - {(AGENT_1, 0), (AGENT_N, 3), (AGENT_MPLS, 0)})
-    c.check(not others, "flow samples from unexpected agents %s" % others)
-    return len(one), len(many)
+    by_agent = lib_sfprobe.check_agents(c, decoded, frames, {
+        (AGENT_1, 0): (1, 5, lib_sfprobe.INTERNAL), (AGENT_N, 3): (RATE, lib_sfprobe.INTERNAL, 7)},
+        also=[(AGENT_MPLS, 0)])
+    return len(by_agent[(AGENT_1, 0)]), len(by_agent[(AGENT_N, 3)])
 
 
 def case(c):
@@ -385,41 +284,15 @@ def case(c):
     for p in (pf_plain, pf_renorm):
         c.wait_for("%s's /metrics" % p.name, lambda p=p: c.metrics(p.mport) is not None, 30, proc=p)
     collectors = (sf_plain, sf_renorm, pf_plain, pf_renorm)
-    tee = Tee(c, [p.port for p in collectors])
+    tee = lib_sfprobe.Tee(c, [p.port for p in collectors])
 
     # ---- the agent -----------------------------------------------------------------------------
     conf = c.path("pmacctd.conf")
     with open(conf, "w") as f:
         f.write(PMACCTD_CONF.format(pcap=pcap, port=tee.port, agent1=AGENT_1, agentn=AGENT_N, rate=RATE))
     pm = c.start("pmacctd", ["pmacctd", "-f", conf])
-    decoded, undecodable = [], []
-    one = 0
-
-    def complete():
-        nonlocal one
-        while len(decoded) + len(undecodable) < len(tee.datagrams):
-            d = tee.datagrams[len(decoded) + len(undecodable)][1]
-            try:
-                g = lib_sflow.decode(d)
-            except lib_sflow.DecodeError as e:
-                undecodable.append((len(decoded) + len(undecodable), str(e)))
-                continue
-            decoded.append(g)
-            one += len(g.flows) if g.agent == AGENT_1 else 0
-        return one >= len(frames)
-    def settled():
-        """Every frame sampled at rate 1, or sfprobe's final burst (it comes after a pause of a
-        good 20 s) seen; and 2 s without a datagram."""
-        complete()
-        ts = [t for t, _ in tee.datagrams]
-        return bool(ts) and time.monotonic() - ts[-1] >= 2.0 and (
-            one >= len(frames) or any(b - a >= 20 for a, b in zip(ts, ts[1:])))
-    # sfprobe's last datagram comes when its plugin wakes up: within 60 s of the end of the file.
-    try:
-        c.wait_for("sfprobe's last datagram", settled, 100, proc=pm, step=0.5)
-    except lib.CaseFailure as e:
-        c.fail("%s (%d datagrams, %d flow samples of agent %s for %d frames)" % (e, len(tee.datagrams), one,
-                                                                              AGENT_1, len(frames)))
+    export = lib_sfprobe.Export(c, tee, AGENT_1, len(frames))
+    export.wait(pm)
     # The case's own datagram, through the tee like the agent's.
     mpls = lib_sflow.mpls_misread_frames()
     before = len(tee.datagrams)
@@ -429,18 +302,8 @@ def case(c):
         ("127.0.0.1", tee.port))
     sender.close()
     c.wait_for("the tee to forward the case's datagram", lambda: len(tee.datagrams) > before, 5)
-    # Stop forwarding before pmacctd: at exit sfprobe sends stale copies of old samples.
-    tee.stop()
-    complete()
-    pm.stop(signal.SIGINT, timeout=10)
-    forwarded = [d for _, d in tee.datagrams]
-    with open(c.path("forwarded.hex"), "w") as f:
-        f.writelines(d.hex() + "\n" for d in forwarded)
-    lib.log("the tee forwarded %d datagrams (%d bytes) to 4 collectors; its socket dropped %d; send errors %d" % (
-        len(forwarded), sum(map(len, forwarded)), tee.drops(), tee.send_errors))
-    c.check(tee.drops() == 0 and tee.send_errors == 0,
-            "the tee lost datagrams: %d socket drops, %d send errors" % (tee.drops(), tee.send_errors))
-    c.check(not undecodable, "%d datagrams do not decode as sFlow v5, e.g. %s" % (len(undecodable), undecodable[:2]))
+    forwarded = export.finish(pm)
+    decoded = export.decoded
     n1, nn = check_exporter(c, decoded, frames)
     model = Model(decoded)
     lib.log("decoded: %d flow samples (agent %s: %d, agent %s: %d), %d counter samples, %d ICMP samples" % (
@@ -448,23 +311,11 @@ def case(c):
 
     # ---- stop the collectors ---------------------------------------------------------------------
     for p in (pf_plain, pf_renorm):
-        m = c.wait_datagrams(p.name, p.mport, len(forwarded), p, timeout=20)
-        got = {k: int(m.get(k, 0)) for k in ("pathflow_flow_datagrams_total", "pathflow_sflow_flow_samples_total",
-                                              "pathflow_sflow_counter_samples_total", "pathflow_flow_decode_errors_total",
-                                              "pathflow_udp_socket_drops_total", "pathflow_sflow_unknown_samples_total",
-                                              "pathflow_sflow_unknown_records_total", "pathflow_sflow_headers_not_ip_total")}
-        want = {"pathflow_flow_datagrams_total": len(forwarded),
-                "pathflow_sflow_flow_samples_total": sum(model.samples.values()),
-                "pathflow_sflow_counter_samples_total": model.counter_samples,
-                "pathflow_flow_decode_errors_total": 0, "pathflow_udp_socket_drops_total": 0,
-                "pathflow_sflow_unknown_samples_total": 0, "pathflow_sflow_unknown_records_total": 0,
-                "pathflow_sflow_headers_not_ip_total": 0}
-        c.check(got == want, "%s /metrics %s, want %s" % (p.name, got, want))
+        lib_sfprobe.check_pathflow_metrics(c, p.name, p.mport, p, len(forwarded), sum(model.samples.values()),
+                                           model.counter_samples)
         c.stop_pathflow(p)
     for p in (sf_plain, sf_renorm):
-        drops = udp_drops(p.port)
-        c.check(drops == 0, "%s's socket dropped %d datagrams" % (p.name, drops))
-        c.stop_nfacctd(p)
+        lib_sfprobe.stop_sfacctd(c, p)
 
     # ---- rows ----------------------------------------------------------------------------------
     rows = {p.name: db_rows(p.db) for p in collectors}
