@@ -37,7 +37,7 @@ class RouteSet:
 
     STEPS = {}      # no changes after the initial table
 
-    def __init__(self, name, address, paths, flow_prefixes, first_next_hop, next_hops):
+    def __init__(self, name, address, paths, flow_prefixes=(), first_next_hop=None, next_hops=0):
         self.name = name
         self.address = address
         self.paths = list(paths)

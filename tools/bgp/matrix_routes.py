@@ -120,13 +120,13 @@ def gobgp_step(n):
     raise KeyError("matrix_routes has no change %d" % n)
 
 
-def gobgp_config(local, neighbors, hold=90, keepalive=30, connect_retry=None):
-    """routes.py's gobgpd configuration with the BGP identifier ROUTER_ID."""
+def gobgp_config(local, neighbors, hold=90, keepalive=30, connect_retry=None, router_id=ROUTER_ID):
+    """routes.py's gobgpd configuration with the BGP identifier `router_id` (ROUTER_ID)."""
     text = routes.gobgp_config(local, neighbors, hold=hold, keepalive=keepalive, connect_retry=connect_retry)
     old = 'router-id = "%s"' % local
     if text.count(old) != 1:
         raise ValueError("routes.gobgp_config: no single %r line" % old)
-    return text.replace(old, 'router-id = "%s"' % ROUTER_ID)
+    return text.replace(old, 'router-id = "%s"' % router_id)
 
 
 def main():

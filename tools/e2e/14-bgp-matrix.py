@@ -30,7 +30,6 @@ interfaces whose flows pmacct maps the DESIGN way.
 pathflow's part is skipped (the case ends with SKIP after the nfacctd part
 passed) while `pathflow check-config --strict` rejects its configuration or
 the build has no BGP daemon.  About 30 s."""
-import os
 import sqlite3
 import time
 
@@ -105,9 +104,9 @@ class MatrixNfacctd(lib_bgp.Nfacctd):
         self.flow_port = c.free_port()
         self.dbs = {"matrix": c.path("nfacctd-matrix.db"), "full": c.path("nfacctd-full.db")}
         self.columns = {"matrix": lf.MATRIX_COLUMNS, "full": lf.FULL_COLUMNS}
+        self.tables = {view: (db, TABLE) for view, db in self.dbs.items()}
 
     def start(self):
-        lib_bgp.need_tools(self.c, "nfacctd", "sqlite3")
         for view, db in self.dbs.items():
             with sqlite3.connect(db) as conn:
                 conn.executescript(lf.create_table_sql(TABLE, self.columns[view]))
@@ -118,34 +117,7 @@ class MatrixNfacctd(lib_bgp.Nfacctd):
                 bgp_port=self.port, matrix=", ".join(lf.MATRIX_PRIMITIVES),
                 full=", ".join(lf.MATRIX_PRIMITIVES + lf.EXTRA_PRIMITIVES),
                 matrix_db=self.dbs["matrix"], full_db=self.dbs["full"]))
-        self.proc = self.c.start(self.name, ["nfacctd", "-f", self.conf])
-        self.c.wait_for("%s to listen on BGP %s:%d" % (self.name, self.address, self.port),
-                        lambda: lib_bgp.tcp_listening(self.address, self.port), 30, proc=self.proc)
-        self.c.wait_for("%s to listen on UDP %d" % (self.name, self.flow_port),
-                        lambda: lib.udp_port_bound(self.flow_port), 30, proc=self.proc)
-        self.c.wait_for("%s's two sqlite3 plugins to start" % self.name,
-                        lambda: (self.proc.stdout() + self.proc.stderr()).count("cache entries=") >= 2, 30,
-                        proc=self.proc)
-        return self
-
-    def totals(self, view):
-        try:
-            with lib.connect_ro(self.dbs[view]) as conn:
-                p, b = conn.execute("SELECT TOTAL(packets), TOTAL(bytes) FROM %s" % TABLE).fetchone()
-            return int(p), int(b)
-        except sqlite3.Error:
-            return 0, 0
-
-    def wait_written(self, want, timeout=40):
-        """Until both tables hold every flow (nfacctd_time_new: every row is in
-        the current bin, written by the periodic purge), then two refreshes
-        more without change."""
-        self.c.wait_for("nfacctd's tables to hold %s packets/bytes" % (want,),
-                        lambda: all(self.totals(v) == want for v in self.dbs), timeout, proc=self.proc, step=0.5)
-        time.sleep(5)
-        for v in self.dbs:
-            self.c.check(self.totals(v) == want, "nfacctd's %s table changed after holding every flow: %s, want %s" % (
-                v, self.totals(v), want))
+        return self.launch("nfacctd", self.flow_port, plugins=2)
 
 
 class MatrixPathflow(lib_bgp.Pathflow):
@@ -164,19 +136,6 @@ class MatrixPathflow(lib_bgp.Pathflow):
                 bgp_address=self.address, bgp_port=self.port,
                 aggregate=", ".join(lf.MATRIX_PRIMITIVES + lf.EXTRA_PRIMITIVES + ("path_match",)), db=self.db))
         return conf
-
-    def refusal(self):
-        """None if this build takes the configuration, else why not."""
-        if not os.access(lib.PATHFLOW, os.X_OK):
-            self.c.fail("no pathflow binary at %s (build it, or set PATHFLOW_BIN_DIR)" % lib.PATHFLOW)
-        conf = self.config()
-        r = lib.run([lib.PATHFLOW, "check-config", "--strict", "-f", conf], timeout=30,
-                    what="pathflow check-config", check=False)
-        if r.returncode != 0:
-            text = (r.stdout + r.stderr).decode(errors="replace")
-            return "`pathflow check-config --strict` rejects %s (status %d): %s" % (
-                os.path.basename(conf), r.returncode, lib.tail(text, 4))
-        return None
 
 
 def check_against_pmacct_model(c, conn, columns, name):

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import sys
 import time
 import urllib.error
@@ -436,6 +437,19 @@ class Pathflow:
             time.sleep(0.1)
         return self
 
+    def refusal(self):
+        """None if this build takes the configuration (`pathflow check-config --strict`), else why not."""
+        if not os.access(lib.PATHFLOW, os.X_OK):
+            self.c.fail("no pathflow binary at %s (build it, or set PATHFLOW_BIN_DIR)" % lib.PATHFLOW)
+        conf = self.config()
+        r = lib.run([lib.PATHFLOW, "check-config", "--strict", "-f", conf], timeout=30,
+                    what="pathflow check-config", check=False)
+        if r.returncode != 0:
+            text = (r.stdout + r.stderr).decode(errors="replace")
+            return "`pathflow check-config --strict` rejects %s (status %d): %s" % (
+                os.path.basename(conf), r.returncode, lib.tail(text, 4))
+        return None
+
     def stop(self):
         return self.c.stop_pathflow(self.proc)
 
@@ -532,6 +546,7 @@ class Nfacctd:
         self.dump_dir = c.path(name + "-dumps")
         self.proc = None
         self.conf = None
+        self.tables = {}        # {name: (database, table)} of its sqlite3 views, for wait_written
 
     def start(self):
         need_tools(self.c, "nfacctd")
@@ -543,6 +558,20 @@ class Nfacctd:
         self.proc = self.c.start(self.name, ["nfacctd", "-f", self.conf])
         self.c.wait_for("%s to listen on BGP %s:%d" % (self.name, self.address, self.port),
                         lambda: tcp_listening(self.address, self.port), 30, proc=self.proc)
+        return self
+
+    def launch(self, daemon, flow_port, plugins=1):
+        """Starts `daemon -f self.conf` (nfacctd or sfacctd, its BGP daemon on address:port, flows
+        on UDP flow_port, `plugins` sqlite3 views) and waits until all three are up."""
+        need_tools(self.c, daemon, "sqlite3")
+        self.proc = self.c.start(self.name, [daemon, "-f", self.conf])
+        self.c.wait_for("%s to listen on BGP %s:%d" % (self.name, self.address, self.port),
+                        lambda: tcp_listening(self.address, self.port), 30, proc=self.proc)
+        self.c.wait_for("%s to listen on UDP %d" % (self.name, flow_port),
+                        lambda: lib.udp_port_bound(flow_port), 30, proc=self.proc)
+        self.c.wait_for("%s's %d sqlite3 plugin(s) to start" % (self.name, plugins),
+                        lambda: (self.proc.stdout() + self.proc.stderr()).count("cache entries=") >= plugins, 30,
+                        proc=self.proc)
         return self
 
     def stop(self):
@@ -558,6 +587,27 @@ class Nfacctd:
         errors = [l for l in text_before.splitlines() if l.startswith(("ERROR", "ALERT"))]
         self.c.check(not errors, "%s logged: %s" % (self.name, errors[:3]))
         return rc
+
+    def totals(self, name):
+        """(packets, bytes) in the table `name` of self.tables; (0, 0) while it cannot be read."""
+        db, table = self.tables[name]
+        try:
+            with lib.connect_ro(db) as conn:
+                p, b = conn.execute("SELECT TOTAL(packets), TOTAL(bytes) FROM %s" % table).fetchone()
+            return int(p), int(b)
+        except sqlite3.Error:
+            return 0, 0
+
+    def wait_written(self, want, timeout=40):
+        """Until every table of self.tables holds `want` (packets, bytes) (with bins by arrival time
+        every row is in the current bin, written by the periodic purge), then two refreshes more
+        without change."""
+        self.c.wait_for("%s's tables to hold %s packets/bytes" % (self.name, want,),
+                        lambda: all(self.totals(v) == want for v in self.tables), timeout, proc=self.proc, step=0.5)
+        time.sleep(5)
+        for v in self.tables:
+            self.c.check(self.totals(v) == want, "%s's %s table changed after holding every flow: %s, want %s" % (
+                self.name, v, self.totals(v), want))
 
     def dump_files(self, stamp):
         """The dump files of the dump taken at `stamp` (a unix time on a minute)."""

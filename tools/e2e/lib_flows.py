@@ -49,12 +49,12 @@ COLUMN_OF = {
     "peer_dst_as": "peer_as_dst", "dst_as": "as_dst", "as_path": "as_path", "local_pref": "local_pref",
     "med": "med", "std_comm": "comms", "ext_comm": "ecomms", "lrg_comm": "lcomms",
     "peer_src_as": "peer_as_src", "src_as": "as_src", "dst_net": "net_dst", "dst_mask": "mask_dst",
-    "path_match": "path_match",
+    "path_match": "path_match", "dst_host": "ip_dst",
 }
 MATRIX_COLUMNS = tuple(COLUMN_OF[p] for p in MATRIX_PRIMITIVES)
 FULL_COLUMNS = MATRIX_COLUMNS + tuple(COLUMN_OF[p] for p in EXTRA_PRIMITIVES)
 PATHFLOW_COLUMNS = FULL_COLUMNS + ("path_match",)
-TEXT_COLUMNS = {"peer_ip_src", "peer_ip_dst", "as_path", "comms", "ecomms", "lcomms", "net_dst", "path_match"}
+TEXT_COLUMNS = {"peer_ip_src", "peer_ip_dst", "as_path", "comms", "ecomms", "lcomms", "net_dst", "path_match", "ip_dst"}
 
 # the values DESIGN §3.6 names
 EXACT, COVERING, BEST, MISMATCH, NO_ROUTE, NO_PEER = "exact", "covering", "best", "mismatch", "no_route", "no_peer"
@@ -417,7 +417,7 @@ def design_outcome(flow, table, routers=None):
     return row
 
 
-def pmacct_outcomes(flow, table):
+def pmacct_outcomes(flow, table, routers=None):
     """What nfacctd 1.7.7 writes (nfacctd_as: bgp, nfacctd_net: bgp,
     bgp_peer_src_as_type: bgp), as a list of alternatives ({column: value}
     without path_match); more than one where nfacctd takes whichever of
@@ -431,9 +431,10 @@ def pmacct_outcomes(flow, table):
     Destination: most specific covering prefix with a path whose next hop is
     the flow's; a flow without next hop (or 0.0.0.0) matches nothing on an
     ADD-PATH session (bgp_lookup_node_match_cmp_bgp).  Source: any path of
-    the most specific covering prefix (no next-hop test)."""
+    the most specific covering prefix (no next-hop test).  `routers` as for
+    design_outcome."""
     row = {"peer_ip_src": flow.exporter, "iface_in": flow.iface}
-    router = ROUTERS.get(flow.exporter)
+    router = (ROUTERS if routers is None else routers).get(flow.exporter)
     if router is None:
         row.update(_empty_dst(flow), **_src_values(None))
         return [row]
