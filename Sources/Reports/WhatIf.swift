@@ -28,6 +28,19 @@ public enum WhatIfAnalysis {
         public var description: String
     }
 
+    /// Reads the RIB snapshot: in the view's own database, or in `snapshot` (bgp_rib_snapshot_db)
+    /// when it is elsewhere, as for a clickhouse view.
+    static func withSnapshot<T>(_ source: ReportSource, _ snapshot: String?, _ body: (Database) throws -> T) throws -> T {
+        guard let snapshot else { return try source.read("the RIB snapshot (rib_paths)", body) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        guard FileManager.default.fileExists(atPath: snapshot) else {
+            throw Error(description: "no RIB snapshot database at \(snapshot) (bgp_rib_snapshot_db)")
+        }
+        return try DatabaseQueue(path: snapshot, configuration: configuration).read(body)
+    }
+
     /// Load per `by` (peer_ip_dst or peer_as_dst) before and after the failure: bytes and p95
     /// bit/s, and p95 utilisation where `capacities` has a line for exactly that exit.
     /// `snapshot`: the SQLite file holding the RIB snapshot (bgp_rib_snapshot_db) when it is not
@@ -39,16 +52,7 @@ public enum WhatIfAnalysis {
         for c in ["peer_ip_src", "net_dst", "mask_dst", failure.column] { try source.require(c) }
         let by = try source.column(by)
         let snapshotPath = snapshot ?? source.path
-        func withSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
-            guard let snapshot else { return try source.read("what-if (the RIB snapshot, rib_paths)", body) }
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.busyMode = .timeout(10)
-            guard FileManager.default.fileExists(atPath: snapshot) else {
-                throw Error(description: "no RIB snapshot database at \(snapshot) (bgp_rib_snapshot_db)")
-            }
-            return try DatabaseQueue(path: snapshot, configuration: configuration).read(body)
-        }
+        func withSnapshot<T>(_ body: (Database) throws -> T) throws -> T { try Self.withSnapshot(source, snapshot, body) }
         let snapshotColumns = try withSnapshot { db in
             try Row.fetchAll(db, sql: "PRAGMA table_info(rib_paths)").map { $0["name"] as String }
         }

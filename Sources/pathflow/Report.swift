@@ -9,7 +9,7 @@ import Storage
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, prefixes.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
             ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
             or is flat). The first note of a text report says which bins it walked and why.
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -141,6 +141,29 @@ struct Report: ParsableCommand {
                 q.filters.append((String(f[..<eq]), String(f[f.index(after: eq)...])))
             }
             return q
+        }
+
+        /// A clickhouse view's RIB snapshot is in SQLite: bgp_rib_snapshot_db, or the first sqlite3
+        /// view's database; nil for a sqlite3 view (its own database).
+        func snapshot(for source: ReportSource, report: String) throws -> String? {
+            guard source.clickhouse != nil, let file = target.file else { return nil }
+            let config = try loadConfiguration(path: file, strict: false)
+            guard let path = config.bgp.ribSnapshotDB ?? config.views.first(where: { $0.plugin == .sqlite3 })?.sqlDB else {
+                throw RuntimeFailure("\(file): \(report) on a clickhouse view needs the RIB snapshot in SQLite: set bgp_rib_snapshot_db")
+            }
+            return path
+        }
+
+        /// A capacity file's lines (see `report capacity`), none without a file.
+        static func capacities(_ file: String?) throws -> [CapacityEntry] {
+            guard let file else { return [] }
+            do {
+                return try CapacityEntry.parse(try String(contentsOfFile: file, encoding: .utf8), file: file)
+            } catch let error as CapacityError {
+                throw RuntimeFailure(error.description)
+            } catch {
+                throw RuntimeFailure("\(file): \(error)")
+            }
         }
 
         func outputFormat() throws -> ReportTable.Format {
@@ -322,29 +345,83 @@ struct Report: ParsableCommand {
                 throw ValidationError("--fail \(fail): expected a next-hop address or a peer AS")
             }
             let source = try options.source()
-            var capacities: [CapacityEntry] = []
-            if let capacityFile {
-                do {
-                    capacities = try CapacityEntry.parse(try String(contentsOfFile: capacityFile, encoding: .utf8), file: capacityFile)
-                } catch let error as CapacityError {
-                    throw RuntimeFailure(error.description)
-                }
-            }
+            let capacities = try Options.capacities(capacityFile)
             let column = by ?? (failure == .nextHop(fail) ? "peer_ip_dst" : "peer_as_dst")
-            // A clickhouse view's RIB snapshot is in SQLite: bgp_rib_snapshot_db, or the first sqlite3 view's database.
-            var snapshot: String?
-            if source.clickhouse != nil, let file = options.target.file {
-                let config = try loadConfiguration(path: file, strict: false)
-                snapshot = config.bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB
-                guard snapshot != nil else {
-                    throw RuntimeFailure("\(file): what-if on a clickhouse view needs the RIB snapshot in SQLite: set bgp_rib_snapshot_db")
-                }
-            }
+            let snapshot = try options.snapshot(for: source, report: "what-if")
             do {
                 let table = try WhatIfAnalysis.report(
                     source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities,
                     snapshot: snapshot)
                 print(table.render(try options.outputFormat()), terminator: "")
+            } catch let error as WhatIfAnalysis.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
+        }
+    }
+
+    struct Failures: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every single failure at once: per exit, its p95, its worst p95 under any one failure and which, headroom, runout.",
+            discussion: """
+                Needs what what-if needs (a per-prefix view: peer_ip_src, dst_net, dst_mask and peer_dst_ip \
+                and/or peer_dst_as; the RIB snapshot, bgp_rib_snapshot_refresh_time). The failures: every \
+                next-hop (--fail-each peer_ip_dst, the default) and/or every peer AS (peer_as_dst) that carries \
+                traffic in the range, one at a time, and each group of a --groups file (lines NAME \
+                MEMBER[,MEMBER…], members peer_ip_dst=ADDRESS or peer_as_dst=ASN: exits that fail together, \
+                e.g. links sharing a fibre). Under each failure every prefix's traffic through a failed exit \
+                moves to the first path in its router's ranking that the failure leaves standing, exactly as \
+                what-if moves it. Per exit (--by): p95_bps as it is; worst_p95_bps, the highest p95 under any \
+                single failure, and worst_failure, the one causing it ("-": none raises it); with --capacities, \
+                worst_util and headroom_bps (capacity less the worst p95); stranded_prefixes/_bytes: what the \
+                exit's own failure leaves without another path; runout and runout_worst: when the trend of the \
+                exit's per-bin load, as it is and under its worst failure, reaches --threshold of its capacity.
+                """)
+        @OptionGroup var options: Options
+        @Option(name: .customLong("fail-each"), help: "Which exits fail one at a time: peer_ip_dst, peer_as_dst or both (comma-separated); 'none' for groups only.")
+        var failEach = "peer_ip_dst"
+        @Option(help: "A file of exits that fail together: NAME MEMBER[,MEMBER…], members peer_ip_dst=ADDRESS or peer_as_dst=ASN.")
+        var groups: String?
+        @Option(help: "Load per peer_ip_dst or peer_as_dst; by default the first kind of --fail-each (peer_ip_dst for groups only).")
+        var by: String?
+        @Option(name: .customLong("capacities"), help: "A capacity file (see `report capacity`): utilisation, headroom and runout per exit.")
+        var capacityFile: String?
+        @Option(help: "Runout: the share of capacity that counts as full.")
+        var threshold = 0.8
+
+        func run() throws {
+            var kinds: [FailureAnalysis.Kind] = []
+            for name in Options.columns(failEach) where name != "none" {
+                let normalised = name == "peer_dst_ip" ? "peer_ip_dst" : name == "peer_dst_as" ? "peer_as_dst" : name
+                guard let kind = FailureAnalysis.Kind(rawValue: normalised) else {
+                    throw ValidationError("--fail-each \(name): peer_ip_dst, peer_as_dst or none")
+                }
+                if !kinds.contains(kind) { kinds.append(kind) }
+            }
+            guard threshold > 0 else { throw ValidationError("--threshold must be above 0") }
+            var groupList: [FailureAnalysis.Failure] = []
+            if let groups {
+                do {
+                    groupList = try FailureAnalysis.Failure.parseGroups(try String(contentsOfFile: groups, encoding: .utf8), file: groups)
+                } catch let error as FailureAnalysis.Error {
+                    throw RuntimeFailure(error.description)
+                } catch {
+                    throw RuntimeFailure("\(groups): \(error)")
+                }
+            }
+            guard !kinds.isEmpty || !groupList.isEmpty else { throw ValidationError("no failures: give --fail-each or --groups") }
+            let source = try options.source()
+            let capacities = try Options.capacities(capacityFile)
+            let column = by ?? kinds.first?.rawValue ?? "peer_ip_dst"
+            let snapshot = try options.snapshot(for: source, report: "failures")
+            do {
+                let table = try FailureAnalysis.report(
+                    source, kinds: kinds, groups: groupList, by: column, query: try options.query(utc: source.utc),
+                    capacities: capacities, threshold: threshold, now: Int(Date().timeIntervalSince1970), snapshot: snapshot)
+                print(table.render(try options.outputFormat()), terminator: "")
+            } catch let error as FailureAnalysis.Error {
+                throw RuntimeFailure(error.description)
             } catch let error as WhatIfAnalysis.Error {
                 throw RuntimeFailure(error.description)
             } catch let error as ReportSource.Error {

@@ -7,7 +7,9 @@ the router.  Once the snapshot is in, `report what-if --fail NEXTHOP` must
 move each prefix's traffic to the next path the route set ranks for it
 (LOCAL_PREF, AS_PATH length, ORIGIN; a next-hop whose fallbacks those steps
 decide is chosen) and count prefixes without another path apart.  The
-snapshot itself must hold every path the router sent.  Up to about 90 s
+snapshot itself must hold every path the router sent.  `report failures` (every
+next-hop failing in turn) must give each exit the p95 and worst p95 computed here from the
+table's rows and the snapshot's ranking, and count what each failure strands.  Up to about 90 s
 (the snapshot falls on the minute)."""
 import collections
 import ipaddress
@@ -149,7 +151,77 @@ def case(c):
                 want_moved, want_stranded, [l for l in text.splitlines() if l.startswith("# moved")]))
     lib.log("what-if --fail %s: %d prefixes moved, %d without another path; load %s" % (
         failed, want_moved, want_stranded, want_load))
+    check_failures(c, pf)
     pf.stop()
+
+
+def p95(per_bin):
+    """Nearest rank over every bin of the range, empty bins included, as bit/s of an hour bin."""
+    values = sorted(per_bin)
+    return values[-(-95 * len(values) // 100) - 1] * 8 / 3600 if values else 0.0
+
+
+def check_failures(c, pf):
+    """`report failures`: every next-hop failing in turn, computed here from the table's rows and
+    the RIB snapshot's ranking (checked above against the route set)."""
+    with lib.connect_ro(pf.db) as conn:
+        rows = conn.execute("SELECT stamp_inserted, peer_ip_src, net_dst, mask_dst, peer_ip_dst, bytes FROM prefixes").fetchall()
+        ranked_paths = collections.defaultdict(list)
+        for router, bgp_id, net, mask, hop in conn.execute(
+                "SELECT peer_ip_src, bgp_id, net_dst, mask_dst, peer_ip_dst FROM rib_paths ORDER BY rank"):
+            ranked_paths[(router, net, mask)].append(hop)
+            if bgp_id != router:
+                ranked_paths[(bgp_id, net, mask)].append(hop)
+    stamps = sorted({r[0] for r in rows})
+    first = time.mktime(time.strptime(stamps[0], "%Y-%m-%d %H:%M:%S"))
+    last = time.mktime(time.strptime(stamps[-1], "%Y-%m-%d %H:%M:%S"))
+    nbins = int((last - first) // 3600) + 1
+
+    def index(stamp):
+        return int((time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) - first) // 3600)
+
+    def routed(r):
+        return r[3] != 0 and r[4] not in ("", "0.0.0.0")
+
+    def load(failed):
+        out = collections.defaultdict(lambda: [0] * nbins)
+        stranded = set()
+        for stamp, router, net, mask, hop, nbytes in rows:
+            exit_ = hop
+            if failed is not None and hop == failed and routed((stamp, router, net, mask, hop)):
+                rest = [h for h in ranked_paths.get((router, net, mask), []) if h != failed]
+                exit_ = rest[0] if rest else None
+                if not rest:
+                    stranded.add((router, net, mask))
+            if exit_ is not None:
+                out[exit_][index(stamp)] += nbytes
+        return out, stranded
+
+    normal, _ = load(None)
+    hops = sorted({r[4] for r in rows if routed(r)})
+    want = {h: [p95(v), p95(v), "-", 0] for h, v in normal.items()}
+    for failed in hops:
+        after, stranded = load(failed)
+        for exit_, series in after.items():
+            w = want.setdefault(exit_, [0.0, 0.0, "-", 0])
+            if p95(series) > w[1]:
+                w[1], w[2] = p95(series), failed
+        want[failed][3] = len(stranded)
+    r = lib.run([lib.PATHFLOW, "report", "failures", "--db", pf.db, "--table", "prefixes", "--format", "json"],
+                timeout=30, what="pathflow report failures")
+    got = {row["peer_ip_dst"]: [row["p95_bps"], row["worst_p95_bps"], row["worst_failure"], row["stranded_prefixes"]]
+           for row in json.loads(r.stdout.decode())}
+    want = {h: v for h, v in want.items() if h != "0.0.0.0"}
+    c.check(set(got) == set(want), "failures: exits %s, want %s" % (sorted(got), sorted(want)))
+    for h in want:
+        g, w = got.get(h), want[h]
+        ok = g is not None and abs(g[0] - w[0]) < 0.5 and abs(g[1] - w[1]) < 0.5 and g[3] == w[3]
+        if ok and g[2] != w[2]:
+            # A tie between failures may name either: the one named must give that worst p95.
+            ok = g[2] != "-" and w[2] != "-" and abs(p95(load(g[2])[0][h]) - w[1]) < 0.5
+        c.check(ok, "failures, exit %s: %s, want %s" % (h, g, w))
+    c.check(any(w[2] != "-" for w in want.values()), "no failure raises any exit's p95: the case shows nothing")
+    lib.log("failures: %d next-hops failing in turn; worst per exit %s" % (len(hops), {h: w[1:3] for h, w in want.items()}))
 
 
 lib.main(case)
