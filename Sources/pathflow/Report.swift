@@ -9,7 +9,7 @@ import Storage
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, prefixes.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
             ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
             or is flat). The first note of a text report says which bins it walked and why.
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -427,6 +427,66 @@ struct Report: ParsableCommand {
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
+        }
+    }
+
+    struct DemandMatrix: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "demands",
+            abstract: "Demand matrices for planning tools: per source and destination, the pair's p95 (or --percentile) bit/s.",
+            discussion: """
+                Sources (--source): the ingress router (peer_ip_src, the default) or router and interface \
+                (peer_ip_src,iface_in, joined with '/'); destinations (--dest): the exit next-hop (peer_ip_dst, \
+                the default), the peer AS (peer_as_dst) or any column. Each pair's value is the percentile of \
+                its own per-bin bit/s over the range. --format csv is the planner CSV (source, dest, \
+                p95_bps, avg_bps, peak_bps, bytes: bit/s and bytes); --format pyntm prints a pyNTM model \
+                file's DEMANDS_TABLE (source, dest, traffic, name; traffic in --unit bit/s rounded up: pyNTM reads integers), to follow the \
+                model's INTERFACES_TABLE and NODES_TABLE after a blank line, with node names as the keys.
+                """)
+        @OptionGroup var options: Options
+        @Option(help: "Source columns, comma-separated (peer_ip_src, or peer_ip_src,iface_in).")
+        var source = "peer_ip_src"
+        @Option(help: "Destination column: peer_ip_dst, peer_as_dst, or another.")
+        var dest = "peer_ip_dst"
+        @Option(help: "The percentile of each pair's per-bin bit/s (1-100).")
+        var percentile = 95.0
+        @Option(help: "With --format pyntm: traffic in units of this many bit/s, e.g. 1M (pyNTM has no unit of its own).")
+        var unit = "1"
+
+        func run() throws {
+            guard percentile > 0 && percentile <= 100 else { throw ValidationError("--percentile: above 0, at most 100") }
+            let pyntm = options.format == "pyntm"
+            var options = self.options
+            if pyntm { options.format = "text" }
+            _ = try options.outputFormat()
+            guard let scale = Self.scale(unit) else { throw ValidationError("--unit \(unit): a number with an optional k, M, G or T") }
+            let sources = Options.columns(source)
+            guard !sources.isEmpty else { throw ValidationError("--source: at least one column") }
+            let source = try options.source()
+            do {
+                let (demands, b) = try Demands.compute(
+                    source, from: sources, to: dest, percentile: percentile, query: try options.query(utc: source.utc))
+                if pyntm {
+                    print(Demands.pyNTM(demands, unit: scale), terminator: "")
+                } else {
+                    print(Demands.table(demands, b, percentile: percentile, sourceName: sources.joined(separator: ","), destinationName: dest)
+                        .render(try options.outputFormat()), terminator: "")
+                }
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
+        }
+
+        static func scale(_ text: String) -> Double? {
+            let multipliers: [Character: Double] = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12]
+            var digits = Substring(text)
+            var m = 1.0
+            if let last = text.last, let f = multipliers[last] {
+                m = f
+                digits = text.dropLast()
+            }
+            guard let n = Double(digits), n > 0, n.isFinite else { return nil }
+            return n * m
         }
     }
 

@@ -14,6 +14,7 @@ table's rows and the snapshot's ranking, and count what each failure strands.  U
 import collections
 import ipaddress
 import json
+import math
 import os
 import sqlite3
 import time
@@ -152,6 +153,7 @@ def case(c):
     lib.log("what-if --fail %s: %d prefixes moved, %d without another path; load %s" % (
         failed, want_moved, want_stranded, want_load))
     check_failures(c, pf)
+    check_demands(c, pf)
     pf.stop()
 
 
@@ -159,6 +161,68 @@ def p95(per_bin):
     """Nearest rank over every bin of the range, empty bins included, as bit/s of an hour bin."""
     values = sorted(per_bin)
     return values[-(-95 * len(values) // 100) - 1] * 8 / 3600 if values else 0.0
+
+
+def hour_bins(rows):
+    """The range of the table's stamps as hour bins: (first bin's time, count, index of a stamp)."""
+    def t(stamp):
+        return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
+    stamps = sorted({r[0] for r in rows})
+    first = t(stamps[0])
+    return int((t(stamps[-1]) - first) // 3600) + 1, lambda stamp: int((t(stamp) - first) // 3600)
+
+
+def check_demands(c, pf):
+    """`report demands`: each (router, next-hop) pair's p95 computed here from the table; the
+    pyNTM form loaded by pyNTM itself when it is installed (a model of the routers and next-hops
+    around one core node: every demand must be in it with its traffic and routed)."""
+    with lib.connect_ro(pf.db) as conn:
+        rows = conn.execute("SELECT stamp_inserted, peer_ip_src, peer_ip_dst, bytes FROM prefixes").fetchall()
+    nbins, index = hour_bins(rows)
+    pairs = collections.defaultdict(lambda: [0] * nbins)
+    for stamp, router, hop, nbytes in rows:
+        pairs[(router, hop)][index(stamp)] += nbytes
+    want = {k: p95(v) for k, v in pairs.items()}
+    r = lib.run([lib.PATHFLOW, "report", "demands", "--db", pf.db, "--table", "prefixes", "--format", "csv"],
+                timeout=30, what="pathflow report demands")
+    lines = r.stdout.decode().splitlines()
+    c.check(lines[0] == "source,dest,p95_bps,avg_bps,peak_bps,bytes", "demands CSV header: %r" % lines[0])
+    got = {}
+    for line in lines[1:]:
+        if line and not line.startswith("#"):
+            f = line.split(",")
+            got[(f[0], f[1])] = float(f[2])
+    c.check(set(got) == set(want) and all(abs(got[k] - want[k]) < 1 for k in want),
+            "demands: %s, want %s" % (sorted(got.items())[:4], sorted(want.items())[:4]))
+    model = lib.run([lib.PATHFLOW, "report", "demands", "--db", pf.db, "--table", "prefixes", "--format", "pyntm"],
+                    timeout=30, what="pathflow report demands --format pyntm").stdout.decode()
+    try:
+        import pyNTM
+    except ImportError:
+        lib.log("pyNTM is not installed: the pyntm form checked by format only")
+        pyNTM = None
+    lines = model.splitlines()
+    c.check(lines[:2] == ["DEMANDS_TABLE", "source\tdest\ttraffic\tname"] and len(lines) == len(want) + 2,
+            "pyntm form: %r" % lines[:3])
+    if pyNTM is None:
+        return
+    nodes = sorted({n for k in want for n in k})
+    interfaces = ["INTERFACES_TABLE", "node_object_name\tremote_node_object_name\tname\tcost\tcapacity"]
+    for n in nodes:
+        interfaces += ["%s\tcore\t%s-core\t1\t1000000000" % (n, n), "core\t%s\tcore-%s\t1\t1000000000" % (n, n)]
+    path = c.path("model.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(interfaces + ["", "NODES_TABLE", "name\tlon\tlat"] + ["%s\t0\t0" % n for n in nodes + ["core"]]
+                          + [""]) + "\n" + model)
+    m = pyNTM.PerformanceModel.load_model_file(path)
+    m.update_simulation()
+    loaded = {(d.source_node_object.name, d.dest_node_object.name): d.traffic for d in m.demand_objects}
+    # Whole bit/s, rounded up: pyNTM reads integers.
+    c.check(set(loaded) == set(want) and all(loaded[k] == math.ceil(want[k] - 1e-9) for k in want),
+            "pyNTM's demands: %s, want %s" % (sorted(loaded.items())[:3], sorted(want.items())[:3]))
+    unrouted = [d for d in m.demand_objects if d.path == "Unrouted"]
+    c.check(not unrouted, "pyNTM could not route %d demands" % len(unrouted))
+    lib.log("demands: %d pairs, loaded and routed by pyNTM" % len(loaded))
 
 
 def check_failures(c, pf):
@@ -172,13 +236,7 @@ def check_failures(c, pf):
             ranked_paths[(router, net, mask)].append(hop)
             if bgp_id != router:
                 ranked_paths[(bgp_id, net, mask)].append(hop)
-    stamps = sorted({r[0] for r in rows})
-    first = time.mktime(time.strptime(stamps[0], "%Y-%m-%d %H:%M:%S"))
-    last = time.mktime(time.strptime(stamps[-1], "%Y-%m-%d %H:%M:%S"))
-    nbins = int((last - first) // 3600) + 1
-
-    def index(stamp):
-        return int((time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) - first) // 3600)
+    nbins, index = hour_bins(rows)
 
     def routed(r):
         return r[3] != 0 and r[4] not in ("", "0.0.0.0")
