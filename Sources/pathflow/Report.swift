@@ -9,7 +9,7 @@ import Storage
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, prefixes.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, quality, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
             ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
             or is flat). The first note of a text report says which bins it walked and why.
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Quality.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -487,6 +487,35 @@ struct Report: ParsableCommand {
             }
             guard let n = Double(digits), n > 0, n.isFinite else { return nil }
             return n * m
+        }
+    }
+
+    struct Quality: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How far the matrix can be trusted: the share of bytes mapped to a BGP path, and how, per router or exit.",
+            discussion: """
+                Needs a view with path_match (bgp_daemon, nfacctd_net: bgp). Per value of --by (the routers, \
+                peer_ip_src, by default; or e.g. peer_ip_dst), least mapped first, then all: bytes; mapped, the \
+                share of bytes mapped to a path (exact: the flow's next-hop on a path of the longest prefix; \
+                covering: on a path of a less specific one; best: the flow had no next-hop, the best path was \
+                taken); then each kind's share, with those mapped to no path: mismatch (the next-hop on no \
+                path of any covering prefix), no_route, no_peer (no BGP session for the exporter) and \
+                not_enriched. A note lists what was not mapped, largest first.
+                """)
+        @OptionGroup var options: Options
+        @Option(help: "Rows per value of this column (peer_ip_src: the routers).")
+        var by = "peer_ip_src"
+
+        func run() throws {
+            let source = try options.source()
+            do {
+                let table = try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc))
+                print(table.render(try options.outputFormat()), terminator: "")
+            } catch let error as MappingQuality.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
         }
     }
 

@@ -10,11 +10,7 @@ import Testing
 @Suite struct DemandsTests {
     @Test(arguments: [7, 8, 9])
     func eachPairsOwnPercentile(seed: UInt64) throws {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        func random(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var random = SeededRandom(seed: seed)
         let bin = 300, bins = 30, start = ReportsTests.start
         var rows: [BinnedKey: Counters] = [:]
         // (router, interface, next-hop) -> bytes per bin

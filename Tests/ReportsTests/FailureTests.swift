@@ -67,11 +67,7 @@ import Testing
     /// single next-hop failures also through what-if.
     @Test(arguments: [1, 2, 3, 4])
     func againstBruteForce(seed: UInt64) throws {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        func random(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var random = SeededRandom(seed: seed)
         let bin = 300, bins = 40, start = ReportsTests.start
         let hops = (1...5).map { "10.0.0.\($0)" }
         struct Path { var hop: String; var asn: String }

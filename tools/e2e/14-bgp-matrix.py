@@ -30,6 +30,7 @@ interfaces whose flows pmacct maps the DESIGN way.
 pathflow's part is skipped (the case ends with SKIP after the nfacctd part
 passed) while `pathflow check-config --strict` rejects its configuration or
 the build has no BGP daemon.  About 30 s."""
+import json
 import sqlite3
 import time
 
@@ -224,6 +225,31 @@ def pathflow_checks(c, pf, nf, agree_ifaces):
         c.check(not d, "pathflow against nfacctd's %s table (interfaces %s): %s" % (view, agree_ifaces, "; ".join(d)))
     lib.log("pathflow: %d rows (oracle %d); path_match %s" % (
         len(got), len(want), sorted({k[-1] for k in got})))
+    # report quality: per router, the oracle's bytes by path_match
+    ri, mi = lf.PATHFLOW_COLUMNS.index("peer_ip_src"), lf.PATHFLOW_COLUMNS.index("path_match")
+    per = {}
+    for k, (_, nbytes) in want.items():
+        per.setdefault(k[ri], {}).setdefault(k[mi], 0)
+        per[k[ri]][k[mi]] += nbytes
+    r = lib.run([lib.PATHFLOW, "report", "quality", "--db", pf.db, "--table", TABLE, "--format", "json"],
+                timeout=30, what="pathflow report quality")
+    rows = {row["peer_ip_src"]: row for row in json.loads(r.stdout.decode())}
+    c.check(set(rows) == set(per) | {"all"}, "quality: routers %s, want %s" % (sorted(rows), sorted(per)))
+    everything = {}
+    for router, kinds in list(per.items()) + [("all", None)]:
+        if kinds is None:
+            kinds = everything
+        else:
+            for k, v in kinds.items():
+                everything[k] = everything.get(k, 0) + v
+        total = sum(kinds.values())
+        row = rows.get(router, {})
+        for kind in ("exact", "covering", "best", "mismatch", "no_route", "no_peer"):
+            share = 100.0 * kinds.get(kind, 0) / total
+            c.check(abs(row.get(kind, -1) - share) < 0.01, "quality %s %s: %s %%, want %.4f %%" % (router, kind, row.get(kind), share))
+        mapped = 100.0 * sum(kinds.get(k, 0) for k in ("exact", "covering", "best")) / total
+        c.check(abs(row.get("mapped", -1) - mapped) < 0.01 and row.get("bytes") == total,
+                "quality %s: mapped %s %%, bytes %s, want %.4f %%, %d" % (router, row.get("mapped"), row.get("bytes"), mapped, total))
 
 
 def case(c):
