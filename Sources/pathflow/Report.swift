@@ -9,7 +9,7 @@ import Storage
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, quality, prefixes.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, quality, forecast, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
             ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
             or is flat). The first note of a text report says which bins it walked and why.
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Quality.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Quality.self, Forecast.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -513,6 +513,48 @@ struct Report: ParsableCommand {
                 print(table.render(try options.outputFormat()), terminator: "")
             } catch let error as MappingQuality.Error {
                 throw RuntimeFailure(error.description)
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
+        }
+    }
+
+    struct Forecast: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forecast each key's daily p95 with its weekly pattern, a band, and the error of a backtest on the last week.",
+            discussion: """
+                Per key of --by: the p95 of each whole day's bins (in the stamps' zone), fitted by least squares \
+                as a trend plus one level per weekday. forecast_p95_bps: the fit --horizon past the last whole \
+                day; band_low/high_bps: ± 1.96 × the residuals' standard deviation; trend_bps_per_day and \
+                weekly_swing_bps (the busiest weekday's level less the quietest's); backtest_mape: fitted \
+                without the last 7 days, the mean absolute percentage error on them, and linear_mape the same \
+                for a straight line through the same days (capacity's trend); runout and runout_band: the first \
+                day the forecast, and its upper band, reaches --threshold of the key's capacity (--capacities). \
+                Needs 14 whole days; keys with fewer get '-'.
+                """)
+        @OptionGroup var options: Options
+        @Option(help: "Columns or primitives, comma-separated (e.g. peer_ip_dst).")
+        var by: String
+        @Option(help: "How far past the last whole day: e.g. 30d, 13w (weeks as 7d).")
+        var horizon = "90d"
+        @Option(name: .customLong("capacities"), help: "A capacity file (see `report capacity`) for the runout dates.")
+        var capacityFile: String?
+        @Option(help: "Runout: the share of capacity that counts as full.")
+        var threshold = 0.8
+        @Option(name: .shortAndLong, help: "How many keys.")
+        var n = 20
+
+        func run() throws {
+            let seconds = try Options.seconds(horizon)
+            guard seconds >= 86_400 else { throw ValidationError("--horizon: at least a day") }
+            guard threshold > 0 else { throw ValidationError("--threshold must be above 0") }
+            let capacities = try Options.capacities(capacityFile)
+            let source = try options.source()
+            do {
+                let table = try SeasonalForecast.report(
+                    source, by: Options.columns(by), query: try options.query(utc: source.utc), horizonDays: seconds / 86_400,
+                    capacities: capacities, threshold: threshold, limit: n)
+                print(table.render(try options.outputFormat()), terminator: "")
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
