@@ -38,7 +38,8 @@ public struct CapacityEntry: Sendable, Equatable {
         return entries
     }
 
-    static func bits(_ text: String) -> Double? {
+    /// bit/s with an optional k, M, G or T (`10G`).
+    public static func bits(_ text: String) -> Double? {
         let units: [Character: Double] = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12]
         if let last = text.last, let unit = units[last] { return Double(text.dropLast()).map { $0 * unit } }
         return Double(text)

@@ -143,6 +143,22 @@ struct Report: ParsableCommand {
             return q
         }
 
+        /// Prints a report's table in the chosen format; the reports' own errors end the command
+        /// with their message.
+        func printTable(_ make: () throws -> ReportTable) throws {
+            do {
+                print(try make().render(try outputFormat()), terminator: "")
+            } catch let error as WhatIfAnalysis.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as FailureAnalysis.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as MappingQuality.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as ReportSource.Error {
+                throw RuntimeFailure("\(error)")
+            }
+        }
+
         /// A clickhouse view's RIB snapshot is in SQLite: bgp_rib_snapshot_db, or the first sqlite3
         /// view's database; nil for a sqlite3 view (its own database).
         func snapshot(for source: ReportSource, report: String) throws -> String? {
@@ -348,15 +364,10 @@ struct Report: ParsableCommand {
             let capacities = try Options.capacities(capacityFile)
             let column = by ?? (failure == .nextHop(fail) ? "peer_ip_dst" : "peer_as_dst")
             let snapshot = try options.snapshot(for: source, report: "what-if")
-            do {
-                let table = try WhatIfAnalysis.report(
+            try options.printTable {
+                try WhatIfAnalysis.report(
                     source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities,
                     snapshot: snapshot)
-                print(table.render(try options.outputFormat()), terminator: "")
-            } catch let error as WhatIfAnalysis.Error {
-                throw RuntimeFailure(error.description)
-            } catch let error as ReportSource.Error {
-                throw RuntimeFailure("\(error)")
             }
         }
     }
@@ -415,17 +426,10 @@ struct Report: ParsableCommand {
             let capacities = try Options.capacities(capacityFile)
             let column = by ?? kinds.first?.rawValue ?? "peer_ip_dst"
             let snapshot = try options.snapshot(for: source, report: "failures")
-            do {
-                let table = try FailureAnalysis.report(
+            try options.printTable {
+                try FailureAnalysis.report(
                     source, kinds: kinds, groups: groupList, by: column, query: try options.query(utc: source.utc),
                     capacities: capacities, threshold: threshold, now: Int(Date().timeIntervalSince1970), snapshot: snapshot)
-                print(table.render(try options.outputFormat()), terminator: "")
-            } catch let error as FailureAnalysis.Error {
-                throw RuntimeFailure(error.description)
-            } catch let error as WhatIfAnalysis.Error {
-                throw RuntimeFailure(error.description)
-            } catch let error as ReportSource.Error {
-                throw RuntimeFailure("\(error)")
             }
         }
     }
@@ -459,7 +463,7 @@ struct Report: ParsableCommand {
             var options = self.options
             if pyntm { options.format = "text" }
             _ = try options.outputFormat()
-            guard let scale = Self.scale(unit) else { throw ValidationError("--unit \(unit): a number with an optional k, M, G or T") }
+            guard let scale = CapacityEntry.bits(unit), scale > 0, scale.isFinite else { throw ValidationError("--unit \(unit): a number with an optional k, M, G or T") }
             let sources = Options.columns(source)
             guard !sources.isEmpty else { throw ValidationError("--source: at least one column") }
             let source = try options.source()
@@ -475,18 +479,6 @@ struct Report: ParsableCommand {
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
-        }
-
-        static func scale(_ text: String) -> Double? {
-            let multipliers: [Character: Double] = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12]
-            var digits = Substring(text)
-            var m = 1.0
-            if let last = text.last, let f = multipliers[last] {
-                m = f
-                digits = text.dropLast()
-            }
-            guard let n = Double(digits), n > 0, n.isFinite else { return nil }
-            return n * m
         }
     }
 
@@ -508,14 +500,7 @@ struct Report: ParsableCommand {
 
         func run() throws {
             let source = try options.source()
-            do {
-                let table = try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc))
-                print(table.render(try options.outputFormat()), terminator: "")
-            } catch let error as MappingQuality.Error {
-                throw RuntimeFailure(error.description)
-            } catch let error as ReportSource.Error {
-                throw RuntimeFailure("\(error)")
-            }
+            try options.printTable { try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc)) }
         }
     }
 
@@ -550,13 +535,10 @@ struct Report: ParsableCommand {
             guard threshold > 0 else { throw ValidationError("--threshold must be above 0") }
             let capacities = try Options.capacities(capacityFile)
             let source = try options.source()
-            do {
-                let table = try SeasonalForecast.report(
+            try options.printTable {
+                try SeasonalForecast.report(
                     source, by: Options.columns(by), query: try options.query(utc: source.utc), horizonDays: seconds / 86_400,
                     capacities: capacities, threshold: threshold, limit: n)
-                print(table.render(try options.outputFormat()), terminator: "")
-            } catch let error as ReportSource.Error {
-                throw RuntimeFailure("\(error)")
             }
         }
     }
