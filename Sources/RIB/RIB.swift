@@ -52,6 +52,17 @@ public final class RIB: @unchecked Sendable {
         }
     }
 
+    /// `apply`, appending to `changes` every change of a prefix's best path the UPDATE makes
+    /// (`BestPathChange`): for a router past its initial table, whose changes are egress shifts.
+    @discardableResult
+    public func apply(_ update: Update, to router: RouterID, changes: inout [BestPathChange]) -> ApplyResult {
+        writer.withLock { _ in
+            lock.withWriteLock {
+                withUnsafeMutablePointer(to: &changes) { core.pointee.apply(update, to: router, changes: $0) }
+            }
+        }
+    }
+
     /// Drops a router and all its paths (its session went down). Under the lock the table is
     /// only unlinked; its paths are released and its memory freed after readers are let go.
     public func removeRouter(_ router: RouterID) {

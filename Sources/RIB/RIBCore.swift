@@ -45,22 +45,25 @@ struct RIBCore: BitwiseCopyable {
     }
 
     /// RFC 4271 §9.1 order within an UPDATE: withdrawals first, then announcements. The
-    /// attribute set is interned once for all of the UPDATE's announcements.
-    mutating func apply(_ update: Update, to router: RouterID) -> ApplyResult {
+    /// attribute set is interned once for all of the UPDATE's announcements. With `changes`,
+    /// every change of a prefix's best path is appended to it (`BestPathChange`).
+    mutating func apply(_ update: Update, to router: RouterID, changes: UnsafeMutablePointer<[BestPathChange]>? = nil) -> ApplyResult {
         var result = ApplyResult()
         guard let table = self.table(router) else { return result }
         for route in update.withdrawn {
+            let before = changes.flatMap { _ in holdBest(route.prefix, table) }
             if table.pointee.withdraw(route.prefix, pathID: route.pathID, store: &store) {
                 result.withdrawn += 1
             } else {
                 result.withdrawnUnknown += 1
             }
+            if let changes { noteChange(route.prefix, before, table, changes) }
         }
         if update.mixedNLRI == nil {
-            announce(update.announced[...], update.attributes, table, &result)
+            announce(update.announced[...], update.attributes, table, &result, changes)
         } else {
             // RFC 7606 §5.1: NLRI-field routes beside MP_REACH_NLRI carry NEXT_HOP's next-hop.
-            for group in update.announcementGroups { announce(group.routes, group.attributes, table, &result) }
+            for group in update.announcementGroups { announce(group.routes, group.attributes, table, &result, changes) }
         }
         result.pathsHeld = table.pointee.pathCount
         result.prefixesHeld = table.pointee.prefixCount
@@ -70,18 +73,64 @@ struct RIBCore: BitwiseCopyable {
 
     private mutating func announce(
         _ routes: ArraySlice<Update.Route>, _ attributes: PathAttributes, _ table: UnsafeMutablePointer<RouterTable>,
-        _ result: inout ApplyResult
+        _ result: inout ApplyResult, _ changes: UnsafeMutablePointer<[BestPathChange]>?
     ) {
         guard !routes.isEmpty else { return }
         let ref = store.intern(attributes)
         for route in routes {
+            let before = changes.flatMap { _ in holdBest(route.prefix, table) }
             switch table.pointee.announce(route.prefix, pathID: route.pathID, attributes: ref, store: &store) {
             case .added: result.announced += 1
             case .replaced: result.replaced += 1
             case .rejected: result.rejected += 1
             }
+            if let changes { noteChange(route.prefix, before, table, changes) }
         }
         store.dropIfUnused(ref)
+    }
+
+    /// The prefix's best path before a route is applied, its attributes held so that they stay
+    /// readable after the route replaced or withdrew the path (`noteChange` lets them go).
+    private mutating func holdBest(_ prefix: IPPrefix, _ table: UnsafeMutablePointer<RouterTable>) -> Path? {
+        guard let best = table.pointee.bestPath(prefix) else { return nil }
+        store.retain(best.attributes)
+        return best
+    }
+
+    /// Compares the prefix's best path with `before` and appends the change, if there is one.
+    private mutating func noteChange(
+        _ prefix: IPPrefix, _ before: Path?, _ table: UnsafeMutablePointer<RouterTable>,
+        _ changes: UnsafeMutablePointer<[BestPathChange]>
+    ) {
+        defer { if let before { store.release(before.attributes) } }
+        let after = table.pointee.bestPath(prefix)
+        if before == after { return }
+        let summaries = store.summaries
+        func summary(_ p: Path) -> AttributeSummary { summaries[Int(p.attributes.rawValue)] }
+        let reason: BestPathChange.Reason
+        switch (before, after) {
+        case (nil, nil):
+            return
+        case (nil, .some):
+            reason = .newPrefix
+        case (.some, nil):
+            reason = .withdraw
+        case (.some(let old), .some(let new)):
+            if old.pathID == new.pathID {
+                // The best path re-announced: an egress shift only if its next-hop moved.
+                guard !summary(new).hasNextHop(summary(old).nextHop) else { return }
+                reason = .update
+            } else if let oldNow = table.pointee.path(prefix, pathID: old.pathID) {
+                reason = BestPath.decidingStep(summary(new), summary(oldNow), peerBGPID: table.pointee.bgpID)
+            } else {
+                reason = .withdraw
+            }
+        }
+        changes.pointee.append(BestPathChange(
+            prefix: prefix,
+            old: before.map { BestPathChange.Side(pathID: $0.pathID, attributes: store.attributes($0.attributes)) },
+            new: after.map { BestPathChange.Side(pathID: $0.pathID, attributes: store.attributes($0.attributes)) },
+            reason: reason))
     }
 
     mutating func publishStoreSize() {

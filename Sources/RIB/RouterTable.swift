@@ -340,6 +340,27 @@ struct RouterTable: BitwiseCopyable {
         }
     }
 
+    /// The paths of exactly `prefix`, without copying them out.
+    private func pathSet(_ prefix: IPPrefix) -> PathSet? {
+        switch prefix.address.family {
+        case .v4: v4.find(IPv4Key(address: prefix.address.v4Value, length: prefix.length)).map { v4.entry($0).pointee.paths }
+        case .v6: v6.find(IPv6Key(high: prefix.address.high, low: prefix.address.low, length: prefix.length)).map { v6.entry($0).pointee.paths }
+        case .none: nil
+        }
+    }
+
+    /// The best path of exactly `prefix`; nil when the table has no path for it.
+    func bestPath(_ prefix: IPPrefix) -> Path? {
+        guard let paths = pathSet(prefix), paths.count > 0 else { return nil }
+        return paths.path(Int(paths.best), overflow)
+    }
+
+    /// The path of `prefix` with `pathID`, if the table holds it.
+    func path(_ prefix: IPPrefix, pathID: UInt32) -> Path? {
+        guard let paths = pathSet(prefix), paths.count > 0 else { return nil }
+        return paths.withPaths(overflow) { list in list.first { $0.pathID == pathID } }
+    }
+
     private func entry4(_ e: Int) -> PrefixEntry {
         let slot = v4.entry(e).pointee
         return PrefixEntry(
