@@ -36,12 +36,17 @@ public final class BGPService: Service, Sendable {
     let running = NIOLockedValueBox<Running?>(nil)
     let allowList: NIOLockedValueBox<[IPPrefix]?>
 
-    /// Where RIB snapshots go (`bgp_rib_snapshot_refresh_time`), nil when they are off.
+    /// Where RIB snapshots (`bgp_rib_snapshot_refresh_time`) and best-path changes
+    /// (`rib_best_changes`) go: bgp_rib_snapshot_db or the first sqlite3 view's database.
     let snapshotStore: SQLiteStore?
+    /// Best-path changes on their way to `rib_best_changes` and the flush; nil when
+    /// bgp_best_path_history is 0.
+    let history: BestPathHistory?
 
     public init(config: CollectorConfig, registry: PrometheusCollectorRegistry, logger: Logger, snapshotStore: SQLiteStore? = nil) {
         self.config = config.bgp
-        self.snapshotStore = config.bgp.ribSnapshotRefreshTime == nil ? nil : snapshotStore
+        self.snapshotStore = snapshotStore
+        self.history = config.bgp.bestPathHistory > 0 ? BestPathHistory(limit: config.bgp.bestPathHistory) : nil
         self.timestampsUTC = config.timestampsUTC
         self.logger = logger
         self.metrics = BGPMetrics(registry: registry)
@@ -68,9 +73,9 @@ public final class BGPService: Service, Sendable {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             var speakerConfig = Self.speakerConfig(config)
             speakerConfig.allow = allowList.withLockedValue { $0 }
-            let (rib, sessions, metrics, logger) = (self.rib, self.sessions, self.metrics, self.logger)
+            let (rib, sessions, metrics, logger, history) = (self.rib, self.sessions, self.metrics, self.logger, self.history)
             let speaker = Speaker(config: speakerConfig, eventLoop: group.next(), logger: logger) { _ in
-                RIBFeeder(rib: rib, metrics: metrics, logger: logger, sessions: sessions)
+                RIBFeeder(rib: rib, metrics: metrics, logger: logger, sessions: sessions, history: history)
             }
             running = Running(group: group, speaker: speaker)
             return speaker
@@ -121,6 +126,9 @@ public final class BGPService: Service, Sendable {
             if let store = self.snapshotStore, let period = self.config.ribSnapshotRefreshTime {
                 tasks.addTask { await self.snapshotLoop(store, period: period) }
             }
+            if let history = self.history {
+                tasks.addTask { await self.historyLoop(history, self.snapshotStore) }
+            }
         }
         await speaker.shutdown()
         logger.info("BGP daemon stopped")
@@ -168,6 +176,52 @@ public final class BGPService: Service, Sendable {
                 metrics.counter("pathflow_bgp_rib_snapshot_errors_total", [], "RIB snapshots that could not be written").increment()
                 logger.error("cannot write the RIB snapshot", metadata: ["db": "\(store.path)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Seconds between writes of best-path changes into `rib_best_changes`.
+    static let historyInterval: Double = 5
+
+    /// Best-path changes into `rib_best_changes` every `historyInterval`, and once more at
+    /// shutdown. Without a database they are only counted (and feed the flush's shifted bytes).
+    func historyLoop(_ history: BestPathHistory, _ store: SQLiteStore?) async {
+        let writer = NIOLockedValueBox<BestPathChangesWriter?>(nil)
+        var failures = 0
+        while true {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(Self.historyInterval)) }
+            let last = Task.isShuttingDownGracefully || Task.isCancelled
+            let (entries, dropped) = history.take()
+            if dropped > 0 {
+                metrics.counter("pathflow_bgp_best_path_history_dropped_total", [],
+                                "Best-path changes dropped before they could be written (bgp_best_path_history full)")
+                    .increment(by: Int64(dropped))
+            }
+            if let store, !entries.isEmpty {
+                let rows = entries.map { BestPathHistory.row($0, stamp: timestamp(Int($0.timeMilliseconds / 1000))) }
+                let keep = config.bestPathHistory
+                do {
+                    try await NIOThreadPool.singleton.runIfActive {
+                        let w = try writer.withLockedValue { w in
+                            if let w { return w }
+                            w = try BestPathChangesWriter(store: store)
+                            return w!
+                        }
+                        try w.append(rows, keep: keep)
+                    }
+                    failures = 0
+                } catch {
+                    history.putBack(entries)
+                    failures += 1
+                    metrics.counter("pathflow_bgp_best_path_history_errors_total", [],
+                                    "Writes of best-path changes into rib_best_changes that failed (kept for the next)").increment()
+                    if failures <= 3 || failures % 60 == 0 {
+                        logger.error("cannot write best-path changes; kept for the next try", metadata: [
+                            "db": "\(store.path)", "changes": "\(entries.count)", "error": "\(error)",
+                        ])
+                    }
+                }
+            }
+            if last { break }
         }
     }
 

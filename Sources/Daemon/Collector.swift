@@ -91,7 +91,7 @@ public final class Collector: Sendable {
         self.intakeFilter = IntakeFilter(config.flowAllowList)
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
         var snapshotStore: SQLiteStore?
-        if config.bgp.enabled && config.bgp.ribSnapshotRefreshTime != nil,
+        if config.bgp.enabled && (config.bgp.ribSnapshotRefreshTime != nil || config.bgp.bestPathHistory > 0),
            let path = config.bgp.ribSnapshotDB ?? sinks.first(where: { $0.config.plugin == .sqlite3 })?.config.sqlDB {
             do {
                 snapshotStore = try stores.sqlite[path] ?? SQLiteStore(path: path)
@@ -151,6 +151,13 @@ public final class Collector: Sendable {
             return metrics.render()
         }
     }
+}
+
+/// Wall-clock time in unix milliseconds.
+func wallMilliseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
 func monotonicNow() -> Double {

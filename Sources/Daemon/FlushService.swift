@@ -207,6 +207,7 @@ extension Collector {
                 try view.storage.write(FlushBatch(parts: taken, now: now, texts: self.texts))
             }
             metrics.recordFlush(view: name, rows: result.rows, seconds: result.seconds)
+            countShiftedBytes(view, taken, now: now)
             if backlog.failures > 0 {
                 logger.notice("storage writes again", metadata: [
                     "view": "\(name)", "rows": "\(result.rows)", "failed_flushes": "\(backlog.failures)",
@@ -242,6 +243,20 @@ extension Collector {
             backlogs.withLockedValue { $0[view.index] = backlog }
             return false
         }
+    }
+
+    /// `pathflow_egress_shift_bytes_total`: the bytes just written of prefixes whose best path
+    /// changed at their router during the row's bin or in the 600 s before it, for views keyed by
+    /// router and prefix (peer_src_ip, dst_net, dst_mask) with time bins.
+    func countShiftedBytes(_ view: ViewSink, _ parts: [DrainedRows], now: Int) {
+        guard let history = bgp?.history, let binning = view.definition.binning else { return }
+        let p = view.definition.primitives
+        guard p.contains(.peerSrcIP) && p.contains(.dstNet) && p.contains(.dstMask) else { return }
+        let bytes = history.shiftedBytes(parts, binSeconds: binning.slot, now: now)
+        metrics.counter(
+            "pathflow_egress_shift_bytes_total", labels: [("view", view.config.name)],
+            help: "Bytes of prefixes whose best path changed at their router during the row's time bin or in the 600 s before it"
+        ).increment(by: Int64(clamping: bytes))
     }
 
     /// At the end of a stop: rows still not written are given up, counted and logged.

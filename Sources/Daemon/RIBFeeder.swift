@@ -23,20 +23,44 @@ final class RIBFeeder: RouteSink {
     let sessions: NIOLockedValueBox<[UInt64: RouterSession]>
     /// The same sessions for this loop alone, with their counters: an UPDATE takes no lock and
     /// makes no registry lookup before the RIB's.
-    var live: [UInt64: (router: RouterID, metrics: BGPMetrics.Peer)] = [:]
+    var live: [UInt64: Live] = [:]
     /// Messages received per peer address and type, kept once looked up.
     var messageCounters: [IPAddress: [BGPMessage.Kind: Counter]] = [:]
+    /// Where best-path changes go; nil when bgp_best_path_history is 0.
+    let history: BestPathHistory?
+    /// Best-path changes per peer address and reason, kept once looked up.
+    var changeCounters: [IPAddress: [BestPathChange.Reason: Counter]] = [:]
+    /// Reused for each UPDATE of a recording router.
+    var changes: [BestPathChange] = []
 
-    init(rib: RIB, metrics: BGPMetrics, logger: Logger, sessions: NIOLockedValueBox<[UInt64: RouterSession]>) {
+    struct Live {
+        var router: RouterID
+        var metrics: BGPMetrics.Peer
+        var peer: PeerInfo
+        /// Best-path changes are recorded once the router's initial table is in: from its first
+        /// End-of-RIB, or `recordingDelay` after the session came up (monotonic seconds).
+        var recording = false
+        var recordFrom: Double
+    }
+
+    /// A router that sends no End-of-RIB has its changes recorded from this long after its
+    /// session came up.
+    static let recordingDelay: Double = 300
+
+    init(rib: RIB, metrics: BGPMetrics, logger: Logger, sessions: NIOLockedValueBox<[UInt64: RouterSession]>,
+         history: BestPathHistory? = nil) {
         self.rib = rib
         self.metrics = metrics
         self.logger = logger
         self.sessions = sessions
+        self.history = history
     }
 
     func established(_ peer: PeerInfo) {
         let router = rib.addRouter(PeerIdentity(address: peer.remoteAddress, bgpID: peer.bgpID, asn: peer.asn))
-        live[peer.sessionID] = (router, BGPMetrics.Peer(metrics, peer: peer.remoteAddress.description))
+        live[peer.sessionID] = Live(
+            router: router, metrics: BGPMetrics.Peer(metrics, peer: peer.remoteAddress.description), peer: peer,
+            recordFrom: monotonicNow() + Self.recordingDelay)
         let count = sessions.withLockedValue { all -> Int in
             all[peer.sessionID] = RouterSession(router: router, peer: peer)
             return all.count
@@ -50,13 +74,45 @@ final class RIBFeeder: RouteSink {
     }
 
     func update(_ update: Update, session: UInt64) -> Int {
-        guard let entry = live[session] else { return 0 }
-        let result = rib.apply(update, to: entry.router)
+        guard var entry = live[session] else { return 0 }
+        guard let history else {
+            let result = rib.apply(update, to: entry.router)
+            entry.metrics.record(result)
+            return result.pathsHeld
+        }
+        if !entry.recording && monotonicNow() >= entry.recordFrom {
+            entry.recording = true
+            live[session] = entry
+        }
+        guard entry.recording else {
+            let result = rib.apply(update, to: entry.router)
+            entry.metrics.record(result)
+            return result.pathsHeld
+        }
+        changes.removeAll(keepingCapacity: true)
+        let result = rib.apply(update, to: entry.router, changes: &changes)
         entry.metrics.record(result)
+        if !changes.isEmpty {
+            let address = entry.peer.remoteAddress
+            history.record(changes, router: address, bgpID: entry.peer.bgpID, timeMilliseconds: wallMilliseconds())
+            for change in changes { changeCounter(address, change.reason).increment() }
+        }
         return result.pathsHeld
     }
 
+    func changeCounter(_ address: IPAddress, _ reason: BestPathChange.Reason) -> Counter {
+        if let counter = changeCounters[address]?[reason] { return counter }
+        let counter = metrics.counter(
+            "pathflow_bgp_best_path_changes_total", [("peer", address.description), ("reason", reason.rawValue)],
+            "Changes of a prefix's best path (egress shifts) after the router's initial table, by reason")
+        changeCounters[address, default: [:]][reason] = counter
+        return counter
+    }
+
     func endOfRIB(_ family: AddressFamily, session: UInt64) {
+        if history != nil, live[session]?.recording == false {
+            live[session]?.recording = true
+        }
         guard let entry = sessions.withLockedValue({ $0[session] }) else { return }
         let peer = entry.peer.remoteAddress.description
         metrics.counter("pathflow_bgp_end_of_rib_total", [("peer", peer), ("family", family.description)],

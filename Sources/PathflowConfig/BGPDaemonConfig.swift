@@ -37,6 +37,10 @@ public struct BGPDaemonConfig: Sendable, Hashable {
     /// `bgp_rib_snapshot_refresh_time` (pathflow's own key): every this many seconds every
     /// router's paths go into the `rib_paths` table for `pathflow report what-if`; nil: never.
     public var ribSnapshotRefreshTime: Int?
+    /// `bgp_best_path_history` (pathflow's own key): how many best-path changes (egress shifts)
+    /// are kept, in memory until written and in the `rib_best_changes` table of
+    /// `bgp_rib_snapshot_db` (or the first sqlite3 view's sql_db); 0 turns recording off.
+    public var bestPathHistory = 100_000
     /// `bgp_rib_snapshot_db` (pathflow's own key): where; by default the first sqlite3 view's sql_db.
     public var ribSnapshotDB: String?
 

@@ -234,6 +234,12 @@ enum ConfigKeys {
             }
             return .success { draft, _ in draft.config.bgp.ribSnapshotRefreshTime = seconds }
         },
+        "bgp_best_path_history": KeyRule.Global { value in
+            guard let n = ASCIIText.decimal(value), n <= 10_000_000 else {
+                return .failure(.invalid("invalid value '\(value)': expected a number of changes from 0 (off) to 10000000"))
+            }
+            return .success { draft, _ in draft.config.bgp.bestPathHistory = n }
+        },
         "bgp_rib_snapshot_db": KeyRule.Global { value in
             ConfigValue.nonEmpty(value).map { path in { draft, _ in draft.config.bgp.ribSnapshotDB = path } }
         },

@@ -9,7 +9,7 @@ import Storage
 /// collector writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, demands, quality, forecast, prefixes.",
+        abstract: "Reports from the stored views: top, matrix, series, capacity, what-if, failures, shifts, demands, quality, forecast, prefixes.",
         discussion: """
             Name the view with -f CONFIG [--view NAME] (the database, table, bin size and time zone \
             come from the configuration; a sqlite3 view, or a clickhouse view read on its server, \
@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
             ("over" when the p95 already does, "now" when the line already has, "-" when it falls \
             or is flat). The first note of a text report says which bins it walked and why.
             """,
-        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, DemandMatrix.self, Quality.self, Forecast.self, Prefixes.self]
+        subcommands: [Top.self, Matrix.self, Series.self, Capacity.self, WhatIf.self, Failures.self, Shifts.self, DemandMatrix.self, Quality.self, Forecast.self, Prefixes.self]
     )
 
     struct Options: ParsableArguments {
@@ -153,6 +153,8 @@ struct Report: ParsableCommand {
             } catch let error as FailureAnalysis.Error {
                 throw RuntimeFailure(error.description)
             } catch let error as MappingQuality.Error {
+                throw RuntimeFailure(error.description)
+            } catch let error as EgressShifts.Error {
                 throw RuntimeFailure(error.description)
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
@@ -430,6 +432,57 @@ struct Report: ParsableCommand {
                 try FailureAnalysis.report(
                     source, kinds: kinds, groups: groupList, by: column, query: try options.query(utc: source.utc),
                     capacities: capacities, threshold: threshold, now: Int(Date().timeIntervalSince1970), snapshot: snapshot)
+            }
+        }
+    }
+
+    struct Shifts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Egress shifts: each change of a prefix's best path at a router, why, and the traffic that moved; or what changed per exit between two periods, demand or routing.",
+            discussion: """
+                Needs a per-prefix view (peer_ip_src, dst_net, dst_mask, peer_dst_ip; nfacctd_net: bgp) and the \
+                collector's best-path history (rib_best_changes, in bgp_rib_snapshot_db or the first sqlite3 \
+                view's database; bgp_best_path_history changes kept, recorded from each router's End-of-RIB on). \
+                One row per change in the range: reason is the event (new_prefix, withdraw: the best path was \
+                withdrawn; update: it came again with another next-hop) or the step of best-path selection at \
+                which the new best path beats the old one (local_pref, as_path_length, origin, med, router_id, \
+                cluster_list_length, path_id); from/to: the old and new next-hop and peer AS ('-': none); \
+                before_bps: the prefix's bit/s at that router on the old next-hop in the last whole bin ending \
+                at or before the change; after_bps: on the new next-hop in the first whole bin starting at or \
+                after it. The notes sum what moved per pair of exits.
+
+                With --baseline-from and --baseline-to: the change of each exit's average bit/s from the \
+                baseline to the range, split exactly into demand and routing. Per router and prefix, d1 and \
+                d2 are its average bit/s in the two periods and s1(x), s2(x) the shares exit x carried (s2 = \
+                s1 when the prefix has no traffic in the range); routing_bps = sum of d1 x (s2(x) - s1(x)), \
+                demand_bps = sum of (d2 - d1) x s2(x), and change_bps = routing_bps + demand_bps.
+                """)
+        @OptionGroup var options: Options
+        @Option(help: "The split's baseline: its first bin starts at or after YYYY-MM-DD[ HH:MM[:SS]].")
+        var baselineFrom: String?
+        @Option(help: "The split's baseline: its bins start before YYYY-MM-DD[ HH:MM[:SS]].")
+        var baselineTo: String?
+        @Option(help: "The split per peer_ip_dst or peer_as_dst, optionally with peer_ip_src (comma-separated).")
+        var by = "peer_ip_dst"
+
+        func run() throws {
+            let source = try options.source()
+            let query = try options.query(utc: source.utc)
+            if baselineFrom == nil && baselineTo == nil {
+                let history = try options.snapshot(for: source, report: "shifts")
+                try options.printTable { try EgressShifts.report(source, query: query, history: history) }
+                return
+            }
+            guard let baselineFrom, let baselineTo else { throw ValidationError("give both --baseline-from and --baseline-to") }
+            var baseline = query
+            baseline.last = nil
+            baseline.from = try Options.time(baselineFrom, utc: source.utc, option: "--baseline-from")
+            baseline.to = try Options.time(baselineTo, utc: source.utc, option: "--baseline-to")
+            guard baseline.from! < baseline.to! else {
+                throw ValidationError("--baseline-from \(baselineFrom) is not before --baseline-to \(baselineTo)")
+            }
+            try options.printTable {
+                try EgressShifts.splitReport(source, baseline: baseline, query: query, by: Options.columns(by))
             }
         }
     }
