@@ -59,6 +59,8 @@ public final class Collector: Sendable {
     let countersBacklog = NIOLockedValueBox<[InterfaceCountersRow]>([])
     /// sfacctd_counter_file, when set.
     let counterLog: SFlowCounterLog?
+    /// Writes examples of mismatched next-hops into `path_mismatches`, made at the first write.
+    let mismatchWriter = NIOLockedValueBox<PathMismatchWriter?>(nil)
 
     /// Receive sockets and decoding threads by default: one per core.
     public static var defaultThreads: Int { System.coreCount }

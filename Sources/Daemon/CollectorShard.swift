@@ -72,6 +72,11 @@ final class CollectorShard: DatagramSink {
         return SFlowCounterBatch(rows: rows, records: records)
     }
 
+    /// Examples of flows whose next-hop no path carried, since the last call.
+    func takeMismatches() -> (samples: [Enricher.MismatchSample], notSampled: UInt64) {
+        settings.enricher?.takeMismatches() ?? ([], 0)
+    }
+
     func snapshot() -> ShardStats {
         var copy = state.stats
         copy.decoderBytes = UInt64(state.decoder.stateBytes)

@@ -1,4 +1,5 @@
 import Aggregation
+import Enrichment
 import FlowWire
 import Logging
 import NIOConcurrencyHelpers
@@ -32,6 +33,7 @@ struct FlushService: Service {
                 }
                 c.abandonBacklog(view)
             }
+            await c.writeMismatches()
             await c.shards.shutdown()
         }.value
         c.logger.info("collector stopped")
@@ -85,6 +87,7 @@ extension Collector {
             if current >= nextCounters {
                 nextCounters = current + Self.countersInterval
                 await flushInterfaceCounters()
+                await writeMismatches()
             }
             if current >= nextReport {
                 nextReport = current + Self.reportInterval
@@ -143,6 +146,55 @@ extension Collector {
             logger.error("cannot write interface counters; kept for the next try", metadata: [
                 "storage": "\(storage.location)", "rows_kept": "\(rows.count)", "rows_dropped": "\(dropped)", "error": "\(error)",
             ])
+        }
+    }
+
+    /// Rows `path_mismatches` keeps, the oldest deleted first.
+    static let mismatchRowsKept = 100_000
+
+    /// Examples of flows whose next-hop no path carried, taken from every shard's enricher once a
+    /// minute into `path_mismatches` beside the RIB snapshot (for `report quality`). Examples are
+    /// best effort: a failed write drops that minute's, counted.
+    func writeMismatches() async {
+        guard let bgp, let store = bgp.snapshotStore else { return }
+        var merged: [Enricher.MismatchKeyText: Enricher.MismatchSample] = [:]
+        var notSampled: UInt64 = 0
+        for taking in shards.submit({ $0.takeMismatches() }) {
+            guard let (samples, lost) = try? await taking.get() else { continue }
+            notSampled &+= lost
+            for s in samples {
+                let key = Enricher.MismatchKeyText(s)
+                if merged[key] == nil { merged[key] = s } else {
+                    merged[key]!.flows &+= s.flows
+                    merged[key]!.bytes &+= s.bytes
+                }
+            }
+        }
+        let dropped = metrics.counter(
+            "pathflow_path_mismatch_examples_dropped_total", labels: [],
+            help: "Mismatched flows not kept as examples for path_mismatches (too many distinct ones in a minute, or a failed write)")
+        dropped.increment(by: Int64(clamping: notSampled))
+        guard !merged.isEmpty else { return }
+        let stamp = bgp.timestamp(Int(time(nil)) / 60 * 60)
+        let rows = merged.values.map { s in
+            PathMismatchRow(
+                stamp: stamp, exporter: s.exporter.description, flowNextHop: s.flowNextHop.description,
+                net: s.prefix.address.description, mask: Int(s.prefix.length),
+                pathNextHops: s.pathNextHops.map(\.description).joined(separator: ","), flows: Int64(clamping: s.flows),
+                bytes: Int64(clamping: s.bytes))
+        }
+        do {
+            try await NIOThreadPool.singleton.runIfActive { [mismatchWriter] in
+                let writer = try mismatchWriter.withLockedValue { w in
+                    if let w { return w }
+                    w = try PathMismatchWriter(store: store)
+                    return w!
+                }
+                try writer.append(rows, keep: Self.mismatchRowsKept)
+            }
+        } catch {
+            dropped.increment(by: Int64(clamping: rows.reduce(UInt64(0)) { $0 &+ UInt64($1.flows) }))
+            logger.warning("cannot write examples of mismatched next-hops", metadata: ["db": "\(store.path)", "error": "\(error)"])
         }
     }
 

@@ -80,6 +80,61 @@ public final class Enricher {
         var lrgComm: UInt32 = 0
     }
 
+    /// A flow whose BGP next-hop no path of its prefix carries (`path_match` mismatch), as an
+    /// example for `report quality`: per exporter, flow next-hop and prefix, the prefix's paths'
+    /// next-hops, and the flows and bytes (as exported) seen since the last `takeMismatches`.
+    public struct MismatchSample: Sendable, Equatable {
+        public var exporter: IPAddress
+        public var flowNextHop: IPAddress
+        public var prefix: IPPrefix
+        public var pathNextHops: [IPAddress]
+        public var flows: UInt64
+        public var bytes: UInt64
+
+        public init(exporter: IPAddress, flowNextHop: IPAddress, prefix: IPPrefix, pathNextHops: [IPAddress], flows: UInt64, bytes: UInt64) {
+            self.exporter = exporter
+            self.flowNextHop = flowNextHop
+            self.prefix = prefix
+            self.pathNextHops = pathNextHops
+            self.flows = flows
+            self.bytes = bytes
+        }
+    }
+
+    /// A mismatch example's identity across shards.
+    public struct MismatchKeyText: Hashable, Sendable {
+        public var exporter: IPAddress
+        public var flowNextHop: IPAddress
+        public var prefix: IPPrefix
+
+        public init(_ s: MismatchSample) {
+            exporter = s.exporter
+            flowNextHop = s.flowNextHop
+            prefix = s.prefix
+        }
+    }
+
+    struct MismatchKey: Hashable {
+        var exporter: IPAddress
+        var flowNextHop: IPAddress
+        var prefix: IPPrefix
+    }
+
+    /// Distinct mismatches kept between two `takeMismatches`; further ones are only counted.
+    public static let mismatchSampleLimit = 256
+    private var mismatches: [MismatchKey: MismatchSample] = [:]
+    /// Mismatched flows past `mismatchSampleLimit` since the last `takeMismatches`.
+    public private(set) var mismatchesNotSampled: UInt64 = 0
+
+    /// The mismatches seen since the last call, and how many flows did not fit.
+    public func takeMismatches() -> (samples: [MismatchSample], notSampled: UInt64) {
+        defer {
+            mismatches.removeAll(keepingCapacity: true)
+            mismatchesNotSampled = 0
+        }
+        return (Array(mismatches.values), mismatchesNotSampled)
+    }
+
     private var cache: [Cached] = []
     /// `bgp_agent_map` resolved per exporter, until the map is reloaded.
     private var agentTargets: [IPAddress: (v4: IPAddress?, v6: IPAddress?)] = [:]
@@ -136,7 +191,10 @@ public final class Enricher {
                 results = .allocate(capacity: Swift.max(lookups.count, results.count * 2))
             }
             lookups.withUnsafeBufferPointer { reader.match($0, into: results) }
-            for (n, i) in owners.enumerated() { destination(&records[i], results[n], reader) }
+            for (n, i) in owners.enumerated() {
+                if results[n].kind == .mismatch { noteMismatch(records[i], results[n], lookups[n], reader) }
+                destination(&records[i], results[n], reader)
+            }
             guard needsSource else { return }
             // The source side: the best path of the source address's longest prefix.
             for n in lookups.indices {
@@ -201,6 +259,25 @@ public final class Enricher {
         r.stdCommText = c.stdComm
         r.extCommText = c.extComm
         r.lrgCommText = c.lrgComm
+    }
+
+    /// Keeps an example of a mismatch (off the flow path's fast lane: mismatches only).
+    @inline(never)
+    private func noteMismatch(_ r: FlowRecord, _ m: PathMatch, _ lookup: FlowLookup, _ reader: borrowing RIBReader) {
+        guard let prefix = m.prefix else { return }
+        let key = MismatchKey(exporter: r.exporterAddress, flowNextHop: lookup.nextHop, prefix: prefix)
+        if mismatches[key] != nil {
+            mismatches[key]!.flows &+= 1
+            mismatches[key]!.bytes &+= r.bytes
+            return
+        }
+        guard mismatches.count < Self.mismatchSampleLimit else {
+            mismatchesNotSampled &+= 1
+            return
+        }
+        let hops = reader.paths(of: prefix, router: lookup.router)?.paths.map { reader.nextHop($0.attributes) } ?? []
+        mismatches[key] = MismatchSample(
+            exporter: r.exporterAddress, flowNextHop: lookup.nextHop, prefix: prefix, pathNextHops: hops, flows: 1, bytes: r.bytes)
     }
 
     /// No path for the destination: BGP-sourced fields are empty, as in pmacct.

@@ -1,3 +1,5 @@
+import GRDB
+
 /// How far a matrix can be trusted: the share of bytes mapped to their exact BGP path, by a
 /// covering prefix, by the best path (no next-hop in the flow), and not at all (the next-hop on
 /// no path: mismatch; no route; no BGP session for the exporter), per router or exit, from a
@@ -13,7 +15,28 @@ public enum MappingQuality {
     /// One row per value of `by` (peer_ip_src by default: the routers), then `all`; columns the
     /// bytes, `mapped` (the share mapped to a path: exact, covering or best) and the share of
     /// each kind.
-    public static func report(_ source: ReportSource, by: String, query: ReportQuery) throws -> ReportTable {
+    /// Examples of mismatched next-hops (`path_mismatches`, kept by the collector beside the RIB
+    /// snapshot) with stamps in the range, most bytes first: notes.
+    static func mismatchExamples(_ db: Database, from: String, to: String, limit: Int = 10) throws -> [String] {
+        // Not `tableExists`: a reader opened before the collector made the table caches the schema.
+        guard try Bool.fetchOne(db, sql: "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'path_mismatches'") == true
+        else { return [] }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT peer_ip_src, peer_ip_dst, net_dst, mask_dst, path_next_hops, SUM(flows), SUM(bytes) FROM path_mismatches
+            WHERE stamp_inserted >= ? AND stamp_inserted < ?
+            GROUP BY peer_ip_src, peer_ip_dst, net_dst, mask_dst, path_next_hops
+            ORDER BY SUM(bytes) DESC, peer_ip_src, net_dst LIMIT ?
+            """, arguments: [from, to, limit])
+        return rows.map { r in
+            let hops: String = r[4]
+            let exporter: String = r[0], nextHop: String = r[1], net: String = r[2], mask: Int = r[3], flows: Int64 = r[5], bytes: Int64 = r[6]
+            return "# mismatch: \(exporter) sent next-hop \(nextHop) for \(net)/\(mask), whose paths have "
+                + (hops.isEmpty ? "none" : hops.replacingOccurrences(of: ",", with: ", "))
+                + ": \(flows) flow(s), \(ReportTable.si(Double(bytes), "B")) as exported"
+        }
+    }
+
+    public static func report(_ source: ReportSource, by: String, query: ReportQuery, examples: String? = nil) throws -> ReportTable {
         guard source.columns.contains(where: { $0.lowercased() == "path_match" }) else {
             throw Error(description: "table '\(source.table)' has no path_match column: add path_match to the view's aggregate "
                 + "(with bgp_daemon and nfacctd_net: bgp) to see how its flows were mapped")
@@ -50,6 +73,14 @@ public enum MappingQuality {
             notes.append("# not mapped to a path: " + untrusted.map {
                 "\($0.isEmpty ? "not enriched" : $0) \(String(format: "%.2f", Double(all[$0] ?? 0) * 100 / total)) %"
             }.joined(separator: ", "))
+        }
+        if (all["mismatch"] ?? 0) > 0 {
+            let from = StampText.format(b.grid.first, utc: b.utc), to = StampText.format(b.grid.end, utc: b.utc)
+            let found = (try? WhatIfAnalysis.withSnapshot(source, examples) { db in try mismatchExamples(db, from: from, to: to) }) ?? []
+            if !found.isEmpty {
+                notes.append("# examples of mismatched next-hops (the flow's next-hop is on no path of its prefix), most bytes first:")
+                notes += found
+            }
         }
         return ReportTable(
             columns: [column, "bytes", "mapped", "exact", "covering", "best", "mismatch", "no_route", "no_peer", "not_enriched"],

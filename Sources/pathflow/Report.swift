@@ -545,7 +545,9 @@ struct Report: ParsableCommand {
                 covering: on a path of a less specific one; best: the flow had no next-hop, the best path was \
                 taken); then each kind's share, with those mapped to no path: mismatch (the next-hop on no \
                 path of any covering prefix), no_route, no_peer (no BGP session for the exporter) and \
-                not_enriched. A note lists what was not mapped, largest first.
+                not_enriched. A note lists what was not mapped, largest first, and with mismatched traffic the \
+                collector's examples of it in the range (path_mismatches, beside the RIB snapshot: exporter, \
+                the flow's next-hop, the prefix and its paths' next-hops), most bytes first.
                 """)
         @OptionGroup var options: Options
         @Option(help: "Rows per value of this column (peer_ip_src: the routers).")
@@ -553,7 +555,10 @@ struct Report: ParsableCommand {
 
         func run() throws {
             let source = try options.source()
-            try options.printTable { try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc)) }
+            let examples = try? options.snapshot(for: source, report: "quality")
+            try options.printTable {
+                try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc), examples: examples ?? nil)
+            }
         }
     }
 

@@ -120,6 +120,35 @@ struct EnricherTests {
         #expect(texts.text(records[0].asPathText) == "65003 64502")
     }
 
+    /// Mismatches are kept as examples: per exporter, flow next-hop and prefix, with the prefix's
+    /// paths' next-hops and the flows and bytes; distinct ones past the limit are only counted.
+    @Test func mismatchesKeptAsBoundedExamples() throws {
+        let enricher = Enricher(rib: Self.makeRIB(), texts: TextPool(), settings: Self.bgpSettings())
+        var records = [
+            Self.flow("10.1.2.5", nextHop: "198.51.100.9"), Self.flow("10.1.2.6", nextHop: "198.51.100.9"),
+            Self.flow("10.9.0.1", nextHop: "198.51.100.9"),   // the /8, two paths
+            Self.flow("10.1.2.5", nextHop: "198.51.100.3"),   // exact: no example
+        ]
+        for i in records.indices { records[i].bytes = UInt64(100 * (i + 1)) }
+        enricher.enrich(&records)
+        let (samples, notSampled) = enricher.takeMismatches()
+        #expect(notSampled == 0)
+        let byPrefix = Dictionary(uniqueKeysWithValues: samples.map { ($0.prefix.description, $0) })
+        #expect(byPrefix.count == 2)
+        let slash24 = try #require(byPrefix["10.1.2.0/24"])
+        #expect(slash24.flows == 2 && slash24.bytes == 300 && slash24.flowNextHop == Self.address("198.51.100.9"))
+        #expect(slash24.pathNextHops == [Self.address("198.51.100.3")] && slash24.exporter == Self.router)
+        #expect(byPrefix["10.0.0.0/8"]?.pathNextHops == [Self.address("198.51.100.1"), Self.address("198.51.100.2")])
+        #expect(enricher.takeMismatches().samples.isEmpty, "taken once")
+        // One flow per distinct next-hop: the limit keeps the first ones and counts the rest.
+        var many = (0..<(Enricher.mismatchSampleLimit + 10)).map { i in
+            Self.flow("10.1.2.5", nextHop: "203.0.\(i / 256).\(i % 256)")
+        }
+        enricher.enrich(&many)
+        let bounded = enricher.takeMismatches()
+        #expect(bounded.samples.count == Enricher.mismatchSampleLimit && bounded.notSampled == 10)
+    }
+
     @Test func sourceSideUsesTheBestPath() {
         var settings = Self.bgpSettings()
         settings.peerSrcASFromBGP = true

@@ -44,6 +44,24 @@ import Testing
         #expect(t.rows[3][1] == .bytes(2_500) && t.rows[3][2] == .percent(68))
         #expect(t.notes.contains("# not mapped to a path: no_peer 20.00 %, mismatch 8.00 %, no_route 4.00 %"), "\(t.notes)")
         #expect(t.render(.json).contains("\"mapped\""))
+        // No examples recorded: none printed.
+        #expect(!t.notes.contains { $0.hasPrefix("# mismatch:") })
+        let writer = try PathMismatchWriter(store: store)
+        func example(_ stamp: String, _ hop: String, _ bytes: Int64) -> PathMismatchRow {
+            PathMismatchRow(stamp: stamp, exporter: "192.0.2.1", flowNextHop: hop, net: "198.51.100.0", mask: 24,
+                            pathNextHops: "10.0.0.1,10.0.0.2", flows: 2, bytes: bytes)
+        }
+        try writer.append([
+            example("2025-12-01 00:01:00", "10.9.9.9", 150), example("2025-12-01 00:06:00", "10.9.9.9", 50),
+            example("2025-12-01 00:02:00", "10.8.8.8", 120),
+            example("2025-12-01 00:10:00", "10.7.7.7", 999),   // after the range
+        ], keep: 100)
+        let withExamples = try MappingQuality.report(source, by: "peer_ip_src", query: ReportQuery())
+        let lines = withExamples.notes.filter { $0.hasPrefix("# mismatch:") }
+        #expect(lines == [
+            "# mismatch: 192.0.2.1 sent next-hop 10.9.9.9 for 198.51.100.0/24, whose paths have 10.0.0.1, 10.0.0.2: 4 flow(s), 200 B as exported",
+            "# mismatch: 192.0.2.1 sent next-hop 10.8.8.8 for 198.51.100.0/24, whose paths have 10.0.0.1, 10.0.0.2: 2 flow(s), 120 B as exported",
+        ], "\(withExamples.notes)")
         // A view without path_match says what to add.
         let bare = try ReportSource(path: try ReportsTests.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
         #expect { try MappingQuality.report(bare, by: "peer_ip_src", query: ReportQuery()) } throws: {

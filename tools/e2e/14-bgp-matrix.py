@@ -25,12 +25,16 @@ with ext/large communities, source ASNs, dst_net, dst_mask) equal the
 nfacctd model (where nfacctd's pick depends on arrival order, any of the
 candidate paths); pathflow's table (the same primitives plus path_match)
 equals the oracle, value types included, and equals nfacctd's rows for the
-interfaces whose flows pmacct maps the DESIGN way.
+interfaces whose flows pmacct maps the DESIGN way; `report quality` gives
+every router's shares by path_match and, from the examples the collector
+writes at its stop, each mismatched next hop with its prefix and the next
+hops that prefix's paths have, as the route set says.
 
 pathflow's part is skipped (the case ends with SKIP after the nfacctd part
 passed) while `pathflow check-config --strict` rejects its configuration or
 the build has no BGP daemon.  About 30 s."""
 import json
+import re
 import sqlite3
 import time
 
@@ -250,6 +254,29 @@ def pathflow_checks(c, pf, nf, agree_ifaces):
         mapped = 100.0 * sum(kinds.get(k, 0) for k in ("exact", "covering", "best")) / total
         c.check(abs(row.get("mapped", -1) - mapped) < 0.01 and row.get("bytes") == total,
                 "quality %s: mapped %s %%, bytes %s, want %.4f %%, %d" % (router, row.get("mapped"), row.get("bytes"), mapped, total))
+    check_mismatch_examples(c, pf)
+
+
+def check_mismatch_examples(c, pf):
+    """report quality's examples of mismatched next-hops (written at the stop): per exporter, flow
+    next hop and longest prefix, the prefix's paths' next hops and the flows, from the route set."""
+    table = lf.rib()
+    want = {}
+    for f in lf.FLOWS:
+        if lf.design_outcome(f, table)["path_match"] != lf.MISMATCH:
+            continue
+        net, paths = lf.covering(table, f.dst)[0]
+        hops = ", ".join(str(p.nexthop) for p in sorted(paths, key=lambda p: p.pid))
+        key = (f.ie130 or f.exporter, str(lf.flow_nexthop(f)), str(net), hops)
+        want[key] = want.get(key, 0) + lf.ROUNDS
+    r = lib.run([lib.PATHFLOW, "report", "quality", "--db", pf.db, "--table", TABLE],
+                timeout=30, what="pathflow report quality (text)")
+    got = {}
+    for line in r.stdout.decode().splitlines():
+        m = re.match(r"# mismatch: (\S+) sent next-hop (\S+) for (\S+), whose paths have (.*): (\d+) flow\(s\), ", line)
+        if m:
+            got[m.groups()[:4]] = int(m.group(5))
+    c.check(want and got == want, "quality's mismatch examples %s, want %s" % (got, want))
 
 
 def case(c):
