@@ -237,7 +237,8 @@ public final class BGPService: Service, Sendable {
                 router: router, bgpID: bgpID, net: prefix.address.description, mask: Int(prefix.length),
                 pathID: Int64(group[i].pathID), rank: rank, nextHop: a.nextHop.isNone ? "0.0.0.0" : a.nextHop.description,
                 peerAS: Int64(first), originAS: Int64(last), asPath: PmacctText.asPath(a.asPath),
-                localPref: Int64(a.localPref ?? 0), med: Int64(a.med ?? 0)))
+                localPref: Int64(a.localPref ?? 0), med: Int64(a.med ?? 0),
+                exitRouter: a.originatorID.map { IPAddress(v4: $0).description } ?? bgpID))
         }
     }
 

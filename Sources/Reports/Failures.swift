@@ -13,24 +13,29 @@ import GRDB
 /// Exact per prefix and reproducible from the stored data: the same moves as `what-if`, for
 /// every failure (tested against it).
 public enum FailureAnalysis {
-    /// A failure: every path whose next-hop or peer AS is a member fails with it.
+    /// A failure: every path whose next-hop, peer AS or exit router is a member fails with it.
     public struct Failure: Sendable, Equatable {
         public var name: String
         public var nextHops: Set<String>
         public var peerASes: Set<String>
+        /// Exit routers (`rib_paths.exit_router`: a path's ORIGINATOR_ID, else the BGP identifier
+        /// of the router that sent it): a router going down takes all its exits with it.
+        public var exitRouters: Set<String>
 
-        public init(name: String, nextHops: Set<String> = [], peerASes: Set<String> = []) {
+        public init(name: String, nextHops: Set<String> = [], peerASes: Set<String> = [], exitRouters: Set<String> = []) {
             self.name = name
             self.nextHops = nextHops
             self.peerASes = peerASes
+            self.exitRouters = exitRouters
         }
 
-        func hits(nextHop: String, peerAS: String) -> Bool {
-            nextHops.contains(nextHop) || peerASes.contains(peerAS)
+        func hits(nextHop: String, peerAS: String, exitRouter: String) -> Bool {
+            nextHops.contains(nextHop) || peerASes.contains(peerAS) || exitRouters.contains(exitRouter)
         }
 
         /// Parses a groups file: `NAME MEMBER[,MEMBER…]` per line, each member
-        /// `peer_ip_dst=ADDRESS` or `peer_as_dst=ASN` (the exits that fail together); `!` or `#`
+        /// `peer_ip_dst=ADDRESS`, `peer_as_dst=ASN` or `exit_router=ADDRESS` (the exits that fail
+        /// together); `!` or `#`
         /// starts a comment. Errors name the line.
         public static func parseGroups(_ text: String, file: String) throws -> [Failure] {
             var groups: [Failure] = []
@@ -40,7 +45,7 @@ public enum FailureAnalysis {
                 if fields.isEmpty || raw.first == "#" || raw.first == "!" { continue }
                 func fail(_ why: String) -> Error { Error(description: "\(file):\(i + 1): \(why)") }
                 guard fields.count == 2 else {
-                    throw fail("expected NAME MEMBER[,MEMBER…] (members peer_ip_dst=ADDRESS or peer_as_dst=ASN)")
+                    throw fail("expected NAME MEMBER[,MEMBER…] (members peer_ip_dst=ADDRESS, peer_as_dst=ASN or exit_router=ADDRESS)")
                 }
                 var group = Failure(name: fields[0])
                 for member in fields[1].split(separator: ",") {
@@ -52,7 +57,8 @@ public enum FailureAnalysis {
                         let asn = parts[1].uppercased().hasPrefix("AS") ? String(parts[1].dropFirst(2)) : parts[1]
                         guard let n = UInt32(asn) else { throw fail("'\(member)': not an AS number") }
                         group.peerASes.insert(String(n))
-                    default: throw fail("'\(parts[0])': a member is peer_ip_dst=ADDRESS or peer_as_dst=ASN")
+                    case "exit_router": group.exitRouters.insert(parts[1])
+                    default: throw fail("'\(parts[0])': a member is peer_ip_dst=ADDRESS, peer_as_dst=ASN or exit_router=ADDRESS")
                     }
                 }
                 guard !groups.contains(where: { $0.name == group.name }) else { throw fail("group '\(group.name)' named twice") }
@@ -62,10 +68,12 @@ public enum FailureAnalysis {
         }
     }
 
-    /// What the failures of one kind are: every next-hop, or every peer AS, seen in the range.
+    /// What the failures of one kind are: every next-hop, every peer AS, or every exit router
+    /// (of the paths traffic took) seen in the range.
     public enum Kind: String, Sendable, CaseIterable {
         case nextHop = "peer_ip_dst"
         case peerAS = "peer_as_dst"
+        case exitRouter = "exit_router"
     }
 
     public struct Error: Swift.Error, CustomStringConvertible {
@@ -93,12 +101,16 @@ public enum FailureAnalysis {
         _ source: ReportSource, kinds: [Kind], groups: [Failure], by: String, query: ReportQuery, snapshot: String? = nil
     ) throws -> (outcomes: [Outcome], breakdown: Breakdown, failures: Int) {
         let by = try source.column(by)
-        guard Kind(rawValue: by) != nil else { throw Error(description: "--by: peer_ip_dst or peer_as_dst") }
+        guard by == Kind.nextHop.rawValue || by == Kind.peerAS.rawValue else { throw Error(description: "--by: peer_ip_dst or peer_as_dst") }
         var keyColumns = ["peer_ip_src", "net_dst", "mask_dst"]
         // The columns a failure is told by: each exit kind asked for, and each a group names.
         var tells = Set(kinds.map(\.rawValue))
         if groups.contains(where: { !$0.nextHops.isEmpty }) { tells.insert(Kind.nextHop.rawValue) }
         if groups.contains(where: { !$0.peerASes.isEmpty }) { tells.insert(Kind.peerAS.rawValue) }
+        // A path's exit router is found by the next-hop traffic took.
+        let needsRouters = kinds.contains(.exitRouter) || groups.contains { !$0.exitRouters.isEmpty }
+        tells.remove(Kind.exitRouter.rawValue)
+        if needsRouters { tells.insert(Kind.nextHop.rawValue) }
         tells.insert(by)
         let hopColumn = tells.contains(Kind.nextHop.rawValue) ? Kind.nextHop.rawValue : nil
         let asColumn = tells.contains(Kind.peerAS.rawValue) ? Kind.peerAS.rawValue : nil
@@ -116,17 +128,8 @@ public enum FailureAnalysis {
             e.key[2] != "0" && e.key[2] != "" && (hopIndex == nil || !["", "0.0.0.0", "::"].contains(hop(e)))
         }
 
-        var failures: [Failure] = []
-        for kind in kinds {
-            let values = Set(b.entries.filter(routed).map { kind == .nextHop ? hop($0) : peerAS($0) })
-            for v in values.sorted() {
-                failures.append(kind == .nextHop ? Failure(name: v, nextHops: [v]) : Failure(name: "AS\(v)", peerASes: [v]))
-            }
-        }
-        failures += groups
-
         // Each routed prefix's paths, as its router ranks them.
-        struct Path { var hop: String, peerAS: String, exit: String }
+        struct Path { var hop: String, peerAS: String, exit: String, router: String }
         struct Prefix: Hashable { var router: String, net: String, mask: String }
         var paths: [Prefix: [Path]] = [:]
         let needed = Set(b.entries.filter(routed).map { Prefix(router: $0.key[0], net: $0.key[1], mask: $0.key[2]) })
@@ -136,17 +139,48 @@ public enum FailureAnalysis {
                 throw Error(description: "\(snapshot ?? source.path) has no RIB snapshot (table rib_paths): set "
                     + "bgp_rib_snapshot_refresh_time in the collector's configuration and wait for the first snapshot")
             }
+            let hasRouters = columns.contains("exit_router")
+            guard hasRouters || !needsRouters else {
+                throw Error(description: "the RIB snapshot in \(snapshot ?? source.path) has no exit_router column (written by an "
+                    + "older collector): wait for the next snapshot")
+            }
             let statement = try db.makeStatement(sql: """
-                SELECT peer_ip_dst, peer_as_dst FROM rib_paths
+                SELECT peer_ip_dst, peer_as_dst, \(hasRouters ? "exit_router" : "''") FROM rib_paths
                 WHERE (peer_ip_src = ? OR bgp_id = ?) AND net_dst = ? AND mask_dst = ? ORDER BY rank
                 """)
             for p in needed {
                 paths[p] = try Row.fetchAll(statement, arguments: [p.router, p.router, p.net, p.mask]).map { row in
                     let h = Breakdown.text(row[0]), a = Breakdown.text(row[1])
-                    return Path(hop: h, peerAS: a, exit: by == Kind.nextHop.rawValue ? h : a)
+                    return Path(hop: h, peerAS: a, exit: by == Kind.nextHop.rawValue ? h : a, router: Breakdown.text(row[2]))
                 }
             }
         }
+        // The exit router of the path each row's traffic took: its prefix's first path (in rank
+        // order) with the row's next-hop; "" when the snapshot has none.
+        func exitRouter(_ e: Breakdown.Entry) -> String {
+            guard needsRouters else { return "" }
+            let h = hop(e)
+            return paths[Prefix(router: e.key[0], net: e.key[1], mask: e.key[2])]?.first { $0.hop == h }?.router ?? ""
+        }
+
+        var failures: [Failure] = []
+        for kind in kinds {
+            let values = Set(b.entries.filter(routed).map {
+                switch kind {
+                case .nextHop: hop($0)
+                case .peerAS: peerAS($0)
+                case .exitRouter: exitRouter($0)
+                }
+            }).subtracting([""])
+            for v in values.sorted() {
+                switch kind {
+                case .nextHop: failures.append(Failure(name: v, nextHops: [v]))
+                case .peerAS: failures.append(Failure(name: "AS\(v)", peerASes: [v]))
+                case .exitRouter: failures.append(Failure(name: "router \(v)", exitRouters: [v]))
+                }
+            }
+        }
+        failures += groups
 
         // Dense per-bin bytes: an exit's load under a failure is its own less what leaves plus
         // what arrives.
@@ -177,7 +211,9 @@ public enum FailureAnalysis {
                 worstSeries: series, series: series)
         }
         let affectedBy: [[Int]] = failures.map { f in
-            b.entries.indices.filter { routed(b.entries[$0]) && f.hits(nextHop: hop(b.entries[$0]), peerAS: peerAS(b.entries[$0])) }
+            b.entries.indices.filter {
+                routed(b.entries[$0]) && f.hits(nextHop: hop(b.entries[$0]), peerAS: peerAS(b.entries[$0]), exitRouter: exitRouter(b.entries[$0]))
+            }
         }
         for (f, failure) in failures.enumerated() {
             var delta: [String: [Int64]] = [:]
@@ -194,7 +230,7 @@ public enum FailureAnalysis {
                     }
                 }
                 move(from, -1)
-                if let next = (paths[prefix] ?? []).first(where: { !failure.hits(nextHop: $0.hop, peerAS: $0.peerAS) }) {
+                if let next = (paths[prefix] ?? []).first(where: { !failure.hits(nextHop: $0.hop, peerAS: $0.peerAS, exitRouter: $0.router) }) {
                     move(next.exit, 1)
                 } else {
                     stranded.insert(prefix)
@@ -217,7 +253,7 @@ public enum FailureAnalysis {
             }
             // The exit's own failure: what it strands.
             let own = by == Kind.nextHop.rawValue ? failure.nextHops : failure.peerASes
-            if failure.nextHops.count + failure.peerASes.count == 1, let exit = own.first, var o = outcomes[exit] {
+            if failure.nextHops.count + failure.peerASes.count == 1, failure.exitRouters.isEmpty, let exit = own.first, var o = outcomes[exit] {
                 o.stranded = stranded.count
                 o.strandedBytes = strandedBytes
                 outcomes[exit] = o

@@ -17,9 +17,12 @@ public struct RIBSnapshotRow: Sendable {
     public var asPath: String
     public var localPref: Int64
     public var med: Int64
+    /// The router where the path leaves the network: its ORIGINATOR_ID (a reflected path), else
+    /// the BGP identifier of the router that sent it (its own path); nil: `bgpID`.
+    public var exitRouter: String?
 
     public init(router: String, bgpID: String, net: String, mask: Int, pathID: Int64, rank: Int, nextHop: String,
-                peerAS: Int64, originAS: Int64, asPath: String, localPref: Int64, med: Int64) {
+                peerAS: Int64, originAS: Int64, asPath: String, localPref: Int64, med: Int64, exitRouter: String? = nil) {
         self.router = router
         self.bgpID = bgpID
         self.net = net
@@ -32,6 +35,7 @@ public struct RIBSnapshotRow: Sendable {
         self.asPath = asPath
         self.localPref = localPref
         self.med = med
+        self.exitRouter = exitRouter
     }
 }
 
@@ -50,7 +54,7 @@ public struct RIBSnapshotWriter: Sendable {
             peer_ip_src CHAR(45) NOT NULL, bgp_id CHAR(45) NOT NULL, net_dst CHAR(45) NOT NULL,
             mask_dst INT NOT NULL, path_id INT NOT NULL, rank INT NOT NULL, peer_ip_dst CHAR(45) NOT NULL,
             peer_as_dst INT NOT NULL, as_dst INT NOT NULL, as_path TEXT NOT NULL, local_pref INT NOT NULL,
-            med INT NOT NULL, stamp_inserted DATETIME NOT NULL
+            med INT NOT NULL, stamp_inserted DATETIME NOT NULL, exit_router CHAR(45) NOT NULL
         )
         """
     }
@@ -68,7 +72,7 @@ public struct RIBSnapshotWriter: Sendable {
     public func append(_ rows: [RIBSnapshotRow]) throws {
         guard !rows.isEmpty else { return }
         try store.pool.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO \(Self.staging) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            let statement = try db.cachedStatement(sql: "INSERT INTO \(Self.staging) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
                 .sqliteStatement
             for r in rows {
                 SQLiteStore.bindText(r.router, statement, 1)
@@ -84,6 +88,7 @@ public struct RIBSnapshotWriter: Sendable {
                 sqlite3_bind_int64(statement, 11, r.localPref)
                 sqlite3_bind_int64(statement, 12, r.med)
                 SQLiteStore.bindText(stamp, statement, 13)
+                SQLiteStore.bindText(r.exitRouter ?? r.bgpID, statement, 14)
                 let status = sqlite3_step(statement)
                 sqlite3_reset(statement)
                 guard status == SQLITE_DONE else {

@@ -380,9 +380,11 @@ struct Report: ParsableCommand {
             discussion: """
                 Needs what what-if needs (a per-prefix view: peer_ip_src, dst_net, dst_mask and peer_dst_ip \
                 and/or peer_dst_as; the RIB snapshot, bgp_rib_snapshot_refresh_time). The failures: every \
-                next-hop (--fail-each peer_ip_dst, the default) and/or every peer AS (peer_as_dst) that carries \
-                traffic in the range, one at a time, and each group of a --groups file (lines NAME \
-                MEMBER[,MEMBER…], members peer_ip_dst=ADDRESS or peer_as_dst=ASN: exits that fail together, \
+                next-hop (--fail-each peer_ip_dst, the default), every peer AS (peer_as_dst) and/or every exit \
+                router (exit_router: the router where a path leaves the network, its ORIGINATOR_ID or else the \
+                BGP identifier of the router that sent it; all its paths fail together) that carries traffic \
+                in the range, one at a time, and each group of a --groups file (lines NAME MEMBER[,MEMBER…], \
+                members peer_ip_dst=ADDRESS, peer_as_dst=ASN or exit_router=ADDRESS: exits that fail together, \
                 e.g. links sharing a fibre). Under each failure every prefix's traffic through a failed exit \
                 moves to the first path in its router's ranking that the failure leaves standing, exactly as \
                 what-if moves it. Per exit (--by): p95_bps as it is; worst_p95_bps, the highest p95 under any \
@@ -392,9 +394,9 @@ struct Report: ParsableCommand {
                 exit's per-bin load, as it is and under its worst failure, reaches --threshold of its capacity.
                 """)
         @OptionGroup var options: Options
-        @Option(name: .customLong("fail-each"), help: "Which exits fail one at a time: peer_ip_dst, peer_as_dst or both (comma-separated); 'none' for groups only.")
+        @Option(name: .customLong("fail-each"), help: "Which exits fail one at a time: peer_ip_dst, peer_as_dst, exit_router (comma-separated); 'none' for groups only.")
         var failEach = "peer_ip_dst"
-        @Option(help: "A file of exits that fail together: NAME MEMBER[,MEMBER…], members peer_ip_dst=ADDRESS or peer_as_dst=ASN.")
+        @Option(help: "A file of exits that fail together: NAME MEMBER[,MEMBER…], members peer_ip_dst=ADDRESS, peer_as_dst=ASN or exit_router=ADDRESS.")
         var groups: String?
         @Option(help: "Load per peer_ip_dst or peer_as_dst; by default the first kind of --fail-each (peer_ip_dst for groups only).")
         var by: String?
@@ -408,7 +410,7 @@ struct Report: ParsableCommand {
             for name in Options.columns(failEach) where name != "none" {
                 let normalised = name == "peer_dst_ip" ? "peer_ip_dst" : name == "peer_dst_as" ? "peer_as_dst" : name
                 guard let kind = FailureAnalysis.Kind(rawValue: normalised) else {
-                    throw ValidationError("--fail-each \(name): peer_ip_dst, peer_as_dst or none")
+                    throw ValidationError("--fail-each \(name): peer_ip_dst, peer_as_dst, exit_router or none")
                 }
                 if !kinds.contains(kind) { kinds.append(kind) }
             }
@@ -426,7 +428,7 @@ struct Report: ParsableCommand {
             guard !kinds.isEmpty || !groupList.isEmpty else { throw ValidationError("no failures: give --fail-each or --groups") }
             let source = try options.source()
             let capacities = try Options.capacities(capacityFile)
-            let column = by ?? kinds.first?.rawValue ?? "peer_ip_dst"
+            let column = by ?? kinds.first { $0 != .exitRouter }?.rawValue ?? "peer_ip_dst"
             let snapshot = try options.snapshot(for: source, report: "failures")
             try options.printTable {
                 try FailureAnalysis.report(

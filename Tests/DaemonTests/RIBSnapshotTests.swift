@@ -27,8 +27,9 @@ struct RIBSnapshotTests {
         let peer = PeerInfo(sessionID: 1, remoteAddress: address, remotePort: 51000, localAddress: IPAddress("192.0.2.10")!,
                             bgpID: 0xc000_0201, asn: 65000, holdTime: 90, addPath: [.ipv4Unicast], fourOctetAS: true, capabilities: [])
         service.sessions.withLockedValue { $0[1] = RouterSession(router: router, peer: peer) }
-        func announce(_ prefix: String, _ id: UInt32, _ hop: String, _ asPath: [UInt32], _ localPref: UInt32) {
+        func announce(_ prefix: String, _ id: UInt32, _ hop: String, _ asPath: [UInt32], _ localPref: UInt32, originator: UInt32? = nil) {
             var u = Update()
+            u.attributes.originatorID = originator
             u.attributes.origin = .igp
             u.attributes.nextHop = IPAddress(hop)!
             u.attributes.asPath = [.init(kind: .sequence, asns: asPath)]
@@ -38,7 +39,7 @@ struct RIBSnapshotTests {
         }
         announce("198.51.100.0/24", 1, "10.0.0.1", [65001, 64500], 100)
         announce("198.51.100.0/24", 2, "10.0.0.2", [65002, 64500], 200)
-        announce("198.51.100.0/24", 3, "10.0.0.3", [65003, 65033, 64500], 200)
+        announce("198.51.100.0/24", 3, "10.0.0.3", [65003, 65033, 64500], 200, originator: 0x0aff_0003)
         announce("2001:db8::/32", 1, "2001:db8:ffff::1", [65004], 100)
         // More prefixes than one page of the walk.
         for i in 0..<5000 { announce("10.\(i / 256).\(i % 256).0/24", 1, "10.0.0.1", [65001], 100) }
@@ -49,6 +50,8 @@ struct RIBSnapshotTests {
         }
         #expect(rows.map { $0["peer_ip_dst"] as String } == ["10.0.0.2", "10.0.0.3", "10.0.0.1"])
         #expect(rows.map { $0["path_id"] as Int } == [2, 3, 1])
+        // The exit router: the ORIGINATOR_ID of a reflected path, else the sender's BGP identifier.
+        #expect(rows.map { $0["exit_router"] as String } == ["192.0.2.1", "10.255.0.3", "192.0.2.1"])
         #expect(rows.first?["peer_ip_src"] as String? == "192.0.2.1")
         #expect(rows.first?["peer_as_dst"] as Int? == 65002 && rows.first?["as_dst"] as Int? == 64500)
         #expect(rows.first?["as_path"] as String? == "65002 64500" && rows.first?["local_pref"] as Int? == 200)

@@ -48,10 +48,12 @@ import Testing
             # links in one duct
             duct-7 peer_ip_dst=10.0.0.1,peer_ip_dst=10.0.0.2   ! both
             transit peer_as_dst=AS65001,peer_dst_as=65002
+            pe-3 exit_router=10.255.0.3
             """, file: "g")
         #expect(groups == [
             FailureAnalysis.Failure(name: "duct-7", nextHops: ["10.0.0.1", "10.0.0.2"]),
             FailureAnalysis.Failure(name: "transit", peerASes: ["65001", "65002"]),
+            FailureAnalysis.Failure(name: "pe-3", exitRouters: ["10.255.0.3"]),
         ])
         for (bad, line) in [("a peer_ip_dst=1.2.3.4\nb", 2), ("a src_host=1", 1), ("a peer_as_dst=x", 1), ("a peer_ip_dst=1\na peer_ip_dst=2", 2)] {
             #expect {
@@ -70,6 +72,8 @@ import Testing
         var random = SeededRandom(seed: seed)
         let bin = 300, bins = 40, start = ReportsTests.start
         let hops = (1...5).map { "10.0.0.\($0)" }
+        // Exit routers: 10.0.0.1 and .2 leave at one router, .3 and .4 at another, .5 at a third.
+        func exitRouter(_ hop: String) -> String { "10.255.0.\((Int(hop.split(separator: ".").last!)! + 1) / 2)" }
         struct Path { var hop: String; var asn: String }
         struct Prefix: Hashable { var router: String; var net: String }
         var ribs: [Prefix: [Path]] = [:]
@@ -92,7 +96,8 @@ import Testing
                 for (rank, path) in paths.enumerated() {
                     snapshot.append(RIBSnapshotRow(
                         router: router, bgpID: router, net: net, mask: 24, pathID: Int64(rank + 1), rank: rank, nextHop: path.hop,
-                        peerAS: Int64(path.asn)!, originAS: 64_999, asPath: path.asn, localPref: 100, med: 0))
+                        peerAS: Int64(path.asn)!, originAS: 64_999, asPath: path.asn, localPref: 100, med: 0,
+                        exitRouter: exitRouter(path.hop)))
                 }
                 for _ in 0..<random(6) {
                     flows.append((prefix, paths[0].hop, paths[0].asn, random(bins), Int64(1 + random(100_000))))
@@ -125,11 +130,15 @@ import Testing
         let groups = [
             FailureAnalysis.Failure(name: "g1", nextHops: ["10.0.0.1", "10.0.0.2"]),
             FailureAnalysis.Failure(name: "g2", nextHops: ["10.0.0.5"], peerASes: ["65003"]),
+            FailureAnalysis.Failure(name: "g3", peerASes: ["65005"], exitRouters: ["10.255.0.1"]),
         ]
         var failures: [FailureAnalysis.Failure] = Set(flows.filter { $0.prefix != nil }.map(\.exit)).sorted().map {
             FailureAnalysis.Failure(name: $0, nextHops: [$0])
         }
         failures += Set(flows.filter { $0.prefix != nil }.map(\.asn)).sorted().map { FailureAnalysis.Failure(name: "AS\($0)", peerASes: [$0]) }
+        failures += Set(flows.filter { $0.prefix != nil }.map { exitRouter($0.exit) }).sorted().map {
+            FailureAnalysis.Failure(name: "router \($0)", exitRouters: [$0])
+        }
         failures += groups
         func p95(_ perBin: [Int64]) -> Double {
             let sorted = perBin.sorted()
@@ -139,8 +148,11 @@ import Testing
             var out: [String: [Int64]] = [:]
             for f in flows {
                 var exit: String? = f.exit
-                if let failure, let prefix = f.prefix, failure.nextHops.contains(f.exit) || failure.peerASes.contains(f.asn) {
-                    exit = ribs[prefix]!.first { !failure.nextHops.contains($0.hop) && !failure.peerASes.contains($0.asn) }?.hop
+                if let failure, let prefix = f.prefix,
+                   failure.nextHops.contains(f.exit) || failure.peerASes.contains(f.asn) || failure.exitRouters.contains(exitRouter(f.exit)) {
+                    exit = ribs[prefix]!.first {
+                        !failure.nextHops.contains($0.hop) && !failure.peerASes.contains($0.asn) && !failure.exitRouters.contains(exitRouter($0.hop))
+                    }?.hop
                 }
                 if let exit { out[exit, default: [Int64](repeating: 0, count: bins)][f.bin] += f.bytes }
             }
@@ -153,7 +165,8 @@ import Testing
                 worst[exit] = (p95(series), failure.name)
             }
         }
-        let got = try FailureAnalysis.analyse(source, kinds: [.nextHop, .peerAS], groups: groups, by: "peer_ip_dst", query: ReportQuery())
+        let got = try FailureAnalysis.analyse(
+            source, kinds: [.nextHop, .peerAS, .exitRouter], groups: groups, by: "peer_ip_dst", query: ReportQuery())
         #expect(got.failures == failures.count)
         let gotWorst = Dictionary(uniqueKeysWithValues: got.outcomes.map { ($0.exit, ($0.worstP95, $0.worstFailure)) })
         for (exit, want) in worst {
