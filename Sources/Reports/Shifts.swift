@@ -104,6 +104,18 @@ public enum EgressShifts {
             moved[pair, default: (0, 0)].bps += value
         }
         var notes = Reports.notes(b, what: "\(changes.count) best-path change(s) recorded in the range")
+        // The largest moves as sentences.
+        let largest = rows.indices.compactMap { i -> (Int, Double)? in
+            guard case .rate(let r) = changes[i].to != nil ? rows[i][9] : rows[i][8], r > 0 else { return nil }
+            return (i, r)
+        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(5)
+        for (i, r) in largest {
+            let c = changes[i]
+            let from = c.from.map { "\($0.nextHop) (AS\($0.peerAS))" } ?? "no path"
+            let to = c.to.map { "\($0.nextHop) (AS\($0.peerAS))" } ?? "no path"
+            notes.append("# \(ReportTable.display(rows[i][0])): \(ReportTable.si(r, "bit/s")) moved from \(from) to \(to) at "
+                + "\(c.router) because \(c.net)/\(c.mask)'s best path changed (\(c.reason))")
+        }
         for (pair, m) in moved.sorted(by: { $0.value.bps != $1.value.bps ? $0.value.bps > $1.value.bps : $0.key.from < $1.key.from }) {
             notes.append("# \(pair.from) -> \(pair.to): \(m.changes) change(s), \(ReportTable.si(m.bps, "bit/s")) moved "
                 + "(each prefix's bit/s on the new exit in the first whole bin after its change; to '-': on the old exit before it)")
@@ -202,7 +214,11 @@ public enum EgressShifts {
             $0.demand += $1.demand
             $0.routing += $1.routing
         }
-        var notes = ["# baseline: " + Reports.range(b1.grid, b1.bin, utc: b1.utc), "# range: " + Reports.range(b2.grid, b2.bin, utc: b2.utc)]
+        func period(_ name: String, _ b: Breakdown) -> String {
+            let range = Reports.range(b.grid, b.bin, utc: b.utc)
+            return "# \(name): " + (range.hasPrefix("# ") ? String(range.dropFirst(2)) : range)
+        }
+        var notes = [period("baseline", b1), period("range", b2)]
         notes.append("# average \(ReportTable.si(total.baseline, "bit/s")) -> \(ReportTable.si(total.current, "bit/s")): "
             + "demand \(ReportTable.si(total.demand, "bit/s")), routing \(ReportTable.si(total.routing, "bit/s")) "
             + "(routing moves traffic between exits: it sums to 0 over all); \(moved) router prefix(es) changed exits")

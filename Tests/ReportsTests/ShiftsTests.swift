@@ -80,6 +80,12 @@ import Testing
                               .text(a), .integer(65001), .text("-"), .text("-"), .rate(100), .text("-")])
         #expect(t.notes.contains { $0.hasPrefix("# 10.0.0.1 -> 10.0.0.2: 1 change(s), 400 bit/s moved") }, "\(t.notes)")
         #expect(t.notes.contains { $0.hasPrefix("# 10.0.0.1 -> -: 1 change(s), 100 bit/s moved") }, "\(t.notes)")
+        #expect(t.notes.contains(
+            "# 2025-12-01 00:03:10: 400 bit/s moved from 10.0.0.1 (AS65001) to 10.0.0.2 (AS65002) at 192.0.2.1 "
+                + "because 198.51.100.0/24's best path changed (local_pref)"), "\(t.notes)")
+        #expect(t.notes.contains(
+            "# 2025-12-01 00:05:00: 100 bit/s moved from 10.0.0.1 (AS65001) to no path at 10.9.9.9 "
+                + "because 203.0.113.0/24's best path changed (withdraw)"), "\(t.notes)")
         #expect(t.render(.json).contains("\"after_bps\":400"))
         #expect(t.render(.html).contains("<svg"))
         // A range that ends before the change has no bin after it.
@@ -145,6 +151,10 @@ import Testing
         #expect(t.columns == ["peer_ip_dst", "avg_bps_baseline", "avg_bps", "change_bps", "demand_bps", "routing_bps"])
         #expect(t.rows[0] == [.text("10.0.0.2"), .rate(100), .rate(1_000), .rate(900), .rate(-100), .rate(1_000)])
         #expect(t.notes.contains { $0.contains("demand 600 bit/s, routing 0 bit/s") && $0.contains("1 router prefix(es) changed exits") }, "\(t.notes)")
+        #expect(t.notes.prefix(2) == [
+            "# baseline: 10 bins of 60 s from 2025-12-01 00:00:00 to 2025-12-01 00:10:00 (bin size given)",
+            "# range: 10 bins of 60 s from 2025-12-01 00:10:00 to 2025-12-01 00:20:00 (bin size given)",
+        ], "\(t.notes)")
         #expect { try EgressShifts.split(source, baseline: baseline, query: range, by: ["peer_ip_src"]) } throws: { $0 is EgressShifts.Error }
     }
 
