@@ -78,10 +78,9 @@ public struct BestPathChangesWriter: Sendable {
     public func append(_ rows: [BestPathChangeRow], keep: Int) throws {
         guard !rows.isEmpty else { return }
         try store.pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: "INSERT INTO \(Self.table) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            ).sqliteStatement
-            for r in rows {
+            try SQLiteStore.insert(
+                rows, db, sql: "INSERT INTO \(Self.table) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", table: Self.table
+            ) { r, statement in
                 SQLiteStore.bindText(r.stamp, statement, 1)
                 sqlite3_bind_int64(statement, 2, r.timeMilliseconds)
                 SQLiteStore.bindText(r.router, statement, 3)
@@ -101,15 +100,8 @@ public struct BestPathChangesWriter: Sendable {
                         for i in first..<(first + 6) { sqlite3_bind_null(statement, i) }
                     }
                 }
-                let status = sqlite3_step(statement)
-                sqlite3_reset(statement)
-                guard status == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: status), message: "inserting into \(Self.table)")
-                }
             }
-            // rowids grow with each insert: the newest `keep` rows have the highest.
-            try db.execute(
-                sql: "DELETE FROM \(Self.table) WHERE rowid <= (SELECT MAX(rowid) FROM \(Self.table)) - ?", arguments: [keep])
+            try SQLiteStore.keepNewest(keep, of: Self.table, db)
         }
     }
 }

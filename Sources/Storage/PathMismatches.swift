@@ -50,8 +50,7 @@ public struct PathMismatchWriter: Sendable {
     public func append(_ rows: [PathMismatchRow], keep: Int) throws {
         guard !rows.isEmpty else { return }
         try store.pool.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO \(Self.table) VALUES (?,?,?,?,?,?,?,?)").sqliteStatement
-            for r in rows {
+            try SQLiteStore.insert(rows, db, sql: "INSERT INTO \(Self.table) VALUES (?,?,?,?,?,?,?,?)", table: Self.table) { r, statement in
                 SQLiteStore.bindText(r.stamp, statement, 1)
                 SQLiteStore.bindText(r.exporter, statement, 2)
                 SQLiteStore.bindText(r.flowNextHop, statement, 3)
@@ -60,14 +59,8 @@ public struct PathMismatchWriter: Sendable {
                 SQLiteStore.bindText(r.pathNextHops, statement, 6)
                 sqlite3_bind_int64(statement, 7, r.flows)
                 sqlite3_bind_int64(statement, 8, r.bytes)
-                let status = sqlite3_step(statement)
-                sqlite3_reset(statement)
-                guard status == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: status), message: "inserting into \(Self.table)")
-                }
             }
-            try db.execute(
-                sql: "DELETE FROM \(Self.table) WHERE rowid <= (SELECT MAX(rowid) FROM \(Self.table)) - ?", arguments: [keep])
+            try SQLiteStore.keepNewest(keep, of: Self.table, db)
         }
     }
 }

@@ -72,9 +72,8 @@ public struct RIBSnapshotWriter: Sendable {
     public func append(_ rows: [RIBSnapshotRow]) throws {
         guard !rows.isEmpty else { return }
         try store.pool.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO \(Self.staging) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-                .sqliteStatement
-            for r in rows {
+            try SQLiteStore.insert(rows, db, sql: "INSERT INTO \(Self.staging) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", table: Self.staging) {
+                r, statement in
                 SQLiteStore.bindText(r.router, statement, 1)
                 SQLiteStore.bindText(r.bgpID, statement, 2)
                 SQLiteStore.bindText(r.net, statement, 3)
@@ -89,11 +88,6 @@ public struct RIBSnapshotWriter: Sendable {
                 sqlite3_bind_int64(statement, 12, r.med)
                 SQLiteStore.bindText(stamp, statement, 13)
                 SQLiteStore.bindText(r.exitRouter ?? r.bgpID, statement, 14)
-                let status = sqlite3_step(statement)
-                sqlite3_reset(statement)
-                guard status == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: status), message: "inserting into \(Self.staging)")
-                }
             }
         }
     }

@@ -295,6 +295,26 @@ public final class SQLiteStore: Sendable {
     /// SQLite copies the text before the call returns (SQLITE_TRANSIENT).
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// Inserts `rows` with the cached statement `sql`, `bind` setting each row's parameters;
+    /// an error names `table`.
+    static func insert<Row>(_ rows: [Row], _ db: Database, sql: String, table: String, bind: (Row, SQLiteStatement) -> Void) throws {
+        let statement = try db.cachedStatement(sql: sql).sqliteStatement
+        for row in rows {
+            bind(row, statement)
+            let status = sqlite3_step(statement)
+            sqlite3_reset(statement)
+            guard status == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: status), message: "inserting into \(table)")
+            }
+        }
+    }
+
+    /// Deletes all but the newest `keep` rows of an append-only table (rowids grow with each
+    /// insert, so the newest have the highest).
+    static func keepNewest(_ keep: Int, of table: String, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM \(table) WHERE rowid <= (SELECT MAX(rowid) FROM \(table)) - ?", arguments: [keep])
+    }
+
     @inline(__always)
     static func bindText(_ text: String, _ statement: SQLiteStatement, _ index: Int32) {
         var text = text
