@@ -41,6 +41,11 @@ struct CheckConfig: ParsableCommand {
                 let db = bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB ?? "(no sqlite3 view)"
                 print("bgp RIB snapshot every \(every)s → \(db) table rib_paths")
             }
+            if bgp.bestPathHistory > 0 {
+                let db = bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB
+                print("bgp best-path changes, the newest \(bgp.bestPathHistory) → "
+                    + (db.map { "\($0) table rib_best_changes" } ?? "counted only (no sqlite3 view, no bgp_rib_snapshot_db)"))
+            }
         }
         for view in config.views {
             var line = "view \(view.name): \(view.plugin.rawValue) aggregate \(view.aggregate.joined(separator: ","))"
