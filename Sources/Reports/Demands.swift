@@ -47,7 +47,8 @@ public enum Demands {
             },
             notes: Reports.notes(b, what: "\(demands.count) demands from \(sourceName) to \(destinationName), \(p) of each pair's bins"),
             title: "Demands \(sourceName) → \(destinationName): \(p) bit/s",
-            chart: nil, subtitle: Reports.subtitle(b))
+            chart: demands.isEmpty ? nil : .bars(ChartBars(keys: 2, value: 2, details: [3, 4], axis: "\(p) bit/s per pair")),
+            subtitle: Reports.subtitle(b))
     }
 
     /// pyNTM's model file (tab-separated): a `DEMANDS_TABLE` section, `source dest traffic name`

@@ -67,5 +67,8 @@ import Testing
         #expect(first[2] == String(Int((demands[0].percentileBitsPerSecond / 1e6).rounded(.up))))
         let csv = Demands.table(demands, b, percentile: 95, sourceName: "peer_ip_src", destinationName: "peer_ip_dst").render(.csv)
         #expect(csv.hasPrefix("source,dest,p95_bps,avg_bps,peak_bps,bytes\n"))
+        // HTML: a bar per pair, named by its source and destination, the p95 drawn.
+        let html = Demands.table(demands, b, percentile: 95, sourceName: "peer_ip_src", destinationName: "peer_ip_dst").render(.html)
+        #expect(html.contains("<svg") && html.contains("source=\(demands[0].source) · dest=\(demands[0].destination)"))
     }
 }
