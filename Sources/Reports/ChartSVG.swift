@@ -105,6 +105,13 @@ struct ChartSVG {
             + " points=\"" + points.map { "\(Self.n($0.x)),\(Self.n($0.y))" }.joined(separator: " ") + "\"/>"
     }
 
+    /// A closed shape filled with `fill` at `opacity`, without an outline.
+    mutating func polygon(_ points: [(x: Double, y: Double)], fill: String, opacity: Double = 1, attributes: String = "") {
+        body += "<polygon fill=\"\(fill)\"" + (opacity == 1 ? "" : " fill-opacity=\"\(Self.n(opacity))\"")
+            + (attributes.isEmpty ? "" : " " + attributes)
+            + " points=\"" + points.map { "\(Self.n($0.x)),\(Self.n($0.y))" }.joined(separator: " ") + "\"/>"
+    }
+
     mutating func circle(_ x: Double, _ y: Double, r: Double, fill: String, attributes: String = "") {
         body += "<circle cx=\"\(Self.n(x))\" cy=\"\(Self.n(y))\" r=\"\(Self.n(r))\" fill=\"\(fill)\""
             + (attributes.isEmpty ? "" : " " + attributes) + "/>"

@@ -124,20 +124,97 @@ public enum SeasonalForecast {
         return local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
     }
 
+    /// One key's whole days and their model: what its line of the table and its chart are made of.
+    public struct Series: Sendable, Equatable {
+        /// A whole day of the range: its number (days since 1970-01-01 in the stamps' zone), the
+        /// p95 bit/s of its bins, and the unix time of its first bin.
+        public struct Day: Sendable, Equatable {
+            public var day: Int
+            public var p95: Double
+            public var start: Int
+
+            public init(day: Int, p95: Double, start: Int) {
+                self.day = day
+                self.p95 = p95
+                self.start = start
+            }
+        }
+
+        /// The key's value of each `by` column.
+        public var key: [String]
+        /// In order of day.
+        public var days: [Day]
+        /// The fit of the days (`fit`): nil with fewer than 14 days or without every weekday.
+        public var model: Model?
+        /// bit/s of the key's capacity line, nil when none matches.
+        public var capacity: Double?
+
+        public init(key: [String], days: [Day], model: Model?, capacity: Double?) {
+            self.key = key
+            self.days = days
+            self.model = model
+            self.capacity = capacity
+        }
+
+        /// The days as the model's points.
+        public var points: [(day: Int, value: Double)] { days.map { (day: $0.day, value: $0.p95) } }
+
+        /// When day `d` starts: a day of the range at its first bin, any other the last day's start
+        /// and as many times 86,400 s as days between (as the runout dates are counted); nil
+        /// without days.
+        public func start(day d: Int) -> Int? {
+            guard let last = days.last else { return nil }
+            if d >= days[0].day && d <= last.day {
+                // Days are in order and mostly consecutive: day d is usually at d - first.
+                let guess = d - days[0].day
+                if guess < days.count && days[guess].day == d { return days[guess].start }
+                if let own = days.first(where: { $0.day == d }) { return own.start }
+            }
+            return last.start + (d - last.day) * 86_400
+        }
+
+        /// The model's value on each day from the first whole day to `horizonDays` past the last;
+        /// empty without a model.
+        public func fitted(horizonDays: Int) -> [(day: Int, value: Double)] {
+            guard let model, let first = days.first?.day, let last = days.last?.day else { return [] }
+            return (first...(last + max(0, horizonDays))).map { (day: $0, value: model.value(day: $0)) }
+        }
+
+        /// The first day from the one after the last whole day, within ten years, on which the
+        /// model plus `band` reaches `level`; nil without a model or when it never does.
+        public func runout(level: Double, band: Double) -> Int? {
+            guard let model, let lastDay = days.last?.day else { return nil }
+            return ((lastDay + 1)...(lastDay + 3_650)).first { model.value(day: $0) + band >= level }
+        }
+
+        /// A day as the table writes it (`YYYY-MM-DD`, the date of `start(day:)`).
+        public func date(day d: Int, utc: Bool) -> String {
+            start(day: d).map { StampText.format($0, utc: utc).prefix(10).description } ?? "-"
+        }
+    }
+
     /// The report: one line per key of `by`, largest last-day p95 first.
     public static func report(
         _ source: ReportSource, by columns: [String], query: ReportQuery, horizonDays: Int, capacities: [CapacityEntry],
         threshold: Double, limit: Int
     ) throws -> ReportTable {
         let b = try Breakdown.compute(source, by: columns, query: query)
-        struct Line { var key: [String]; var cells: [ReportTable.Value]; var last: Double }
+        struct Line { var series: Series; var cells: [ReportTable.Value]; var last: Double }
         var lines: [Line] = []
         for e in b.entries {
-            let days = dailyP95(b.grid, e.bins, utc: b.utc)
-            let points = days.map { (day: $0.day, value: $0.value) }
+            let days = dailyP95(b.grid, e.bins, utc: b.utc).map { Series.Day(day: $0.day, p95: $0.value, start: $0.start) }
+            let capacity = capacities.first { c in
+                c.conditions.allSatisfy { cond in
+                    guard let i = columns.firstIndex(where: { (try? source.column($0)) == (try? source.column(cond.column)) }) else { return false }
+                    return e.key[i] == cond.value
+                }
+            }?.bitsPerSecond
+            var series = Series(key: e.key, days: days, model: nil, capacity: capacity)
+            let points = series.points
+            series.model = fit(points)
             let last = points.last?.value ?? 0
-            guard let lastDay = days.last?.day, let model = fit(points) else {
-                lines.append(Line(key: e.key, cells: [.integer(Int64(days.count))] + [ReportTable.Value](repeating: .text("-"), count: 9), last: last))
+            guard let lastDay = days.last?.day, let model = series.model else {
+                lines.append(Line(series: series, cells: [.integer(Int64(days.count))] + [ReportTable.Value](repeating: .text("-"), count: 9), last: last))
                 continue
             }
             let ahead = lastDay + horizonDays
@@ -147,37 +224,30 @@ public enum SeasonalForecast {
             let seasonalError = fit(kept).flatMap { mape($0, held) }
             let linearError = linear(kept).flatMap { mape($0, held) }
             func percent(_ v: Double?) -> ReportTable.Value { v.map { .percent($0) } ?? .text("-") }
-            let capacity = capacities.first { c in
-                c.conditions.allSatisfy { cond in
-                    guard let i = columns.firstIndex(where: { (try? source.column($0)) == (try? source.column(cond.column)) }) else { return false }
-                    return e.key[i] == cond.value
-                }
-            }?.bitsPerSecond
             // Runout: the first day from tomorrow on when the forecast (and its upper band) reaches
             // the threshold, within ten years.
             func runout(_ band: Double) -> ReportTable.Value {
-                guard let capacity else { return .text("-") }
-                let level = threshold * capacity
-                for d in (lastDay + 1)...(lastDay + 3_650) where model.value(day: d) + band >= level {
-                    return .text(StampText.format(days.last!.start + (d - lastDay) * 86_400, utc: b.utc).prefix(10).description)
-                }
-                return .text("-")
+                guard let capacity, let d = series.runout(level: threshold * capacity, band: band) else { return .text("-") }
+                return .text(series.date(day: d, utc: b.utc))
             }
-            lines.append(Line(key: e.key, cells: [
+            lines.append(Line(series: series, cells: [
                 .integer(Int64(days.count)), .rate(model.slope), .rate((model.weekly.max() ?? 0) - (model.weekly.min() ?? 0)),
                 .rate(central), .rate(max(0, central - 1.96 * model.sigma)), .rate(central + 1.96 * model.sigma),
                 percent(seasonalError), percent(linearError), runout(0), runout(1.96 * model.sigma),
             ], last: last))
         }
-        lines.sort { $0.last != $1.last ? $0.last > $1.last : $0.key.lexicographicallyPrecedes($1.key) }
+        lines.sort { $0.last != $1.last ? $0.last > $1.last : $0.series.key.lexicographicallyPrecedes($1.series.key) }
+        let shown = lines.prefix(max(0, limit))
         var notes = Reports.notes(b, what: "\(b.entries.count) keys; forecast \(horizonDays) days past the last whole day")
         notes.append("# model: daily p95 = trend + a level per weekday (least squares); band ±1.96 σ of the residuals; "
             + "backtest: fitted without the last 7 days, MAPE on them (seasonal and linear); needs 14 whole days")
         return ReportTable(
             columns: columns + ["days", "trend_bps_per_day", "weekly_swing_bps", "forecast_p95_bps", "band_low_bps", "band_high_bps",
                                 "backtest_mape", "linear_mape", "runout", "runout_band"],
-            rows: lines.prefix(max(0, limit)).map { $0.key.map(ReportTable.Value.text) + $0.cells },
+            rows: shown.map { $0.series.key.map(ReportTable.Value.text) + $0.cells },
             notes: notes, title: "Forecast of the daily p95, \(horizonDays) days ahead, by \(columns.joined(separator: ", "))",
-            chart: nil, subtitle: Reports.subtitle(b))
+            chart: .forecast(ChartForecast(
+                columns: columns, utc: b.utc, horizonDays: horizonDays, threshold: threshold, lines: shown.map(\.series))),
+            subtitle: Reports.subtitle(b))
     }
 }

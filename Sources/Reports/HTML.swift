@@ -15,6 +15,9 @@ extension ReportTable {
         case beforeAfter(ChartBeforeAfter)
         /// One small chart per capacity line: utilisation per bin, trend, threshold, runout.
         case capacity(ChartCapacity)
+        /// One small chart per key: daily p95, the seasonal fit and its forecast with the band,
+        /// threshold and runout.
+        case forecast(ChartForecast)
         /// A curve through (x, y) points, both 0–100 (coverage: share of prefixes, share of traffic).
         case curve(ChartCurve)
     }
@@ -87,7 +90,7 @@ extension ReportTable {
         column < rows[row].count ? Self.number(rows[row][column]) : nil
     }
 
-    /// The chart as figures (one per capacity line, else one).
+    /// The chart as figures (one per capacity line or forecast key, else one).
     func svg(_ chart: Chart) -> String {
         switch chart {
         case .heatmap(let c): "<figure>" + c.svg(self) + "</figure>"
@@ -96,6 +99,7 @@ extension ReportTable {
         case .beforeAfter(let c): "<figure>" + c.svg(self) + "</figure>"
         case .capacity(let c): "<div class=\"charts\">" + c.svgs(self).map { "<figure>" + $0 + "</figure>" }.joined() + "</div>"
         case .curve(let c): "<figure>" + c.svg(self) + "</figure>"
+        case .forecast(let c): "<div class=\"charts\">" + c.svgs(self).map { "<figure>" + $0 + "</figure>" }.joined() + "</div>"
         }
     }
 
