@@ -145,6 +145,49 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(pathsPerSecond, perSecond(held, elapsed))
     }
 
+    // Churn on a full table: the table announced again (every route an implicit replace, no
+    // best path changing), then every path of one path id withdrawn (best paths move), with and
+    // without recording best-path changes (what a router past its End-of-RIB costs).
+    let changesRecorded = BenchmarkMetric.custom("changes", useScalingFactor: false)
+    for recording in [false, true] {
+        Benchmark("RIB churn on a full table, 1M prefixes x 4 paths, \(recording ? "recording" : "not recording") best-path changes",
+                  configuration: .init(metrics: [.wallClock, .cpuTotal, pathsPerSecond, changesRecorded], warmupIterations: 0,
+                                       maxIterations: 3)
+        ) { benchmark in
+            let updates = decodedUpdates
+            let rib = RIB()
+            let router = rib.addRouter(peer)
+            for update in updates { rib.apply(update, to: router) }
+            let withdrawnID = updates[0].announced[0].pathID
+            let withdrawals = updates.map { u -> Update in
+                var w = Update()
+                w.withdrawn = u.announced.filter { $0.pathID == withdrawnID }
+                return w
+            }
+            var changes: [BestPathChange] = []
+            var recorded = 0
+            let clock = ContinuousClock()
+            benchmark.startMeasurement()
+            let start = clock.now
+            for batch in [updates, withdrawals] {
+                for update in batch {
+                    if recording {
+                        changes.removeAll(keepingCapacity: true)
+                        rib.apply(update, to: router, changes: &changes)
+                        recorded += changes.count
+                    } else {
+                        rib.apply(update, to: router)
+                    }
+                }
+            }
+            let elapsed = clock.now - start
+            benchmark.stopMeasurement()
+            let routes = updates.reduce(0) { $0 + $1.announced.count } + withdrawals.reduce(0) { $0 + $1.withdrawn.count }
+            benchmark.measurement(pathsPerSecond, perSecond(routes, elapsed))
+            benchmark.measurement(changesRecorded, recorded)
+        }
+    }
+
     let bytesPerPathRSS = BenchmarkMetric.custom("bytes/path (RSS)", useScalingFactor: false)
     let bytesPerPathTables = BenchmarkMetric.custom("bytes/path (RIB tables)", useScalingFactor: false)
     let attributeSets = BenchmarkMetric.custom("attribute sets", useScalingFactor: false)
