@@ -61,7 +61,12 @@ struct Report: ParsableCommand {
         var noRollup = false
 
         func source() throws -> ReportSource {
-            var path = target.db, table = target.table, utc = self.utc
+            try Self.source(target: target, bin: bin, utc: utc)
+        }
+
+        /// The view `target` names as reports read it (shared with `pathflow serve`).
+        static func source(target: ViewTarget, bin: String?, utc: Bool) throws -> ReportSource {
+            var path = target.db, table = target.table, utc = utc
             var binSeconds = try bin.map(Self.seconds)
             var origin = BinSize.Origin.given
             var clickhouse: ClickHouseTable?

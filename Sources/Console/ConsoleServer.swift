@@ -1,0 +1,130 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Reports
+
+/// `pathflow serve`: the console's HTTP server (Hummingbird) over a view's stored tables.
+///
+/// `GET /api/v1/reports/NAME?…` answers a report (see `ReportAPI`); `GET /api/v1/reports` lists
+/// them. With a token every request must carry `Authorization: Bearer TOKEN` (401 otherwise).
+/// Reports read SQLite or ClickHouse, which blocks: each runs on the thread pool, and at most
+/// `maximumConcurrentReports` at once (503 past it), so a burst of requests cannot pile up work.
+public struct ConsoleServer: Sendable {
+    public struct Settings: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 9480
+        /// nil: no authentication (the default listens on loopback only).
+        public var token: String?
+        public var maximumConcurrentReports = 4
+
+        public init() {}
+    }
+
+    let settings: Settings
+    /// Opens the view's table for one request (a fresh reader each time: the collector writes on).
+    let source: @Sendable () throws -> ReportSource
+    let logger: Logger
+
+    public init(settings: Settings, logger: Logger, source: @escaping @Sendable () throws -> ReportSource) {
+        self.settings = settings
+        self.source = source
+        self.logger = logger
+    }
+
+    /// The router, without a listener: what tests drive.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        if let token = settings.token { router.add(middleware: BearerToken(token: token)) }
+        let gate = ReportGate(limit: settings.maximumConcurrentReports)
+        let source = self.source
+        router.get("/api/v1/reports") { _, _ -> Response in
+            Self.json(.ok, "{\"reports\":[" + ReportAPI.reports.map { "\"\($0)\"" }.joined(separator: ",") + "]}")
+        }
+        router.get("/api/v1/reports/:name") { request, context -> Response in
+            let name = context.parameters.get("name") ?? ""
+            var parameters: ReportAPI.Parameters = [:]
+            for (key, value) in request.uri.queryParameters {
+                parameters[String(key).removingPercentEncoding ?? String(key), default: []]
+                    .append(String(value).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(value))
+            }
+            let query = parameters
+            guard gate.enter() else { return Self.json(.serviceUnavailable, Self.error("too many reports running; try again")) }
+            defer { gate.leave() }
+            do {
+                let now = Int(Date().timeIntervalSince1970)
+                let (type, body) = try await NIOThreadPool.singleton.runIfActive {
+                    try ReportAPI.answer(name, query, source: try source(), now: now)
+                }
+                return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
+            } catch let failure as ReportAPI.Failure {
+                return Self.json(HTTPResponse.Status(code: failure.status), Self.error(failure.description))
+            } catch {
+                return Self.json(.internalServerError, Self.error("\(error)"))
+            }
+        }
+        return router
+    }
+
+    /// Serves until the service group stops it.
+    public func application() -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "pathflow"),
+            logger: logger)
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func error(_ message: String) -> String {
+        "{\"error\":\"" + message.unicodeScalars.map { s -> String in
+            switch s {
+            case "\"": return "\\\""
+            case "\\": return "\\\\"
+            case _ where s.value < 0x20: return String(format: "\\u%04x", s.value)
+            default: return String(s)
+            }
+        }.joined() + "\"}"
+    }
+}
+
+/// Requests without `Authorization: Bearer TOKEN` get 401.
+struct BearerToken<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let given = request.headers[.authorization] ?? ""
+        // Compared in constant time: every byte, whatever the first difference.
+        let expected = Array("Bearer \(token)".utf8), actual = Array(given.utf8)
+        var difference = UInt8(expected.count == actual.count ? 0 : 1)
+        for i in 0..<min(expected.count, actual.count) { difference |= expected[i] ^ actual[i] }
+        guard difference == 0 else {
+            return Response(
+                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer", .contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"a bearer token is required\"}")))
+        }
+        return try await next(request, context)
+    }
+}
+
+/// At most `limit` reports at once.
+final class ReportGate: Sendable {
+    let limit: Int
+    let running = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    func enter() -> Bool {
+        running.withLockedValue { n in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    func leave() { running.withLockedValue { $0 -= 1 } }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import PathflowConfig
+import Reports
+
+/// The console's JSON API: a report named in the path, its options as query parameters, the
+/// same `ReportTable` the command line prints (the same code computes it), rendered as JSON by
+/// default or as `format=csv|text|html`.
+///
+/// Parameters every report takes: `from`, `to` (YYYY-MM-DD[ HH:MM[:SS]] in the stamps' zone),
+/// `last` (30m, 24h, 7d), `where` (COLUMN=VALUE, repeatable), `no_rollup`. Per report: `top`
+/// `by`, `n`; `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`;
+/// `quality` `by`; `demands` `source`, `dest`, `percentile`; `shifts` `baseline_from`,
+/// `baseline_to`, `by`; `prefixes`.
+public enum ReportAPI {
+    /// A request the API refuses, with the reason (HTTP 400), or a report it does not have (404).
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public var status: Int
+        public var description: String
+
+        public init(status: Int = 400, _ description: String) {
+            self.status = status
+            self.description = description
+        }
+    }
+
+    /// The reports the API answers.
+    public static let reports = ["top", "matrix", "series", "quality", "demands", "shifts", "prefixes"]
+
+    /// Query parameters: each name with its values in order.
+    public typealias Parameters = [String: [String]]
+
+    /// The report's table for `parameters` on `source`; `now` (unix seconds) anchors `last`.
+    public static func table(_ report: String, _ parameters: Parameters, source: ReportSource, now: Int) throws -> ReportTable {
+        func one(_ name: String) -> String? { parameters[name]?.last }
+        func text(_ name: String, _ fallback: String) -> String { one(name) ?? fallback }
+        func int(_ name: String, _ fallback: Int) throws -> Int {
+            guard let v = one(name) else { return fallback }
+            guard let n = Int(v), n > 0 else { throw Failure("\(name)=\(v): a whole number above 0") }
+            return n
+        }
+        func columns(_ name: String, _ fallback: String? = nil) throws -> [String] {
+            guard let v = one(name) ?? fallback else { throw Failure("\(name) is missing") }
+            let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !list.isEmpty else { throw Failure("\(name): at least one column") }
+            return list
+        }
+        let query = try self.query(parameters, utc: source.utc, now: now)
+        switch report {
+        case "top":
+            return Reports.top(try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 10))
+        case "matrix":
+            guard let cell = Reports.Cell(rawValue: text("cell", "bytes")) else { throw Failure("cell: bytes, avg, peak or p95") }
+            let b = try Breakdown.compute(
+                source, by: [text("rows", "peer_ip_src"), text("columns", "peer_as_dst")], query: query, detail: cell == .peak || cell == .p95)
+            return Reports.matrix(b, cell: cell, maxColumns: try int("max_columns", 12), maxRows: try int("max_rows", 50))
+        case "series":
+            return try Reports.series(try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 5), utc: source.utc)
+        case "quality":
+            return try MappingQuality.report(source, by: text("by", "peer_ip_src"), query: query)
+        case "demands":
+            guard let percentile = Double(text("percentile", "95")), percentile > 0, percentile <= 100 else {
+                throw Failure("percentile: above 0, at most 100")
+            }
+            let sources = try columns("source", "peer_ip_src"), destination = text("dest", "peer_ip_dst")
+            let (demands, b) = try Demands.compute(source, from: sources, to: destination, percentile: percentile, query: query)
+            return Demands.table(demands, b, percentile: percentile, sourceName: sources.joined(separator: ","), destinationName: destination)
+        case "shifts":
+            guard let from = one("baseline_from") else {
+                return try EgressShifts.report(source, query: query)
+            }
+            guard let to = one("baseline_to") else { throw Failure("baseline_from needs baseline_to") }
+            var baseline = query
+            baseline.last = nil
+            baseline.from = try time(from, utc: source.utc, name: "baseline_from")
+            baseline.to = try time(to, utc: source.utc, name: "baseline_to")
+            return try EgressShifts.splitReport(source, baseline: baseline, query: query, by: try columns("by", "peer_ip_dst"))
+        case "prefixes":
+            return Reports.coverage(try Breakdown.compute(source, by: ["net_dst", "mask_dst"], query: query, detail: false))
+        default:
+            throw Failure(status: 404, "no report '\(report)': \(reports.joined(separator: ", "))")
+        }
+    }
+
+    /// The range and filters every report takes.
+    public static func query(_ parameters: Parameters, utc: Bool, now: Int) throws -> ReportQuery {
+        var q = ReportQuery(useRollup: parameters["no_rollup"] == nil)
+        if let last = parameters["last"]?.last {
+            guard parameters["from"] == nil && parameters["to"] == nil else { throw Failure("last cannot be combined with from or to") }
+            guard let bin = TimeBin(pmacct: last), let seconds = bin.lengthInSeconds, seconds > 0 else {
+                throw Failure("last=\(last): a duration such as 30m, 24h, 7d")
+            }
+            q.last = ReportQuery.Last(seconds: seconds, now: now)
+        } else {
+            q.from = try parameters["from"]?.last.map { try time($0, utc: utc, name: "from") }
+            q.to = try parameters["to"]?.last.map { try time($0, utc: utc, name: "to") }
+            if let from = q.from, let to = q.to, from >= to { throw Failure("from is not before to: the range would be empty") }
+        }
+        for f in parameters["where"] ?? [] {
+            guard let eq = f.firstIndex(of: "="), eq != f.startIndex else { throw Failure("where=\(f): expected COLUMN=VALUE") }
+            q.filters.append((String(f[..<eq]), String(f[f.index(after: eq)...])))
+        }
+        return q
+    }
+
+    static func time(_ text: String, utc: Bool, name: String) throws -> Int {
+        guard let t = StampText.parse(text, utc: utc) else { throw Failure("\(name)=\(text): expected YYYY-MM-DD[ HH:MM[:SS]]") }
+        return t
+    }
+
+    /// `table` rendered in `format` (json by default), with its content type; errors of the
+    /// reports become `Failure`s that say what is wrong.
+    public static func answer(_ report: String, _ parameters: Parameters, source: ReportSource, now: Int) throws -> (contentType: String, body: String) {
+        let name = parameters["format"]?.last ?? "json"
+        guard let format = ReportTable.Format(rawValue: name) else { throw Failure("format: text, csv, json or html") }
+        let table: ReportTable
+        do {
+            table = try self.table(report, parameters, source: source, now: now)
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as ReportSource.Error {
+            throw Failure("\(error)")
+        } catch let error as CustomStringConvertible {
+            throw Failure(error.description)
+        }
+        let type: String
+        switch format {
+        case .json: type = "application/json; charset=utf-8"
+        case .csv: type = "text/csv; charset=utf-8"
+        case .text: type = "text/plain; charset=utf-8"
+        case .html: type = "text/html; charset=utf-8"
+        }
+        return (type, table.render(format))
+    }
+}
