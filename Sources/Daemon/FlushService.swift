@@ -157,13 +157,13 @@ extension Collector {
     /// best effort: a failed write drops that minute's, counted.
     func writeMismatches() async {
         guard let bgp, let store = bgp.snapshotStore else { return }
-        var merged: [Enricher.MismatchKeyText: Enricher.MismatchSample] = [:]
+        var merged: [Enricher.MismatchKey: Enricher.MismatchSample] = [:]
         var notSampled: UInt64 = 0
         for taking in shards.submit({ $0.takeMismatches() }) {
             guard let (samples, lost) = try? await taking.get() else { continue }
             notSampled &+= lost
             for s in samples {
-                let key = Enricher.MismatchKeyText(s)
+                let key = Enricher.MismatchKey(s)
                 if merged[key] == nil { merged[key] = s } else {
                     merged[key]!.flows &+= s.flows
                     merged[key]!.bytes &+= s.bytes

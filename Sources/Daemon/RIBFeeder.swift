@@ -75,16 +75,11 @@ final class RIBFeeder: RouteSink {
 
     func update(_ update: Update, session: UInt64) -> Int {
         guard var entry = live[session] else { return 0 }
-        guard let history else {
-            let result = rib.apply(update, to: entry.router)
-            entry.metrics.record(result)
-            return result.pathsHeld
-        }
-        if !entry.recording && monotonicNow() >= entry.recordFrom {
+        if history != nil && !entry.recording && monotonicNow() >= entry.recordFrom {
             entry.recording = true
             live[session] = entry
         }
-        guard entry.recording else {
+        guard let history, entry.recording else {
             let result = rib.apply(update, to: entry.router)
             entry.metrics.record(result)
             return result.pathsHeld

@@ -101,23 +101,21 @@ public final class Enricher {
         }
     }
 
-    /// A mismatch example's identity across shards.
-    public struct MismatchKeyText: Hashable, Sendable {
+    /// A mismatch example's identity, in a shard and across shards.
+    public struct MismatchKey: Hashable, Sendable {
         public var exporter: IPAddress
         public var flowNextHop: IPAddress
         public var prefix: IPPrefix
 
-        public init(_ s: MismatchSample) {
-            exporter = s.exporter
-            flowNextHop = s.flowNextHop
-            prefix = s.prefix
+        init(exporter: IPAddress, flowNextHop: IPAddress, prefix: IPPrefix) {
+            self.exporter = exporter
+            self.flowNextHop = flowNextHop
+            self.prefix = prefix
         }
-    }
 
-    struct MismatchKey: Hashable {
-        var exporter: IPAddress
-        var flowNextHop: IPAddress
-        var prefix: IPPrefix
+        public init(_ s: MismatchSample) {
+            self.init(exporter: s.exporter, flowNextHop: s.flowNextHop, prefix: s.prefix)
+        }
     }
 
     /// Distinct mismatches kept between two `takeMismatches`; further ones are only counted.

@@ -51,7 +51,7 @@ struct RIBCore: BitwiseCopyable {
         var result = ApplyResult()
         guard let table = self.table(router) else { return result }
         for route in update.withdrawn {
-            let before = changes.flatMap { _ in holdBest(route.prefix, table) }
+            let before = changes == nil ? nil : holdBest(route.prefix, table)
             if table.pointee.withdraw(route.prefix, pathID: route.pathID, store: &store) {
                 result.withdrawn += 1
             } else {
@@ -78,7 +78,7 @@ struct RIBCore: BitwiseCopyable {
         guard !routes.isEmpty else { return }
         let ref = store.intern(attributes)
         for route in routes {
-            let before = changes.flatMap { _ in holdBest(route.prefix, table) }
+            let before = changes == nil ? nil : holdBest(route.prefix, table)
             switch table.pointee.announce(route.prefix, pathID: route.pathID, attributes: ref, store: &store) {
             case .added: result.announced += 1
             case .replaced: result.replaced += 1

@@ -13,22 +13,22 @@ public enum EgressShifts {
     static let keyColumns = ["peer_ip_src", "net_dst", "mask_dst", "peer_ip_dst"]
 
     /// One change read from `rib_best_changes`.
-    public struct Change: Sendable, Equatable {
-        public var timeMilliseconds: Int64
-        public var router: String
-        public var bgpID: String
-        public var net: String
-        public var mask: Int
-        public var reason: String
-        /// Next-hop and peer AS before and after; nil: no path.
-        public var from: (nextHop: String, peerAS: Int64)?
-        public var to: (nextHop: String, peerAS: Int64)?
-
-        public static func == (a: Change, b: Change) -> Bool {
-            a.timeMilliseconds == b.timeMilliseconds && a.router == b.router && a.bgpID == b.bgpID && a.net == b.net
-                && a.mask == b.mask && a.reason == b.reason && a.from?.nextHop == b.from?.nextHop && a.from?.peerAS == b.from?.peerAS
-                && a.to?.nextHop == b.to?.nextHop && a.to?.peerAS == b.to?.peerAS
+    struct Change {
+        /// An exit: next-hop and peer AS.
+        struct Exit {
+            var nextHop: String
+            var peerAS: Int64
         }
+
+        var timeMilliseconds: Int64
+        var router: String
+        var bgpID: String
+        var net: String
+        var mask: Int
+        var reason: String
+        /// Before and after; nil: no path.
+        var from: Exit?
+        var to: Exit?
     }
 
     /// The changes with time in [from, to) (unix seconds), oldest first.
@@ -44,7 +44,8 @@ public enum EgressShifts {
             let oldHop: String? = r[6], newHop: String? = r[8]
             return Change(
                 timeMilliseconds: r[0], router: r[1], bgpID: r[2], net: r[3], mask: r[4], reason: r[5],
-                from: oldHop.map { ($0, r[7] as Int64? ?? 0) }, to: newHop.map { ($0, r[9] as Int64? ?? 0) })
+                from: oldHop.map { Change.Exit(nextHop: $0, peerAS: r[7] as Int64? ?? 0) },
+                to: newHop.map { Change.Exit(nextHop: $0, peerAS: r[9] as Int64? ?? 0) })
         }
     }
 
