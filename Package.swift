@@ -116,13 +116,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        // `pathflow serve`: the console's JSON API over the stored views.
+        // `pathflow serve`: the console's JSON API and pages over the stored views.
         .target(
             name: "Console",
             dependencies: [
                 "Reports", "PathflowConfig", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.embedInCode("Assets/console.html"), .embedInCode("Assets/console.js"), .embedInCode("Assets/console.css")],
             swiftSettings: strict),
         .executableTarget(
             name: "pathflow",

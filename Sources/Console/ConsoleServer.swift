@@ -9,7 +9,10 @@ import Reports
 /// `pathflow serve`: the console's HTTP server (Hummingbird) over a view's stored tables.
 ///
 /// `GET /api/v1/reports/NAME?…` answers a report (see `ReportAPI`); `GET /api/v1/reports` lists
-/// them. With a token every request must carry `Authorization: Bearer TOKEN` (401 otherwise).
+/// them; `GET /api/v1/view` describes the view. `GET /console/PAGE` serves the pages that draw
+/// them (`ConsolePages`), `/assets/…` their script and style. With a token every API request
+/// must carry `Authorization: Bearer TOKEN` (401 otherwise); pages and assets hold no data and
+/// are served to anyone who can connect, and the page asks for the token.
 /// Reports read SQLite or ClickHouse, which blocks: each runs on the thread pool, and at most
 /// `maximumConcurrentReports` at once (503 past it), so a burst of requests cannot pile up work.
 public struct ConsoleServer: Sendable {
@@ -40,6 +43,27 @@ public struct ConsoleServer: Sendable {
         if let token = settings.token { router.add(middleware: BearerToken(token: token)) }
         let gate = ReportGate(limit: settings.maximumConcurrentReports)
         let source = self.source
+        router.get("/") { _, _ -> Response in
+            Response(status: .seeOther, headers: [.location: "/console/overview"])
+        }
+        router.get("/console/:page") { _, context -> Response in
+            let page = context.parameters.get("page") ?? ""
+            guard let html = ConsolePages.page(page) else {
+                return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: "no page '\(page)': \(ConsolePages.names.joined(separator: ", "))\n")))
+            }
+            return Self.asset(html, type: "text/html; charset=utf-8")
+        }
+        router.get("/assets/console.js") { _, _ -> Response in Self.asset(ConsolePages.script, type: "text/javascript; charset=utf-8") }
+        router.get("/assets/console.css") { _, _ -> Response in Self.asset(ConsolePages.style, type: "text/css; charset=utf-8") }
+        router.get("/api/v1/view") { _, _ -> Response in
+            do {
+                let body = try await NIOThreadPool.singleton.runIfActive { ReportAPI.view(try source()) }
+                return Self.json(.ok, body)
+            } catch {
+                return Self.json(.internalServerError, Self.error("\(error)"))
+            }
+        }
         router.get("/api/v1/reports") { _, _ -> Response in
             Self.json(.ok, "{\"reports\":[" + ReportAPI.reports.map { "\"\($0)\"" }.joined(separator: ",") + "]}")
         }
@@ -81,22 +105,33 @@ public struct ConsoleServer: Sendable {
     }
 
     static func error(_ message: String) -> String {
-        "{\"error\":\"" + message.unicodeScalars.map { s -> String in
+        "{\"error\":" + quoted(message) + "}"
+    }
+
+    /// A JSON string.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.unicodeScalars.map { s -> String in
             switch s {
             case "\"": return "\\\""
             case "\\": return "\\\\"
             case _ where s.value < 0x20: return String(format: "\\u%04x", s.value)
             default: return String(s)
             }
-        }.joined() + "\"}"
+        }.joined() + "\""
+    }
+
+    /// A page or asset shipped in the binary; they change with the binary only.
+    static func asset(_ bytes: [UInt8], type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
-/// Requests without `Authorization: Bearer TOKEN` get 401.
+/// Requests without `Authorization: Bearer TOKEN` get 401, but for the pages and their assets.
 struct BearerToken<Context: RequestContext>: RouterMiddleware {
     let token: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if ConsolePages.isPublic(request.uri.path) { return try await next(request, context) }
         let given = request.headers[.authorization] ?? ""
         // Compared in constant time: every byte, whatever the first difference.
         let expected = Array("Bearer \(token)".utf8), actual = Array(given.utf8)

@@ -4,11 +4,13 @@ import Reports
 
 /// The console's JSON API: a report named in the path, its options as query parameters, the
 /// same `ReportTable` the command line prints (the same code computes it), rendered as JSON by
-/// default or as `format=csv|text|html`.
+/// default, as one object with the title, range, notes and column types (`format=table`, what the
+/// console's pages draw) or as `format=csv|text|html`.
 ///
 /// Parameters every report takes: `from`, `to` (YYYY-MM-DD[ HH:MM[:SS]] in the stamps' zone),
-/// `last` (30m, 24h, 7d), `where` (COLUMN=VALUE, repeatable), `no_rollup`. Per report: `top`
-/// `by`, `n`; `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`;
+/// `last` (30m, 24h, 7d), `where` (COLUMN=VALUE, repeatable), `bin` (coarser bins than the
+/// table's, a whole multiple of them), `no_rollup`. Per report: `top`
+/// `by`, `n`; `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`, `other`;
 /// `quality` `by`; `demands` `source`, `dest`, `percentile`; `shifts` `baseline_from`,
 /// `baseline_to`, `by`; `prefixes`.
 public enum ReportAPI {
@@ -44,6 +46,7 @@ public enum ReportAPI {
             guard !list.isEmpty else { throw Failure("\(name): at least one column") }
             return list
         }
+        let source = try rebinned(source, one("bin"))
         let query = try self.query(parameters, utc: source.utc, now: now)
         switch report {
         case "top":
@@ -54,7 +57,9 @@ public enum ReportAPI {
                 source, by: [text("rows", "peer_ip_src"), text("columns", "peer_as_dst")], query: query, detail: cell == .peak || cell == .p95)
             return Reports.matrix(b, cell: cell, maxColumns: try int("max_columns", 12), maxRows: try int("max_rows", 50))
         case "series":
-            return try Reports.series(try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 5), utc: source.utc)
+            return try Reports.series(
+                try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 5), utc: source.utc,
+                other: parameters["other"] != nil)
         case "quality":
             return try MappingQuality.report(source, by: text("by", "peer_ip_src"), query: query)
         case "demands":
@@ -102,6 +107,29 @@ public enum ReportAPI {
         return q
     }
 
+    /// `source` in bins of `bin` (e.g. 1h over a table of 5-minute bins): whole multiples of the
+    /// table's own bins only, so that every row falls in exactly one of them.
+    static func rebinned(_ source: ReportSource, _ bin: String?) throws -> ReportSource {
+        guard let bin else { return source }
+        guard let size = TimeBin(pmacct: bin), let seconds = size.lengthInSeconds, seconds > 0 else {
+            throw Failure("bin=\(bin): a duration such as 5m, 1h, 1d")
+        }
+        guard seconds % source.binSeconds == 0 else {
+            throw Failure("bin=\(bin): a whole multiple of the table's \(source.binSeconds) s bins")
+        }
+        return seconds == source.binSeconds ? source : source.rebinned(seconds: seconds)
+    }
+
+    /// What the console needs to know of the view: its table, bins, time zone and the columns
+    /// that filters and breakdowns can name.
+    public static func view(_ source: ReportSource) -> String {
+        func quoted(_ s: String) -> String { ConsoleServer.quoted(s) }
+        return "{\"table\":\(quoted(source.table)),\"bin_seconds\":\(source.binSeconds),\"bin_origin\":\(quoted(source.bin.originText)),"
+            + "\"utc\":\(source.utc),\"storage\":\(quoted(source.clickhouse == nil ? "sqlite3" : "clickhouse")),"
+            + "\"primitives\":[\(source.primitives.map(quoted).joined(separator: ","))],"
+            + "\"reports\":[\(reports.map(quoted).joined(separator: ","))]}"
+    }
+
     static func time(_ text: String, utc: Bool, name: String) throws -> Int {
         guard let t = StampText.parse(text, utc: utc) else { throw Failure("\(name)=\(text): expected YYYY-MM-DD[ HH:MM[:SS]]") }
         return t
@@ -111,7 +139,8 @@ public enum ReportAPI {
     /// reports become `Failure`s that say what is wrong.
     public static func answer(_ report: String, _ parameters: Parameters, source: ReportSource, now: Int) throws -> (contentType: String, body: String) {
         let name = parameters["format"]?.last ?? "json"
-        guard let format = ReportTable.Format(rawValue: name) else { throw Failure("format: text, csv, json or html") }
+        let document = name == "table"
+        guard let format = document ? .json : ReportTable.Format(rawValue: name) else { throw Failure("format: json, table, csv, text or html") }
         let table: ReportTable
         do {
             table = try self.table(report, parameters, source: source, now: now)
@@ -129,6 +158,6 @@ public enum ReportAPI {
         case .text: type = "text/plain; charset=utf-8"
         case .html: type = "text/html; charset=utf-8"
         }
-        return (type, table.render(format))
+        return (type, document ? table.document() : table.render(format))
     }
 }

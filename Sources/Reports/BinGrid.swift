@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Storage
 
@@ -136,9 +137,27 @@ public struct BinGrid: Sendable, Equatable {
 
     /// The grid for `query` on `first`...`last`, the table's first and last stamps (nil when it
     /// has none).
-    public static func make(_ query: ReportQuery, bin: Int, first tableFirst: Int?, last tableLast: Int?) -> BinGrid {
+    /// Bins coarser than the table's (`ReportSource.rebinned`): `tableSeconds` is the table's
+    /// own bin size, `utc` its stamps' zone.
+    public struct Coarse: Sendable, Equatable {
+        public var tableSeconds: Int
+        public var utc: Bool
+    }
+
+    /// The anchor of coarse bins over a table whose newest stamp is `last`: they start on whole
+    /// multiples of their size on the stamps' clock (hours on the hour, days at midnight), moved
+    /// by the table's own phase (pmacct's bins may start a few minutes past), so that each of
+    /// the table's bins falls in exactly one of them. Local stamps take the zone's offset at `last`.
+    static func coarseAnchor(last: Int, coarse: Coarse) -> Int {
+        let zone = coarse.utc ? 0 : TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: Double(last)))
+        let table = max(1, coarse.tableSeconds)
+        let phase = ((last + zone) % table + table) % table
+        return phase - zone
+    }
+
+    public static func make(_ query: ReportQuery, bin: Int, first tableFirst: Int?, last tableLast: Int?, coarse: Coarse? = nil) -> BinGrid {
         let bin = max(1, bin)
-        let anchor = tableLast ?? 0
+        let anchor = tableLast.map { last in coarse.map { coarseAnchor(last: last, coarse: $0) } ?? last } ?? 0
         let start: Int?, end: Int?
         if let last = query.last {
             end = floor(last.now, anchor: anchor, bin) + bin
@@ -161,14 +180,14 @@ public struct BinGrid: Sendable, Equatable {
             } catch {
                 throw ReportSource.Error.clickhouse("cannot read \(source.table): \(error)")
             }
-            return make(query, bin: source.binSeconds, first: edges?.first, last: edges?.last)
+            return make(query, bin: source.binSeconds, first: edges?.first, last: edges?.last, coarse: source.coarse)
         }
         return try source.read { db in try resolve(db, source, query) }
     }
 
     static func resolve(_ db: Database, _ source: ReportSource, _ query: ReportQuery) throws -> BinGrid {
         let first = try edge(db, source, newest: false), last = try edge(db, source, newest: true)
-        return make(query, bin: source.binSeconds, first: first, last: last)
+        return make(query, bin: source.binSeconds, first: first, last: last, coarse: source.coarse)
     }
 
     /// The table's first (or last) stamp that is a time: MIN or MAX over the stamps that sort as

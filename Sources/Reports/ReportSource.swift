@@ -52,7 +52,7 @@ public struct ReportSource: Sendable {
     /// Every column of the table, in order.
     public let columns: [String]
     /// The bins' length and what said so (`BinSize`).
-    public let bin: BinSize
+    public private(set) var bin: BinSize
     /// Seconds per time bin.
     public var binSeconds: Int { bin.seconds }
     /// Stamps are UTC (timestamps_utc) rather than local time.
@@ -61,6 +61,18 @@ public struct ReportSource: Sendable {
     let queue: DatabaseQueue?
     /// The ClickHouse table, or nil for a SQLite one.
     public let clickhouse: ClickHouseTable?
+
+    /// Set when the table is read in bins coarser than its own (`rebinned`).
+    public private(set) var coarse: BinGrid.Coarse?
+
+    /// The same table read in bins of `seconds`, a whole multiple of its own: they start on the
+    /// stamps' clock (`BinGrid.coarseAnchor`: hours on the hour, days at midnight), not at the newest stamp.
+    public func rebinned(seconds: Int) -> ReportSource {
+        var copy = self
+        copy.coarse = BinGrid.Coarse(tableSeconds: coarse?.tableSeconds ?? binSeconds, utc: utc)
+        copy.bin = BinSize(seconds: seconds, origin: .given)
+        return copy
+    }
 
     /// Opens `table` in `path`. `binSeconds` is the bins' length when known (`--bin` or the
     /// view's `sql_history`, as `binOrigin` says); nil takes what the collector recorded, else

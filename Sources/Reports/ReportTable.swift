@@ -149,6 +149,38 @@ public struct ReportTable: Sendable, Equatable {
         return "[" + objects.joined(separator: ",\n") + "]\n"
     }
 
+    /// The table as one JSON object for a program that draws it: `title`, `subtitle` (the range),
+    /// `notes`, `columns`, `types` (per column: integer, bytes, rate in bit/s or percent as its
+    /// numbers are, text when it has none) and `rows` as arrays, numbers as in `json()`.
+    public func document() -> String {
+        func kind(_ v: Value) -> String {
+            switch v {
+            case .text: "text"
+            case .integer: "integer"
+            case .bytes: "bytes"
+            case .rate: "rate"
+            case .percent: "percent"
+            }
+        }
+        // A column's type is its first number's: a text cell such as "-" may stand among numbers.
+        let types = columns.indices.map { i in
+            rows.lazy.compactMap { i < $0.count && !Self.isText($0[i]) ? kind($0[i]) : nil }.first ?? "text"
+        }
+        let body = rows.map { row in
+            "[" + row.map { v -> String in
+                if case .text(let s) = v { return Self.quoted(s) }
+                return Self.number(text: v) ?? "null"
+            }.joined(separator: ",") + "]"
+        }
+        var parts = ["\"title\":" + Self.quoted(title)]
+        parts.append("\"subtitle\":" + (subtitle.map(Self.quoted) ?? "null"))
+        parts.append("\"notes\":[" + notes.map(Self.quoted).joined(separator: ",") + "]")
+        parts.append("\"columns\":[" + columns.map(Self.quoted).joined(separator: ",") + "]")
+        parts.append("\"types\":[" + types.map(Self.quoted).joined(separator: ",") + "]")
+        parts.append("\"rows\":[" + body.joined(separator: ",\n") + "]")
+        return "{" + parts.joined(separator: ",\n") + "}\n"
+    }
+
     static func isText(_ v: Value) -> Bool {
         if case .text = v { return true }
         return false

@@ -105,25 +105,35 @@ public enum Reports {
     /// At most this many rows in a series (a year of 5-minute bins is 105,120).
     public static let maxSeriesBins = 1_000_000
 
-    /// Per-bin bit/s of the top `limit` keys, one row per bin of the range, empty bins as 0.
-    public static func series(_ b: Breakdown, limit: Int, utc: Bool) throws -> ReportTable {
+    /// Per-bin bit/s of the top `limit` keys, one row per bin of the range, empty bins as 0;
+    /// with `other`, a last column of every other key's, so the columns add up to all traffic.
+    public static func series(_ b: Breakdown, limit: Int, utc: Bool, other: Bool = false) throws -> ReportTable {
         guard b.binCount <= maxSeriesBins else { throw ReportSource.Error.tooManyBins(b.binCount, limit: maxSeriesBins) }
         let keys = Array(b.entries.prefix(max(0, limit)))
+        func rates(_ entries: ArraySlice<Breakdown.Entry>) -> [ReportTable.Value] {
+            var bytes = [Int64](repeating: 0, count: b.binCount)
+            for e in entries {
+                for bin in e.bins { if let i = b.grid.index(bin.start) { bytes[i] = bytes[i].addingSaturated(bin.bytes) } }
+            }
+            return bytes.map { .rate(Double($0) * 8 / Double(b.binSeconds)) }
+        }
         // Each key's bins are sorted and on the grid: one pass per key.
-        var columns = [[ReportTable.Value]](repeating: [], count: keys.count)
-        for (k, e) in keys.enumerated() {
-            var values = [ReportTable.Value](repeating: .rate(0), count: b.binCount)
-            for bin in e.bins { if let i = b.grid.index(bin.start) { values[i] = .rate(Double(bin.bytes) * 8 / Double(b.binSeconds)) } }
-            columns[k] = values
+        var columns = keys.indices.map { rates(b.entries[$0...$0]) }
+        var names = keys.map { $0.key.joined(separator: " ") }
+        var labels = keys.map { keyLabel(b.columns, $0.key) }
+        if other {
+            // Every key past the first `limit`, so that the columns add up to all the traffic.
+            columns.append(rates(b.entries.dropFirst(keys.count)))
+            names.append("other")
+            labels.append("other")
         }
         let rows = (0..<b.binCount).map { i -> [ReportTable.Value] in
             [.text(StampText.format(b.grid.start(i), utc: utc))] + columns.map { $0[i] }
         }
-        let names = keys.map { $0.key.joined(separator: " ") }
         return ReportTable(
             columns: ["stamp_inserted"] + names, rows: rows, notes: notes(b, what: "bit/s per bin"),
             title: "bit/s per bin by \(b.columns.joined(separator: ", "))",
-            chart: .lines(ChartLines(grid: b.grid, utc: utc, labels: keys.map { keyLabel(b.columns, $0.key) })), subtitle: subtitle(b))
+            chart: .lines(ChartLines(grid: b.grid, utc: utc, labels: labels)), subtitle: subtitle(b))
     }
 
     /// How many prefixes carry each share of the traffic (FIB-reduction coverage), from a

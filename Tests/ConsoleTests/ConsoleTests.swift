@@ -127,6 +127,69 @@ import Testing
         #expect(try await Self.get(server, uri, headers: [.authorization: "Bearer s3cret"]).0 == .ok)
     }
 
+    @Test func tableDocumentBinsAndOther() async throws {
+        let path = try Self.database()
+        let server = Self.server(path)
+        let source = try ReportSource(path: path, table: "m", binSeconds: 300, utc: true)
+        // format=table: the same table with its title, range, notes and column types.
+        let (status, body) = try await Self.get(server, "/api/v1/reports/top?by=peer_ip_dst&format=table")
+        #expect(status == .ok)
+        let table = Reports.top(try Breakdown.compute(source, by: ["peer_ip_dst"], query: ReportQuery()), limit: 10)
+        #expect(body == table.document())
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(doc["columns"] as? [String] == table.columns)
+        #expect((doc["types"] as? [String])?.prefix(5) == ["text", "bytes", "integer", "integer", "rate"])
+        let rows = try #require(doc["rows"] as? [[Any]])
+        #expect(rows.count == 3 && rows[0][0] as? String == "10.0.0.1" && rows[0][1] as? Int == 10_000)
+        #expect((doc["subtitle"] as? String)?.contains("2025-12-01 00:00:00") == true && (doc["notes"] as? [String])?.isEmpty == false)
+        // bin=10m: two bins of 600 s on the clock (not anchored at the newest stamp, 00:15), each
+        // the sum of two of the table's.
+        let (_, coarse) = try await Self.get(server, "/api/v1/reports/series?by=peer_ip_dst&n=1&bin=10m")
+        let series = try #require(try JSONSerialization.jsonObject(with: Data(coarse.utf8)) as? [[String: Any]])
+        #expect(series.map { $0["stamp_inserted"] as? String } == ["2025-12-01 00:00:00", "2025-12-01 00:10:00"])
+        #expect(series.map { $0["10.0.0.1"] as? Int } == [(1_000 + 2_000) * 8 / 600, (3_000 + 4_000) * 8 / 600])
+        // A 20-minute bin holds the table's first four bins whole: the same bytes as without bins.
+        let (_, twenty) = try await Self.get(server, "/api/v1/reports/top?by=peer_ip_dst&bin=20m")
+        let t = try #require(try JSONSerialization.jsonObject(with: Data(twenty.utf8)) as? [[String: Any]])
+        #expect(t.map { $0["bytes"] as? Int } == [10_000, 1_200, 500] && t.first?["peak_bps"] as? Int == 67)  // 10,000 B × 8 / 1,200 s
+        for bad in ["7m", "soon"] {
+            let (s, e) = try await Self.get(server, "/api/v1/reports/top?by=peer_ip_dst&bin=\(bad)")
+            #expect(s == .badRequest && e.contains("bin=\(bad)"))
+        }
+        // other=1: the rest of the keys in one column, so each bin's columns add up to all traffic.
+        let (_, withOther) = try await Self.get(server, "/api/v1/reports/series?by=peer_ip_dst&n=1&other=1")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(withOther.utf8)) as? [[String: Any]])
+        let others: [Int] = (0..<4).map { bin in
+            let bytes = Double(300 + 50 * (4 - bin))
+            return Int((bytes * 8 / 300).rounded())
+        }
+        #expect(o.map { $0["other"] as? Int } == others)
+        #expect(withOther == (try Reports.series(
+            try Breakdown.compute(source, by: ["peer_ip_dst"], query: ReportQuery()), limit: 1, utc: true, other: true).render(.json)))
+    }
+
+    @Test func viewPagesAndAssets() async throws {
+        let server = Self.server(try Self.database(), token: "s3cret")
+        let auth: HTTPFields = [.authorization: "Bearer s3cret"]
+        let (status, view) = try await Self.get(server, "/api/v1/view", headers: auth)
+        #expect(status == .ok)
+        let v = try #require(try JSONSerialization.jsonObject(with: Data(view.utf8)) as? [String: Any])
+        #expect(v["table"] as? String == "m" && v["bin_seconds"] as? Int == 300 && v["utc"] as? Bool == true)
+        #expect((v["primitives"] as? [String])?.contains("peer_ip_dst") == true && (v["primitives"] as? [String])?.contains("bytes") == false)
+        #expect(try await Self.get(server, "/api/v1/view").0 == .unauthorized)
+        // Pages and assets hold no data: no token needed; every page is the shell with its name.
+        for page in ConsolePages.names {
+            let (s, html) = try await Self.get(server, "/console/\(page)")
+            #expect(s == .ok && html.contains("data-page=\"\(page)\"") && html.contains("/assets/console.js"), "\(page)")
+        }
+        let (missing, text) = try await Self.get(server, "/console/nothing")
+        #expect(missing == .notFound && text.contains("overview"))
+        let (js, script) = try await Self.get(server, "/assets/console.js")
+        #expect(js == .ok && script.contains("/api/v1/") && script.utf8.count == ConsolePages.script.count)
+        #expect(try await Self.get(server, "/assets/console.css").0 == .ok)
+        #expect(try await Self.get(server, "/").0 == .seeOther)
+    }
+
     @Test func reportsAtOnceAreBounded() {
         let gate = ReportGate(limit: 2)
         #expect(gate.enter() && gate.enter() && !gate.enter())
