@@ -101,7 +101,7 @@
   }
   async function api(path, query) {
     const headers = {};
-    const token = sessionStorage.getItem("pathflow-token");
+    const token = localStorage.getItem("pathflow-token");
     if (token) headers.Authorization = "Bearer " + token;
     const url = "/api/v1/" + path + (query && query.toString() ? "?" + query.toString() : "");
     let response;
@@ -111,7 +111,11 @@
       throw new ApiError(0, "cannot reach pathflow: " + e.message);
     }
     const text = await response.text();
-    if (response.status === 401) { askToken(); throw new ApiError(401, "this console needs its token"); }
+    if (response.status === 401) {
+      localStorage.removeItem("pathflow-token");
+      askToken();
+      throw new ApiError(401, "this console needs its token");
+    }
     if (!response.ok) {
       let message = text;
       try { message = JSON.parse(text).error; } catch (e) { /* not JSON: the text says it */ }
@@ -138,7 +142,7 @@
     const input = el("input", { type: "password", placeholder: "token", id: "token" });
     const form = el("form", { class: "login", onsubmit: (e) => {
       e.preventDefault();
-      sessionStorage.setItem("pathflow-token", input.value.trim());
+      localStorage.setItem("pathflow-token", input.value.trim());
       box.replaceChildren();
       start();
     } }, "This console needs a token:", input, el("button", { class: "primary", type: "submit" }, "Sign in"));
@@ -148,8 +152,16 @@
   // ---- page frame ---------------------------------------------------------------------------
   function nav() {
     const q = shared().toString();
-    document.getElementById("nav").replaceChildren(...PAGES.map(([name, title]) =>
-      el("a", { href: "/console/" + name + (q ? "?" + q : ""), class: name === page ? "current" : null }, title)));
+    const links = PAGES.map(([name, title]) =>
+      el("a", { href: "/console/" + name + (q ? "?" + q : ""), class: name === page ? "current" : null }, title));
+    if (localStorage.getItem("pathflow-token")) {
+      links.push(el("a", { href: "#", id: "signout", onclick: (e) => {
+        e.preventDefault();
+        localStorage.removeItem("pathflow-token");
+        location.reload();
+      } }, "Sign out"));
+    }
+    document.getElementById("nav").replaceChildren(...links);
     document.title = "pathflow · " + (PAGES.find((p) => p[0] === page) || [page, page])[1];
   }
   function columnSelect(name, value, label) {
@@ -635,7 +647,7 @@
 
   // ---- render -------------------------------------------------------------------------------
   async function render() {
-    generation++;
+    const mine = ++generation;
     nav();
     const p = pages[page];
     const controls = document.getElementById("controls");
@@ -645,7 +657,8 @@
     document.getElementById("main").replaceChildren();
     if (!p) return;
     await p.draw();
-    document.body.dataset.ready = String(generation);
+    // Every section of this view is drawn (a newer view may have started meanwhile).
+    if (mine === generation) document.body.dataset.ready = String(mine);
   }
   async function start() {
     try {
