@@ -180,7 +180,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ReportsTests",
-            dependencies: ["Reports", "Storage", "Aggregation", "NetCore", "FlowWire", "TestServers", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Reports", "Console", "Storage", "Aggregation", "NetCore", "FlowWire", "TestServers", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "ConsoleTests",

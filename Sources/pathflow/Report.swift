@@ -275,10 +275,12 @@ struct Report: ParsableCommand {
         var by: String
         @Option(name: .shortAndLong, help: "How many keys (columns).")
         var n = 5
+        @Flag(help: "A last column 'other' with every other key, so that each bin's columns add up to all its traffic.")
+        var other = false
 
         func run() throws {
             try options.run(by: Options.columns(by)) { b, source in
-                try Reports.series(b, limit: n, utc: source.utc).render(try options.outputFormat())
+                try Reports.series(b, limit: n, utc: source.utc, other: other).render(try options.outputFormat())
             }
         }
     }

@@ -1,4 +1,5 @@
 import Aggregation
+import Console
 import FlowWire
 import Foundation
 import NetCore
@@ -202,6 +203,19 @@ struct ClickHouseReportTests {
             try both { Reports.coverage(try Breakdown.compute($0, by: ["net_dst", "mask_dst"], query: query)) }
         }
         #expect(compared == queries.count * 10)
+        // The console's API, as its server answers: the same bodies on both, with coarser bins on
+        // the clock, the series' other column, filters and the document form.
+        let now = Self.start + 3 * 86_400 - 1
+        for (name, parameters) in [
+            ("series", ["by": ["peer_ip_dst"], "n": ["2"], "other": ["1"], "bin": ["1h"]]),
+            ("series", ["by": ["peer_ip_src"], "bin": ["1d"], "format": ["table"]]),
+            ("top", ["by": ["peer_as_dst"], "bin": ["15m"], "last": ["24h"], "where": ["proto=tcp"]]),
+            ("matrix", ["rows": ["peer_ip_src"], "columns": ["peer_ip_dst"], "cell": ["p95"], "bin": ["1h"], "format": ["table"]]),
+        ] as [(String, ReportAPI.Parameters)] {
+            let a = try ReportAPI.answer(name, parameters, source: sqlite, now: now)
+            let b = try ReportAPI.answer(name, parameters, source: clickhouse, now: now)
+            #expect(a.body == b.body && a.body.count > 100, "\(name) \(parameters)")
+        }
         // A table that is not there names the database's tables.
         #expect(throws: ReportSource.Error.self) {
             try ReportSource(
