@@ -170,8 +170,8 @@
     return el("label", {}, label, el("select", { name, onchange: (e) => change(name, e.target.value) },
       options.map((c) => el("option", { value: c, selected: c === value }, c))));
   }
-  function numberInput(name, value, label, min) {
-    return el("label", {}, label, el("input", { type: "number", name, value, min: min ?? 1,
+  function numberInput(name, value, label, min, step) {
+    return el("label", {}, label, el("input", { type: "number", name, value, min: min ?? 1, step: step || 1,
       onchange: (e) => change(name, e.target.value) }));
   }
   function choice(name, value, label, options) {
@@ -599,6 +599,7 @@
         const sec = section("Utilisation against capacity", true);
         await fill(sec, "capacity", { threshold, counters: get("counters", "0") === "1" ? "1" : null }, (body, doc) => {
           const p95 = column(doc, "p95_util"), peak = column(doc, "peak_util"), name = column(doc, doc.columns.includes("name") ? "name" : doc.columns[0]);
+          if (p95 < 0) return;
           body.append(bars(doc.rows.map((r) => ({ label: r[name], value: r[p95], second: peak >= 0 ? r[peak] : null,
             color: r[p95] >= Number(threshold) ? "#c23b3b" : COLORS[0] })), "percent",
           { line: Number(threshold), lineLabel: threshold + " %", secondName: "peak" }, width(body)));
@@ -610,7 +611,7 @@
     failures: {
       controls: () => [
         choice("fail_each", get("fail_each", "peer_ip_dst"), "Fail each", [["peer_ip_dst", "next-hop"], ["peer_as_dst", "peer AS"], ["exit_router", "exit router"]]),
-        numberInput("threshold", get("threshold", "0.8"), "Full at (share)", 0),
+        numberInput("threshold", get("threshold", "0.8"), "Full at (share)", 0, "any"),
         textInput("fail", get("fail", ""), "What if", "next-hop or AS65001"),
       ],
       async draw() {
