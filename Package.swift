@@ -140,9 +140,9 @@ let package = Package(
             ],
             path: "tools/flowgen",
             swiftSettings: strict),
-        // What the test targets share: servers they start for themselves (clickhouse-server) and
-        // a reader for captures of real exporters.
-        .target(name: "TestServers", dependencies: ["Storage", "NetCore"], path: "Tests/TestServers", swiftSettings: strict),
+        // What the test targets share: servers they start for themselves (clickhouse-server), a
+        // reader for captures of real exporters, and databases that reports read.
+        .target(name: "TestServers", dependencies: ["Storage", "Aggregation", "NetCore"], path: "Tests/TestServers", swiftSettings: strict),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"], swiftSettings: strict),
         .testTarget(
             name: "BGPWireTests",
@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "ConsoleTests",
             dependencies: [
-                "Console", "Reports", "Storage", "Aggregation", "NetCore",
+                "Console", "Reports", "Storage", "Aggregation", "NetCore", "TestServers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

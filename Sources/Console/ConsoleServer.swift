@@ -22,6 +22,8 @@ public struct ConsoleServer: Sendable {
         /// nil: no authentication (the default listens on loopback only).
         public var token: String?
         public var maximumConcurrentReports = 4
+        /// The files and snapshot the configuration gives the reports.
+        public var reports = ReportAPI.Setup()
 
         public init() {}
     }
@@ -42,7 +44,7 @@ public struct ConsoleServer: Sendable {
         let router = Router()
         if let token = settings.token { router.add(middleware: BearerToken(token: token)) }
         let gate = ReportGate(limit: settings.maximumConcurrentReports)
-        let source = self.source
+        let source = self.source, setup = settings.reports
         router.get("/") { _, _ -> Response in
             Response(status: .seeOther, headers: [.location: "/console/overview"])
         }
@@ -80,7 +82,7 @@ public struct ConsoleServer: Sendable {
             do {
                 let now = Int(Date().timeIntervalSince1970)
                 let (type, body) = try await NIOThreadPool.singleton.runIfActive {
-                    try ReportAPI.answer(name, query, source: try source(), now: now)
+                    try ReportAPI.answer(name, query, source: try source(), setup: setup, now: now)
                 }
                 return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
             } catch let failure as ReportAPI.Failure {

@@ -12,9 +12,17 @@ import Reports
 /// table's, a whole multiple of them), `no_rollup`. Per report: `top`
 /// `by`, `n`; `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`, `other`;
 /// `quality` `by`; `demands` `source`, `dest`, `percentile`; `shifts` `baseline_from`,
-/// `baseline_to`, `by`; `prefixes`.
+/// `baseline_to`, `by`; `prefixes`; `capacity` `threshold` (percent), `counters=1`; `what-if`
+/// `fail`, `by`; `failures` `fail_each`, `by`, `threshold`; `forecast` `by`, `horizon`, `n`,
+/// `threshold`.
+///
+/// Files come from the server's configuration (`Setup`), never from a request: the capacity
+/// file (`console_capacities`) for capacity, what-if, failures and forecast, the groups of
+/// exits that fail together (`console_failure_groups`) for failures. They are read for every
+/// report, so edits apply without a restart.
 public enum ReportAPI {
-    /// A request the API refuses, with the reason (HTTP 400), or a report it does not have (404).
+    /// A request the API refuses, with the reason (HTTP 400), a report it does not have (404),
+    /// or a file of the server's that cannot be used (500).
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public var status: Int
         public var description: String
@@ -26,19 +34,83 @@ public enum ReportAPI {
     }
 
     /// The reports the API answers.
-    public static let reports = ["top", "matrix", "series", "quality", "demands", "shifts", "prefixes"]
+    public static let reports = [
+        "top", "matrix", "series", "quality", "demands", "shifts", "prefixes", "capacity", "what-if", "failures", "forecast",
+    ]
+
+    /// What the server's configuration gives the reports.
+    public struct Setup: Sendable {
+        /// The capacity file (`console_capacities`, `serve --capacities`).
+        public var capacities: String?
+        /// The groups file of the failures report (`console_failure_groups`, `serve --groups`).
+        public var failureGroups: String?
+        /// Where a report (named) reads the RIB snapshot, best-path history and mismatch
+        /// examples when they are not in the view's own database; throws when it cannot say.
+        public var snapshot: @Sendable (_ report: String) throws -> String?
+
+        public init(capacities: String? = nil, failureGroups: String? = nil, snapshot: @escaping @Sendable (String) throws -> String? = { _ in nil }) {
+            self.capacities = capacities
+            self.failureGroups = failureGroups
+            self.snapshot = snapshot
+        }
+
+        /// The capacity file's lines; none without one. A file that cannot be read or parsed is
+        /// the server's problem (500), named with its line.
+        public func capacityEntries() throws -> [CapacityEntry] {
+            guard let capacities else { return [] }
+            return try Self.read(capacities, key: "console_capacities") { try CapacityEntry.parse($0, file: capacities) }
+        }
+
+        /// The groups file's failures; none without one.
+        public func groups() throws -> [FailureAnalysis.Failure] {
+            guard let failureGroups else { return [] }
+            return try Self.read(failureGroups, key: "console_failure_groups") {
+                try FailureAnalysis.Failure.parseGroups($0, file: failureGroups)
+            }
+        }
+
+        static func read<T>(_ file: String, key: String, _ parse: (String) throws -> T) throws -> T {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw Failure(status: 500, "\(key) \(file): cannot be read")
+            }
+            do {
+                return try parse(text)
+            } catch let error as CustomStringConvertible {
+                throw Failure(status: 500, "\(key): \(error.description)")
+            }
+        }
+    }
 
     /// Query parameters: each name with its values in order.
     public typealias Parameters = [String: [String]]
 
     /// The report's table for `parameters` on `source`; `now` (unix seconds) anchors `last`.
-    public static func table(_ report: String, _ parameters: Parameters, source: ReportSource, now: Int) throws -> ReportTable {
+    public static func table(
+        _ report: String, _ parameters: Parameters, source: ReportSource, setup: Setup = Setup(), now: Int
+    ) throws -> ReportTable {
         func one(_ name: String) -> String? { parameters[name]?.last }
         func text(_ name: String, _ fallback: String) -> String { one(name) ?? fallback }
         func int(_ name: String, _ fallback: Int) throws -> Int {
             guard let v = one(name) else { return fallback }
             guard let n = Int(v), n > 0 else { throw Failure("\(name)=\(v): a whole number above 0") }
             return n
+        }
+        func number(_ name: String, _ fallback: Double, zero: Bool = false) throws -> Double {
+            guard let v = one(name) else { return fallback }
+            guard let x = Double(v), x.isFinite, x > 0 || (zero && x == 0) else {
+                throw Failure("\(name)=\(v): a number \(zero ? "from 0" : "above 0")")
+            }
+            return x
+        }
+        func flag(_ name: String) throws -> Bool {
+            switch one(name) {
+            case nil, "0", "false": return false
+            case "1", "true": return true
+            case let v?: throw Failure("\(name)=\(v): 1 or 0")
+            }
         }
         func columns(_ name: String, _ fallback: String? = nil) throws -> [String] {
             guard let v = one(name) ?? fallback else { throw Failure("\(name) is missing") }
@@ -61,7 +133,8 @@ public enum ReportAPI {
                 try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 5), utc: source.utc,
                 other: parameters["other"] != nil)
         case "quality":
-            return try MappingQuality.report(source, by: text("by", "peer_ip_src"), query: query)
+            let examples = try? setup.snapshot("quality")
+            return try MappingQuality.report(source, by: text("by", "peer_ip_src"), query: query, examples: examples ?? nil)
         case "demands":
             guard let percentile = Double(text("percentile", "95")), percentile > 0, percentile <= 100 else {
                 throw Failure("percentile: above 0, at most 100")
@@ -71,7 +144,7 @@ public enum ReportAPI {
             return Demands.table(demands, b, percentile: percentile, sourceName: sources.joined(separator: ","), destinationName: destination)
         case "shifts":
             guard let from = one("baseline_from") else {
-                return try EgressShifts.report(source, query: query)
+                return try EgressShifts.report(source, query: query, history: try setup.snapshot("shifts"))
             }
             guard let to = one("baseline_to") else { throw Failure("baseline_from needs baseline_to") }
             var baseline = query
@@ -81,6 +154,44 @@ public enum ReportAPI {
             return try EgressShifts.splitReport(source, baseline: baseline, query: query, by: try columns("by", "peer_ip_dst"))
         case "prefixes":
             return Reports.coverage(try Breakdown.compute(source, by: ["net_dst", "mask_dst"], query: query, detail: false))
+        case "capacity":
+            let threshold = try number("threshold", 80, zero: true) / 100
+            if try flag("counters") {
+                return try Reports.interfaceCapacity(source, query: query, threshold: threshold, now: now)
+            }
+            guard setup.capacities != nil else {
+                throw Failure("capacity needs a capacity file: set console_capacities in the configuration (or serve --capacities), or ask for counters=1")
+            }
+            return try Reports.capacity(source, try setup.capacityEntries(), query: query, threshold: threshold, now: now)
+        case "what-if":
+            guard let fail = one("fail") else { throw Failure("fail is missing: a next-hop address or a peer AS (AS65001)") }
+            guard let failure = WhatIfAnalysis.Failure(parsing: fail) else { throw Failure("fail=\(fail): a next-hop address or a peer AS") }
+            return try WhatIfAnalysis.report(
+                source, failure: failure, by: text("by", failure.column), query: query, capacities: try setup.capacityEntries(),
+                snapshot: try setup.snapshot("what-if"))
+        case "failures":
+            let kinds: [FailureAnalysis.Kind]
+            do {
+                kinds = try FailureAnalysis.kinds(try columns("fail_each", "peer_ip_dst"))
+            } catch let error as FailureAnalysis.Error {
+                throw Failure("fail_each=\(error.description)")
+            }
+            let groups = try setup.groups()
+            guard !kinds.isEmpty || !groups.isEmpty else {
+                throw Failure("no failures: fail_each=none needs a groups file (console_failure_groups)")
+            }
+            return try FailureAnalysis.report(
+                source, kinds: kinds, groups: groups, by: text("by", FailureAnalysis.defaultColumn(kinds)), query: query,
+                capacities: try setup.capacityEntries(), threshold: try number("threshold", 0.8), now: now,
+                snapshot: try setup.snapshot("failures"))
+        case "forecast":
+            let horizon = text("horizon", "90d")
+            guard let bin = TimeBin(pmacct: horizon), let seconds = bin.lengthInSeconds, seconds >= 86_400 else {
+                throw Failure("horizon=\(horizon): a duration of at least a day, e.g. 30d, 13w")
+            }
+            return try SeasonalForecast.report(
+                source, by: try columns("by"), query: query, horizonDays: seconds / 86_400, capacities: try setup.capacityEntries(),
+                threshold: try number("threshold", 0.8), limit: try int("n", 20))
         default:
             throw Failure(status: 404, "no report '\(report)': \(reports.joined(separator: ", "))")
         }
@@ -137,13 +248,15 @@ public enum ReportAPI {
 
     /// `table` rendered in `format` (json by default), with its content type; errors of the
     /// reports become `Failure`s that say what is wrong.
-    public static func answer(_ report: String, _ parameters: Parameters, source: ReportSource, now: Int) throws -> (contentType: String, body: String) {
+    public static func answer(
+        _ report: String, _ parameters: Parameters, source: ReportSource, setup: Setup = Setup(), now: Int
+    ) throws -> (contentType: String, body: String) {
         let name = parameters["format"]?.last ?? "json"
         let document = name == "table"
         guard let format = document ? .json : ReportTable.Format(rawValue: name) else { throw Failure("format: json, table, csv, text or html") }
         let table: ReportTable
         do {
-            table = try self.table(report, parameters, source: source, now: now)
+            table = try self.table(report, parameters, source: source, setup: setup, now: now)
         } catch let failure as Failure {
             throw failure
         } catch let error as ReportSource.Error {

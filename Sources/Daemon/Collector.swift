@@ -94,7 +94,7 @@ public final class Collector: Sendable {
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
         var snapshotStore: SQLiteStore?
         if config.bgp.enabled && (config.bgp.ribSnapshotRefreshTime != nil || config.bgp.bestPathHistory > 0),
-           let path = config.bgp.ribSnapshotDB ?? sinks.first(where: { $0.config.plugin == .sqlite3 })?.config.sqlDB {
+           let path = config.ribSnapshotDatabase {
             do {
                 snapshotStore = try stores.sqlite[path] ?? SQLiteStore(path: path)
             } catch {

@@ -68,6 +68,12 @@ public struct CollectorConfig: Sendable, Hashable {
     public var decoderBytesPerExporter: Int = 4 << 20
     /// `metrics_listen` (pathflow's own key): `HOST:PORT`, `[IPv6]:PORT`, or `false`.
     public var metricsListen: String = "127.0.0.1:9479"
+    /// `console_capacities` (pathflow's own key): the capacity file of the console's capacity,
+    /// what-if, failures and forecast reports, read again for every report.
+    public var consoleCapacities: String?
+    /// `console_failure_groups` (pathflow's own key): the groups of exits that fail together in
+    /// the console's failures report, read again for every report.
+    public var consoleFailureGroups: String?
     /// `timestamps_utc` given without a plugin name.
     public var timestampsUTC: Bool = false
     public var views: [ViewConfig] = []
@@ -119,6 +125,12 @@ public struct CollectorConfig: Sendable, Hashable {
     /// Whether NetFlow/IPFIX is received on `nfacctd_ip`/`nfacctd_port` (sFlow datagrams sent
     /// there are decoded too).
     public var receivesNetFlow: Bool { !sflow || netflowListenKeys }
+
+    /// The SQLite database of the RIB snapshot (rib_paths), the best-path history and the
+    /// mismatch examples: `bgp_rib_snapshot_db`, else the first sqlite3 view's database.
+    public var ribSnapshotDatabase: String? {
+        bgp.ribSnapshotDB ?? views.first { $0.plugin == .sqlite3 }?.sqlDB
+    }
 
     /// Where to serve metrics; nil when `metrics_listen` is `false` (or not a valid address).
     public var metricsEndpoint: ListenEndpoint? {

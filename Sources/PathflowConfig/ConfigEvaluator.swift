@@ -9,6 +9,8 @@ struct ConfigEvaluator {
         var flowAllowFileLine: RawConfig.Line?
         var agentMapLine: RawConfig.Line?
         var md5FileLine: RawConfig.Line?
+        /// The console's files by key, with the line that named each last.
+        var consoleFiles: [String: (path: String, line: RawConfig.Line)] = [:]
     }
 
     struct ViewDraft: Sendable {
@@ -186,6 +188,10 @@ struct ConfigEvaluator {
             let (keys, problems) = BGPListParser.md5Keys(text: text, file: path)
             global.config.bgp.md5Keys = keys
             diagnostics += problems
+        }
+        for key in global.consoleFiles.keys.sorted() {
+            let (path, line) = global.consoleFiles[key]!
+            _ = readList(path, line)
         }
         if global.config.bgp.tableDumpFile != nil && global.config.bgp.tableDumpRefreshTime == nil {
             diagnostics.append(ConfigDiagnostic(

@@ -126,7 +126,23 @@ enum ConfigKeys {
             }
             return .success { draft, _ in draft.config.metricsListen = value }
         },
+        // The console's files: read for every report (edits apply without a restart), and once
+        // at startup, which they stop when unreadable.
+        "console_capacities": consoleFile { $0.consoleCapacities = $1 },
+        "console_failure_groups": consoleFile { $0.consoleFailureGroups = $1 },
     ]
+
+    /// pathflow's own keys naming a file the console reads: an empty value stops startup, as
+    /// does a file that cannot be read (checked once every line is in).
+    static func consoleFile(_ set: @escaping @Sendable (inout CollectorConfig, String) -> Void) -> KeyRule.Global {
+        KeyRule.Global { value in
+            guard !value.isEmpty else { return .failure(.unsupported("empty value: expected a file")) }
+            return .success { draft, line in
+                set(&draft.config, value)
+                draft.consoleFiles[line.key] = (value, line)
+            }
+        }
+    }
 
     // MARK: Implemented, BGP daemon (daemon-wide)
 

@@ -80,6 +80,26 @@ public enum FailureAnalysis {
         public var description: String
     }
 
+    /// The kinds a list names (peer_dst_ip and peer_dst_as as aliases; `none` names none), each
+    /// once, in order; an unknown name throws.
+    public static func kinds(_ names: [String]) throws -> [Kind] {
+        var kinds: [Kind] = []
+        for name in names where name != "none" {
+            let normalised = name == "peer_dst_ip" ? "peer_ip_dst" : name == "peer_dst_as" ? "peer_as_dst" : name
+            guard let kind = Kind(rawValue: normalised) else {
+                throw Error(description: "\(name): peer_ip_dst, peer_as_dst, exit_router or none")
+            }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        return kinds
+    }
+
+    /// The column load is shown per unless told: the first kind that is one (peer_ip_dst for
+    /// exit routers or groups only).
+    public static func defaultColumn(_ kinds: [Kind]) -> String {
+        kinds.first { $0 != .exitRouter }?.rawValue ?? Kind.nextHop.rawValue
+    }
+
     /// One exit's outcome.
     public struct Outcome: Sendable, Equatable {
         public var exit: String

@@ -9,8 +9,20 @@ public enum WhatIfAnalysis {
         case nextHop(String)
         case peerAS(String)
 
-        /// The view and snapshot column that tells whether a path uses the failed exit.
-        var column: String {
+        /// A next-hop address (anything with '.' or ':'), or a peer AS as `AS65001` or `65001`.
+        public init?(parsing text: String) {
+            if text.contains(".") || text.contains(":") {
+                self = .nextHop(text)
+            } else if let asn = UInt32(text.uppercased().hasPrefix("AS") ? String(text.dropFirst(2)) : text) {
+                self = .peerAS(String(asn))
+            } else {
+                return nil
+            }
+        }
+
+        /// The view and snapshot column that tells whether a path uses the failed exit: the
+        /// column the report shows load per unless told otherwise.
+        public var column: String {
             switch self {
             case .nextHop: "peer_ip_dst"
             case .peerAS: "peer_as_dst"

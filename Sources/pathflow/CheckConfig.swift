@@ -38,11 +38,11 @@ struct CheckConfig: ParsableCommand {
             if !config.agentMap.isEmpty { enrichment += ", agent map \(config.agentMap.count) entries" }
             print(enrichment)
             if let every = bgp.ribSnapshotRefreshTime {
-                let db = bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB ?? "(no sqlite3 view)"
+                let db = config.ribSnapshotDatabase ?? "(no sqlite3 view)"
                 print("bgp RIB snapshot every \(every)s → \(db) table rib_paths")
             }
             if bgp.bestPathHistory > 0 {
-                let db = bgp.ribSnapshotDB ?? config.views.first { $0.plugin == .sqlite3 }?.sqlDB
+                let db = config.ribSnapshotDatabase
                 print("bgp best-path changes, the newest \(bgp.bestPathHistory) → "
                     + (db.map { "\($0) table rib_best_changes" } ?? "counted only (no sqlite3 view, no bgp_rib_snapshot_db)"))
             }

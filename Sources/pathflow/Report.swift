@@ -61,70 +61,11 @@ struct Report: ParsableCommand {
         var noRollup = false
 
         func source() throws -> ReportSource {
-            try Self.source(target: target, bin: bin, utc: utc)
+            try view().open()
         }
 
-        /// The view `target` names as reports read it (shared with `pathflow serve`).
-        static func source(target: ViewTarget, bin: String?, utc: Bool) throws -> ReportSource {
-            var path = target.db, table = target.table, utc = utc
-            var binSeconds = try bin.map(Self.seconds)
-            var origin = BinSize.Origin.given
-            var clickhouse: ClickHouseTable?
-            if let file = target.file {
-                let config = try loadConfiguration(path: file, strict: false)
-                let views = try target.views(config, file: file, plugins: [.sqlite3, .clickhouse])
-                guard let v = views.first else {
-                    throw RuntimeFailure("\(file): no sqlite3 or clickhouse view")
-                }
-                table = table ?? v.sqlTable
-                utc = v.timestampsUTC || config.timestampsUTC
-                if v.plugin == .clickhouse {
-                    guard target.db == nil else { throw ValidationError("--db names a SQLite file; view \(v.name) is a clickhouse view") }
-                    clickhouse = try Self.clickhouseTable(v, table: table ?? v.sqlTable)
-                } else {
-                    path = path ?? v.sqlDB
-                }
-                if binSeconds == nil, let history = v.history {
-                    if case .months(let months) = history {
-                        throw RuntimeFailure("\(ReportSource.Error.monthBins(table: table ?? v.sqlTable, months: months))")
-                    }
-                    binSeconds = history.lengthInSeconds
-                    origin = .configuration
-                }
-            }
-            let source: ReportSource
-            do {
-                if let clickhouse {
-                    source = try ReportSource(clickhouse: clickhouse, binSeconds: binSeconds, utc: utc, binOrigin: origin)
-                } else {
-                    guard let path, let table else { throw ViewTarget.unnamed }
-                    source = try ReportSource(path: path, table: table, binSeconds: binSeconds, utc: utc, binOrigin: origin)
-                }
-            } catch let error as ValidationError {
-                throw error
-            } catch {
-                throw RuntimeFailure("\(error)")
-            }
-            if case .assumed = source.bin.origin {
-                FileHandle.standardError.write(Data("pathflow report: \(source.table): \(source.bin.originText) (60 s used)\n".utf8))
-            }
-            return source
-        }
-
-        /// A clickhouse view's table as reports read it: `<table>`, which in a cluster is the
-        /// Distributed table over every shard.
-        static func clickhouseTable(_ v: ViewConfig, table: String) throws -> ClickHouseTable {
-            var user: String?, password: String?
-            if let file = v.clickhouse.credentialsFile {
-                do {
-                    (user, password) = try ClickHouseClient.credentials(file: file)
-                } catch {
-                    throw RuntimeFailure("clickhouse_credentials_file \(file): cannot read a first line 'user:password'")
-                }
-            }
-            let client = ClickHouseClient(
-                url: v.clickhouse.url, user: user, password: password, timeoutSeconds: max(60, v.clickhouse.timeoutSeconds))
-            return ClickHouseTable(client: client, database: v.clickhouse.database, table: table)
+        func view() throws -> ReportView {
+            try ReportView.resolve(target: target, bin: bin, utc: utc)
         }
 
         func query(utc: Bool, now: Int = Int(Date().timeIntervalSince1970)) throws -> ReportQuery {
@@ -164,17 +105,6 @@ struct Report: ParsableCommand {
             } catch let error as ReportSource.Error {
                 throw RuntimeFailure("\(error)")
             }
-        }
-
-        /// A clickhouse view's RIB snapshot is in SQLite: bgp_rib_snapshot_db, or the first sqlite3
-        /// view's database; nil for a sqlite3 view (its own database).
-        func snapshot(for source: ReportSource, report: String) throws -> String? {
-            guard source.clickhouse != nil, let file = target.file else { return nil }
-            let config = try loadConfiguration(path: file, strict: false)
-            guard let path = config.bgp.ribSnapshotDB ?? config.views.first(where: { $0.plugin == .sqlite3 })?.sqlDB else {
-                throw RuntimeFailure("\(file): \(report) on a clickhouse view needs the RIB snapshot in SQLite: set bgp_rib_snapshot_db")
-            }
-            return path
         }
 
         /// A capacity file's lines (see `report capacity`), none without a file.
@@ -361,18 +291,14 @@ struct Report: ParsableCommand {
         var capacityFile: String?
 
         func run() throws {
-            let failure: WhatIfAnalysis.Failure
-            if fail.contains(".") || fail.contains(":") {
-                failure = .nextHop(fail)
-            } else if let asn = UInt32(fail.uppercased().hasPrefix("AS") ? String(fail.dropFirst(2)) : fail) {
-                failure = .peerAS(String(asn))
-            } else {
+            guard let failure = WhatIfAnalysis.Failure(parsing: fail) else {
                 throw ValidationError("--fail \(fail): expected a next-hop address or a peer AS")
             }
-            let source = try options.source()
+            let view = try options.view()
+            let source = try view.open()
             let capacities = try Options.capacities(capacityFile)
-            let column = by ?? (failure == .nextHop(fail) ? "peer_ip_dst" : "peer_as_dst")
-            let snapshot = try options.snapshot(for: source, report: "what-if")
+            let column = by ?? failure.column
+            let snapshot = try view.snapshot(report: "what-if")
             try options.printTable {
                 try WhatIfAnalysis.report(
                     source, failure: failure, by: column, query: try options.query(utc: source.utc), capacities: capacities,
@@ -413,13 +339,11 @@ struct Report: ParsableCommand {
         var threshold = 0.8
 
         func run() throws {
-            var kinds: [FailureAnalysis.Kind] = []
-            for name in Options.columns(failEach) where name != "none" {
-                let normalised = name == "peer_dst_ip" ? "peer_ip_dst" : name == "peer_dst_as" ? "peer_as_dst" : name
-                guard let kind = FailureAnalysis.Kind(rawValue: normalised) else {
-                    throw ValidationError("--fail-each \(name): peer_ip_dst, peer_as_dst, exit_router or none")
-                }
-                if !kinds.contains(kind) { kinds.append(kind) }
+            let kinds: [FailureAnalysis.Kind]
+            do {
+                kinds = try FailureAnalysis.kinds(Options.columns(failEach))
+            } catch let error as FailureAnalysis.Error {
+                throw ValidationError("--fail-each \(error.description)")
             }
             guard threshold > 0 else { throw ValidationError("--threshold must be above 0") }
             var groupList: [FailureAnalysis.Failure] = []
@@ -433,10 +357,11 @@ struct Report: ParsableCommand {
                 }
             }
             guard !kinds.isEmpty || !groupList.isEmpty else { throw ValidationError("no failures: give --fail-each or --groups") }
-            let source = try options.source()
+            let view = try options.view()
+            let source = try view.open()
             let capacities = try Options.capacities(capacityFile)
-            let column = by ?? kinds.first { $0 != .exitRouter }?.rawValue ?? "peer_ip_dst"
-            let snapshot = try options.snapshot(for: source, report: "failures")
+            let column = by ?? FailureAnalysis.defaultColumn(kinds)
+            let snapshot = try view.snapshot(report: "failures")
             try options.printTable {
                 try FailureAnalysis.report(
                     source, kinds: kinds, groups: groupList, by: column, query: try options.query(utc: source.utc),
@@ -475,10 +400,11 @@ struct Report: ParsableCommand {
         var by = "peer_ip_dst"
 
         func run() throws {
-            let source = try options.source()
+            let view = try options.view()
+            let source = try view.open()
             let query = try options.query(utc: source.utc)
             if baselineFrom == nil && baselineTo == nil {
-                let history = try options.snapshot(for: source, report: "shifts")
+                let history = try view.snapshot(report: "shifts")
                 try options.printTable { try EgressShifts.report(source, query: query, history: history) }
                 return
             }
@@ -563,8 +489,9 @@ struct Report: ParsableCommand {
         var by = "peer_ip_src"
 
         func run() throws {
-            let source = try options.source()
-            let examples = try? options.snapshot(for: source, report: "quality")
+            let view = try options.view()
+            let source = try view.open()
+            let examples = try? view.snapshot(report: "quality")
             try options.printTable {
                 try MappingQuality.report(source, by: by, query: try options.query(utc: source.utc), examples: examples ?? nil)
             }

@@ -3,6 +3,7 @@ import Foundation
 import NetCore
 @testable import Reports
 @testable import Storage
+import TestServers
 import Testing
 
 /// The HTML charts say what the JSON says: for each kind, a report from a real SQLite table, its
@@ -144,7 +145,7 @@ import Testing
     // MARK: What-if
 
     @Test func whatIfDrawsBeforeAfterAndCapacityPerExit() throws {
-        let source = try ReportSource(path: try ReportsTests.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
+        let source = try ReportSource(path: try ReportFixtures.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
         let capacities = try CapacityEntry.parse("b peer_ip_dst=10.0.0.2 100\na peer_ip_dst=10.0.0.1 300", file: "c")
         let table = try WhatIfAnalysis.report(
             source, failure: .nextHop("10.0.0.1"), by: "peer_ip_dst", query: ReportQuery(), capacities: capacities)
@@ -272,7 +273,7 @@ import Testing
             try Reports.capacity(
                 source, try CapacityEntry.parse("x peer_as_dst=65001 1k", file: "c"), query: ReportQuery(), threshold: 0.8, now: 0),
             try WhatIfAnalysis.report(
-                try ReportSource(path: try ReportsTests.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true),
+                try ReportSource(path: try ReportFixtures.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true),
                 failure: .nextHop("10.0.0.1"), by: "peer_ip_dst", query: ReportQuery(from: Self.start, to: Self.start + 20 * Self.bin),
                 capacities: []),
         ]

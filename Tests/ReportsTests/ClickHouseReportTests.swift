@@ -79,11 +79,11 @@ struct ClickHouseReportTests {
         let server = try await ClickHouseServer()
         let dir = NSTemporaryDirectory() + "pathflow-chifcap-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let (flows, counters) = InterfaceCapacityTests.rows()
+        let (flows, counters) = ReportFixtures.interfaceRows()
         let now = InterfaceCapacityTests.start + 12 * InterfaceCapacityTests.bin
         let storage = try ClickHouseViewStorage(
             schema: try ClickHouseSchema(
-                database: "pathflow", table: "flows", primitives: InterfaceCapacityTests.primitives, numericProtocols: false, cluster: nil),
+                database: "pathflow", table: "flows", primitives: ReportFixtures.interfacePrimitives, numericProtocols: false, cluster: nil),
             settings: ClickHouseSettings(url: server.url, spoolDirectory: dir + "/spool"))
         _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: flows)], now: now, texts: nil))
         let onClickHouse = try ClickHouseInterfaceCounters(
@@ -109,7 +109,7 @@ struct ClickHouseReportTests {
         }
         #expect(try await server.query("SELECT count() FROM pathflow.interface_counters FORMAT TabSeparated")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "\(2 * counters.count)")
-        let sqlite = try ReportSource(path: try InterfaceCapacityTests.database(), table: "flows", binSeconds: nil, utc: true)
+        let sqlite = try ReportSource(path: try ReportFixtures.interfaceDatabase(), table: "flows", binSeconds: nil, utc: true)
         let clickhouse = try ReportSource(
             clickhouse: ClickHouseTable(client: ClickHouseClient(url: server.url, timeoutSeconds: 30), database: "pathflow", table: "flows"),
             binSeconds: nil, utc: true)
@@ -230,12 +230,12 @@ struct ClickHouseReportTests {
         setenv("TZ", "UTC", 1)
         tzset()
         let server = try await ClickHouseServer()
-        let path = try ReportsTests.whatIfDatabase()
+        let path = try ReportFixtures.whatIfDatabase()
         let storage = try ClickHouseViewStorage(
             schema: try ClickHouseSchema(
-                database: "pathflow", table: "prefixes", primitives: ReportsTests.whatIfPrimitives, numericProtocols: false, cluster: nil),
+                database: "pathflow", table: "prefixes", primitives: ReportFixtures.whatIfPrimitives, numericProtocols: false, cluster: nil),
             settings: ClickHouseSettings(url: server.url, spoolDirectory: NSTemporaryDirectory() + "pathflow-whatif-\(UUID().uuidString)"))
-        _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: ReportsTests.whatIfRows())], now: ReportsTests.start + 1200, texts: nil))
+        _ = try storage.write(FlushBatch(parts: [DrainedRows(rows: ReportFixtures.whatIfRows())], now: ReportsTests.start + 1200, texts: nil))
         let sender = Task { await storage.runSender(drainSeconds: 0) }
         while storage.spool.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
         storage.finish()

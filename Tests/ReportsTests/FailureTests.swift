@@ -3,16 +3,17 @@ import Foundation
 import NetCore
 @testable import Reports
 @testable import Storage
+import TestServers
 import Testing
 
 /// `report failures`: every single failure at once, checked by hand on a small table and against
 /// a brute-force computation (and `what-if`, failure by failure) on random ones.
 @Suite struct FailureTests {
-    /// ReportsTests.whatIfDatabase: router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best)
+    /// ReportFixtures.whatIfDatabase: router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best)
     /// or 10.0.0.2, 203.0.113.0/24 by 10.0.0.1 only, 192.0.2.0/24 by 10.0.0.2 only; four bins of
     /// 1,000 + 500 bytes by 10.0.0.1 and 200 by 10.0.0.2.
     @Test func byHand() throws {
-        let source = try ReportSource(path: try ReportsTests.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
+        let source = try ReportSource(path: try ReportFixtures.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
         let capacities = try CapacityEntry.parse("a peer_ip_dst=10.0.0.1 100\nb peer_ip_dst=10.0.0.2 50", file: "c")
         let t = try FailureAnalysis.report(
             source, kinds: [.nextHop], groups: [], by: "peer_ip_dst", query: ReportQuery(), capacities: capacities,
@@ -118,7 +119,7 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("f.db").path
         let store = try SQLiteStore(path: path)
-        try store.prepare(try TableSchema(table: "prefixes", primitives: ReportsTests.whatIfPrimitives, tableVersion: nil, numericProtocols: false))
+        try store.prepare(try TableSchema(table: "prefixes", primitives: ReportFixtures.whatIfPrimitives, tableVersion: nil, numericProtocols: false))
         try store.write(table: "prefixes", rows: rows, now: start + bins * bin, utc: true)
         let writer = try RIBSnapshotWriter(store: store, stamp: "2025-12-01 00:00:00")
         try writer.append(snapshot)

@@ -3,6 +3,7 @@ import Foundation
 import NetCore
 @testable import Reports
 @testable import Storage
+import TestServers
 import Testing
 
 /// `report capacity --counters`: ports' speeds and utilisation from sFlow interface counters,
@@ -11,50 +12,8 @@ import Testing
     static let bin = 300
     static let start = 1_764_547_200  // 2025-12-01 00:00:00 UTC
 
-    /// Twelve 5-minute bins. Agent 192.0.2.1 port 3 (1 Gbit/s): the counters show 30 MB in per
-    /// minute (so 150 MB per bin), and 10 MB out per minute only in the first six bins; its
-    /// flows, sampled 1 in 100 and not renormalised, carry 1.5 MB in per bin. Port 4 has
-    /// counters but no speed.
-    static func rows() -> (flows: [BinnedKey: Counters], counters: [InterfaceCountersRow]) {
-        var rows: [BinnedKey: Counters] = [:]
-        var counters: [InterfaceCountersRow] = []
-        for i in 0..<12 {
-            var k = FlowKey()
-            k.peerSrc = IPAddress("192.0.2.1")!
-            k.inIface = 3
-            k.outIface = 9
-            rows[BinnedKey(key: k, bin: UInt32(start + i * bin))] = Counters(packets: 1_000, bytes: 1_500_000, flows: 10)
-            for m in 0..<5 {
-                var r = InterfaceCountersRow(agent: "192.0.2.1", ifIndex: 3, minute: start + i * bin + m * 60)
-                r.ifSpeed = 1_000_000_000
-                r.inBytes = 30_000_000
-                r.outBytes = i < 6 ? 10_000_000 : 0
-                r.samples = 2
-                counters.append(r)
-                var other = InterfaceCountersRow(agent: "192.0.2.1", ifIndex: 4, minute: start + i * bin + m * 60)
-                other.inBytes = 1_000
-                counters.append(other)
-            }
-        }
-        return (rows, counters)
-    }
-
-    static let primitives: [Primitive] = [.peerSrcIP, .inIface, .outIface]
-
-    static func database() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-ifcap-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("f.db").path
-        let store = try SQLiteStore(path: path)
-        try store.prepare(try TableSchema(table: "flows", primitives: primitives, tableVersion: nil, numericProtocols: false))
-        let (rows, counters) = Self.rows()
-        try store.write(table: "flows", rows: rows, now: start + 12 * bin, utc: true)
-        try InterfaceCountersTable.write(counters, into: store, now: start + 12 * bin, utc: true)
-        return path
-    }
-
     @Test func speedsAndUtilisationFromTheCounters() throws {
-        let source = try ReportSource(path: try Self.database(), table: "flows", binSeconds: nil, utc: true)
+        let source = try ReportSource(path: try ReportFixtures.interfaceDatabase(), table: "flows", binSeconds: nil, utc: true)
         let table = try Reports.interfaceCapacity(source, query: ReportQuery(), threshold: 0.8, now: Self.start)
         let csv = table.render(.csv).split(separator: "\n").map(String.init)
         #expect(table.rows.count == 4, "\(csv)")

@@ -3,6 +3,7 @@ import Foundation
 import NetCore
 @testable import Reports
 @testable import Storage
+import TestServers
 import Testing
 
 /// `report quality`: shares of bytes by path_match per router, by hand.
@@ -63,7 +64,7 @@ import Testing
             "# mismatch: 192.0.2.1 sent next-hop 10.8.8.8 for 198.51.100.0/24, whose paths have 10.0.0.1, 10.0.0.2: 2 flow(s), 120 B as exported",
         ], "\(withExamples.notes)")
         // A view without path_match says what to add.
-        let bare = try ReportSource(path: try ReportsTests.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
+        let bare = try ReportSource(path: try ReportFixtures.whatIfDatabase(), table: "prefixes", binSeconds: nil, utc: true)
         #expect { try MappingQuality.report(bare, by: "peer_ip_src", query: ReportQuery()) } throws: {
             ($0 as? MappingQuality.Error)?.description.contains("add path_match") == true
         }

@@ -3,6 +3,7 @@ import Foundation
 import NetCore
 import Reports
 @testable import Storage
+import TestServers
 import Testing
 
 /// Reports on a table written by the collector's own store: 5-minute bins of a matrix view.
@@ -206,33 +207,10 @@ import Testing
         #expect(Trend(slope: 1e-12, intercept: 0).crossing(1e9) == nil)
     }
 
-    static let whatIfPrimitives: [Primitive] = [.peerSrcIP, .dstNet, .dstMask, .peerDstIP, .peerDstAS]
-
-    /// The rows of `whatIfDatabase`'s prefixes table.
-    static func whatIfRows() -> [BinnedKey: Counters] {
-        func key(_ net: String, _ hop: String, _ asn: UInt32) -> FlowKey {
-            var k = FlowKey()
-            k.peerSrc = IPAddress("192.0.2.1")!
-            k.dstNet = IPAddress(net)!
-            k.dstMask = 24
-            k.peerDst = IPAddress(hop)!
-            k.peerDstAS = asn
-            return k
-        }
-        var rows: [BinnedKey: Counters] = [:]
-        for i in 0..<4 {
-            let b = UInt32(Self.start + i * Self.bin)
-            rows[BinnedKey(key: key("198.51.100.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 1_000, flows: 1)
-            rows[BinnedKey(key: key("203.0.113.0", "10.0.0.1", 65001), bin: b)] = Counters(packets: 1, bytes: 500, flows: 1)
-            rows[BinnedKey(key: key("192.0.2.0", "10.0.0.2", 65002), bin: b)] = Counters(packets: 1, bytes: 200, flows: 1)
-        }
-        return rows
-    }
-
     /// Router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best) or 10.0.0.2, and
     /// 203.0.113.0/24 by 10.0.0.1 only; 192.0.2.0/24 goes by 10.0.0.2. 10.0.0.1 fails.
     @Test func whatIfMovesTrafficToTheNextPath() throws {
-        let path = try Self.whatIfDatabase()
+        let path = try ReportFixtures.whatIfDatabase()
 
         let source = try ReportSource(path: path, table: "prefixes", binSeconds: nil, utc: true)
         let capacities = try CapacityEntry.parse("b peer_ip_dst=10.0.0.2 100", file: "c")
@@ -280,29 +258,5 @@ import Testing
         #expect(StampText.parse("2025-12-01 00:05", utc: true) == Self.start + 300)
         #expect(StampText.parse("2025-13-01", utc: true) == nil)
         #expect(StampText.parse("yesterday", utc: true) == nil)
-    }
-}
-
-extension ReportsTests {
-    /// Router 192.0.2.1 reaches 198.51.100.0/24 by 10.0.0.1 (best) or 10.0.0.2, 203.0.113.0/24 by
-    /// 10.0.0.1 only, 192.0.2.0/24 by 10.0.0.2; four bins of traffic to each, 20 bins in range
-    /// when asked for.
-    static func whatIfDatabase() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pathflow-charts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("w.db").path
-        let store = try SQLiteStore(path: path)
-        try store.prepare(try TableSchema(table: "prefixes", primitives: whatIfPrimitives, tableVersion: nil, numericProtocols: false))
-        let rows = whatIfRows()
-        try store.write(table: "prefixes", rows: rows, now: Self.start + 4 * Self.bin, utc: true)
-        let writer = try RIBSnapshotWriter(store: store, stamp: "2025-12-01 00:20:00")
-        func snapshot(_ net: String, _ rank: Int, _ hop: String, _ asn: Int64) -> RIBSnapshotRow {
-            RIBSnapshotRow(router: "192.0.2.1", bgpID: "192.0.2.1", net: net, mask: 24, pathID: Int64(rank + 1), rank: rank,
-                           nextHop: hop, peerAS: asn, originAS: asn, asPath: "\(asn)", localPref: 100, med: 0)
-        }
-        try writer.append([snapshot("198.51.100.0", 1, "10.0.0.2", 65002), snapshot("198.51.100.0", 0, "10.0.0.1", 65001)])
-        try writer.append([snapshot("203.0.113.0", 0, "10.0.0.1", 65001), snapshot("192.0.2.0", 0, "10.0.0.2", 65002)])
-        try writer.commit()
-        return path
     }
 }
