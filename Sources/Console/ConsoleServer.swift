@@ -9,7 +9,8 @@ import Reports
 /// `pathflow serve`: the console's HTTP server (Hummingbird) over a view's stored tables.
 ///
 /// `GET /api/v1/reports/NAME?…` answers a report (see `ReportAPI`); `GET /api/v1/reports` lists
-/// them; `GET /api/v1/view` describes the view. `GET /console/PAGE` serves the pages that draw
+/// them; `GET /api/v1/view` describes the view; `GET /api/v1/openapi.json` describes the API
+/// (OpenAPI 3.0). `GET /console/PAGE` serves the pages that draw
 /// them (`ConsolePages`), `/assets/…` their script and style. With a token every API request
 /// must carry `Authorization: Bearer TOKEN` (401 otherwise); pages and assets hold no data and
 /// are served to anyone who can connect, and the page asks for the token.
@@ -69,6 +70,8 @@ public struct ConsoleServer: Sendable {
         router.get("/api/v1/reports") { _, _ -> Response in
             Self.json(.ok, "{\"reports\":[" + ReportAPI.reports.map { "\"\($0)\"" }.joined(separator: ",") + "]}")
         }
+        let openAPI = ReportAPI.openAPI(authenticated: settings.token != nil)
+        router.get("/api/v1/openapi.json") { _, _ -> Response in Self.json(.ok, openAPI) }
         router.get("/api/v1/reports/:name") { request, context -> Response in
             let name = context.parameters.get("name") ?? ""
             var parameters: ReportAPI.Parameters = [:]

@@ -9,12 +9,14 @@ import Reports
 ///
 /// Parameters every report takes: `from`, `to` (YYYY-MM-DD[ HH:MM[:SS]] in the stamps' zone),
 /// `last` (30m, 24h, 7d), `where` (COLUMN=VALUE, repeatable), `bin` (coarser bins than the
-/// table's, a whole multiple of them), `no_rollup`. Per report: `top`
-/// `by`, `n`; `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`, `other`;
+/// table's, a whole multiple of them), `no_rollup`, `format`. Per report: `top` `by`, `n`;
+/// `matrix` `rows`, `columns`, `cell`, `max_columns`, `max_rows`; `series` `by`, `n`, `other`;
 /// `quality` `by`; `demands` `source`, `dest`, `percentile`; `shifts` `baseline_from`,
 /// `baseline_to`, `by`; `prefixes`; `capacity` `threshold` (percent), `counters=1`; `what-if`
 /// `fail`, `by`; `failures` `fail_each`, `by`, `threshold`; `forecast` `by`, `horizon`, `n`,
-/// `threshold`.
+/// `threshold`. `descriptions` holds each with its type, default and meaning: the parsing reads
+/// them there (a parameter a report does not take is refused), and the OpenAPI document
+/// (`openAPI`, served at /api/v1/openapi.json) is made from them.
 ///
 /// Files come from the server's configuration (`Setup`), never from a request: the capacity
 /// file (`console_capacities`) for capacity, what-if, failures and forecast, the groups of
@@ -33,10 +35,8 @@ public enum ReportAPI {
         }
     }
 
-    /// The reports the API answers.
-    public static let reports = [
-        "top", "matrix", "series", "quality", "demands", "shifts", "prefixes", "capacity", "what-if", "failures", "forecast",
-    ]
+    /// The reports the API answers (`descriptions`).
+    public static var reports: [String] { descriptions.map(\.name) }
 
     /// What the server's configuration gives the reports.
     public struct Setup: Sendable {
@@ -91,72 +91,52 @@ public enum ReportAPI {
     public static func table(
         _ report: String, _ parameters: Parameters, source: ReportSource, setup: Setup = Setup(), now: Int
     ) throws -> ReportTable {
-        func one(_ name: String) -> String? { parameters[name]?.last }
-        func text(_ name: String, _ fallback: String) -> String { one(name) ?? fallback }
-        func int(_ name: String, _ fallback: Int) throws -> Int {
-            guard let v = one(name) else { return fallback }
-            guard let n = Int(v), n > 0 else { throw Failure("\(name)=\(v): a whole number above 0") }
-            return n
-        }
-        func number(_ name: String, _ fallback: Double, zero: Bool = false) throws -> Double {
-            guard let v = one(name) else { return fallback }
-            guard let x = Double(v), x.isFinite, x > 0 || (zero && x == 0) else {
-                throw Failure("\(name)=\(v): a number \(zero ? "from 0" : "above 0")")
-            }
-            return x
-        }
-        func flag(_ name: String) throws -> Bool {
-            switch one(name) {
-            case nil, "0", "false": return false
-            case "1", "true": return true
-            case let v?: throw Failure("\(name)=\(v): 1 or 0")
-            }
-        }
-        func columns(_ name: String, _ fallback: String? = nil) throws -> [String] {
-            guard let v = one(name) ?? fallback else { throw Failure("\(name) is missing") }
-            let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !list.isEmpty else { throw Failure("\(name): at least one column") }
-            return list
-        }
-        let source = try rebinned(source, one("bin"))
-        let query = try self.query(parameters, utc: source.utc, now: now)
-        switch report {
+        try table(try Arguments(report, parameters), source: source, setup: setup, now: now)
+    }
+
+    /// The table of `arguments`' report; every parameter read through `arguments`, so only the
+    /// ones its description lists.
+    static func table(_ arguments: Arguments, source: ReportSource, setup: Setup, now: Int) throws -> ReportTable {
+        let a = arguments
+        let source = try rebinned(source, try a.value("bin"))
+        let query = try self.query(a, utc: source.utc, now: now)
+        switch a.report.name {
         case "top":
-            return Reports.top(try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 10))
+            return Reports.top(try Breakdown.compute(source, by: try a.columns("by"), query: query), limit: try a.int("n"))
         case "matrix":
-            guard let cell = Reports.Cell(rawValue: text("cell", "bytes")) else { throw Failure("cell: bytes, avg, peak or p95") }
+            let cellName = try a.text("cell")
+            guard let cell = Reports.Cell(rawValue: cellName) else { throw Failure("cell=\(cellName): bytes, avg, peak or p95") }
             let b = try Breakdown.compute(
-                source, by: [text("rows", "peer_ip_src"), text("columns", "peer_as_dst")], query: query, detail: cell == .peak || cell == .p95)
-            return Reports.matrix(b, cell: cell, maxColumns: try int("max_columns", 12), maxRows: try int("max_rows", 50))
+                source, by: [try a.text("rows"), try a.text("columns")], query: query, detail: cell == .peak || cell == .p95)
+            return Reports.matrix(b, cell: cell, maxColumns: try a.int("max_columns"), maxRows: try a.int("max_rows"))
         case "series":
             return try Reports.series(
-                try Breakdown.compute(source, by: try columns("by"), query: query), limit: try int("n", 5), utc: source.utc,
-                other: parameters["other"] != nil)
+                try Breakdown.compute(source, by: try a.columns("by"), query: query), limit: try a.int("n"), utc: source.utc,
+                other: try a.flag("other"))
         case "quality":
             let examples = try? setup.snapshot("quality")
-            return try MappingQuality.report(source, by: text("by", "peer_ip_src"), query: query, examples: examples ?? nil)
+            return try MappingQuality.report(source, by: try a.text("by"), query: query, examples: examples ?? nil)
         case "demands":
-            guard let percentile = Double(text("percentile", "95")), percentile > 0, percentile <= 100 else {
-                throw Failure("percentile: above 0, at most 100")
-            }
-            let sources = try columns("source", "peer_ip_src"), destination = text("dest", "peer_ip_dst")
+            let percentile = try a.number("percentile")
+            guard percentile <= 100 else { throw Failure("percentile=\(percentile): above 0, at most 100") }
+            let sources = try a.columns("source"), destination = try a.text("dest")
             let (demands, b) = try Demands.compute(source, from: sources, to: destination, percentile: percentile, query: query)
             return Demands.table(demands, b, percentile: percentile, sourceName: sources.joined(separator: ","), destinationName: destination)
         case "shifts":
-            guard let from = one("baseline_from") else {
+            guard let from = try a.value("baseline_from") else {
                 return try EgressShifts.report(source, query: query, history: try setup.snapshot("shifts"))
             }
-            guard let to = one("baseline_to") else { throw Failure("baseline_from needs baseline_to") }
+            guard let to = try a.value("baseline_to") else { throw Failure("baseline_from needs baseline_to") }
             var baseline = query
             baseline.last = nil
             baseline.from = try time(from, utc: source.utc, name: "baseline_from")
             baseline.to = try time(to, utc: source.utc, name: "baseline_to")
-            return try EgressShifts.splitReport(source, baseline: baseline, query: query, by: try columns("by", "peer_ip_dst"))
+            return try EgressShifts.splitReport(source, baseline: baseline, query: query, by: try a.columns("by"))
         case "prefixes":
             return Reports.coverage(try Breakdown.compute(source, by: ["net_dst", "mask_dst"], query: query, detail: false))
         case "capacity":
-            let threshold = try number("threshold", 80, zero: true) / 100
-            if try flag("counters") {
+            let threshold = try a.number("threshold", zero: true) / 100
+            if try a.flag("counters") {
                 return try Reports.interfaceCapacity(source, query: query, threshold: threshold, now: now)
             }
             guard setup.capacities != nil else {
@@ -164,15 +144,15 @@ public enum ReportAPI {
             }
             return try Reports.capacity(source, try setup.capacityEntries(), query: query, threshold: threshold, now: now)
         case "what-if":
-            guard let fail = one("fail") else { throw Failure("fail is missing: a next-hop address or a peer AS (AS65001)") }
+            guard let fail = try a.value("fail") else { throw Failure("fail is missing: a next-hop address or a peer AS (AS65001)") }
             guard let failure = WhatIfAnalysis.Failure(parsing: fail) else { throw Failure("fail=\(fail): a next-hop address or a peer AS") }
             return try WhatIfAnalysis.report(
-                source, failure: failure, by: text("by", failure.column), query: query, capacities: try setup.capacityEntries(),
+                source, failure: failure, by: try a.text("by", failure.column), query: query, capacities: try setup.capacityEntries(),
                 snapshot: try setup.snapshot("what-if"))
         case "failures":
             let kinds: [FailureAnalysis.Kind]
             do {
-                kinds = try FailureAnalysis.kinds(try columns("fail_each", "peer_ip_dst"))
+                kinds = try FailureAnalysis.kinds(try a.columns("fail_each"))
             } catch let error as FailureAnalysis.Error {
                 throw Failure("fail_each=\(error.description)")
             }
@@ -181,37 +161,38 @@ public enum ReportAPI {
                 throw Failure("no failures: fail_each=none needs a groups file (console_failure_groups)")
             }
             return try FailureAnalysis.report(
-                source, kinds: kinds, groups: groups, by: text("by", FailureAnalysis.defaultColumn(kinds)), query: query,
-                capacities: try setup.capacityEntries(), threshold: try number("threshold", 0.8), now: now,
+                source, kinds: kinds, groups: groups, by: try a.text("by", FailureAnalysis.defaultColumn(kinds)), query: query,
+                capacities: try setup.capacityEntries(), threshold: try a.number("threshold"), now: now,
                 snapshot: try setup.snapshot("failures"))
         case "forecast":
-            let horizon = text("horizon", "90d")
+            let horizon = try a.text("horizon")
             guard let bin = TimeBin(pmacct: horizon), let seconds = bin.lengthInSeconds, seconds >= 86_400 else {
                 throw Failure("horizon=\(horizon): a duration of at least a day, e.g. 30d, 13w")
             }
             return try SeasonalForecast.report(
-                source, by: try columns("by"), query: query, horizonDays: seconds / 86_400, capacities: try setup.capacityEntries(),
-                threshold: try number("threshold", 0.8), limit: try int("n", 20))
+                source, by: try a.columns("by"), query: query, horizonDays: seconds / 86_400, capacities: try setup.capacityEntries(),
+                threshold: try a.number("threshold"), limit: try a.int("n"))
         default:
-            throw Failure(status: 404, "no report '\(report)': \(reports.joined(separator: ", "))")
+            throw Failure(status: 500, "report '\(a.report.name)' is described but not answered")
         }
     }
 
     /// The range and filters every report takes.
-    public static func query(_ parameters: Parameters, utc: Bool, now: Int) throws -> ReportQuery {
-        var q = ReportQuery(useRollup: parameters["no_rollup"] == nil)
-        if let last = parameters["last"]?.last {
-            guard parameters["from"] == nil && parameters["to"] == nil else { throw Failure("last cannot be combined with from or to") }
+    static func query(_ a: Arguments, utc: Bool, now: Int) throws -> ReportQuery {
+        var q = ReportQuery(useRollup: !(try a.flag("no_rollup")))
+        if let last = try a.value("last") {
+            let (from, to) = (try a.given("from"), try a.given("to"))
+            guard !from && !to else { throw Failure("last cannot be combined with from or to") }
             guard let bin = TimeBin(pmacct: last), let seconds = bin.lengthInSeconds, seconds > 0 else {
                 throw Failure("last=\(last): a duration such as 30m, 24h, 7d")
             }
             q.last = ReportQuery.Last(seconds: seconds, now: now)
         } else {
-            q.from = try parameters["from"]?.last.map { try time($0, utc: utc, name: "from") }
-            q.to = try parameters["to"]?.last.map { try time($0, utc: utc, name: "to") }
+            q.from = try a.value("from").map { try time($0, utc: utc, name: "from") }
+            q.to = try a.value("to").map { try time($0, utc: utc, name: "to") }
             if let from = q.from, let to = q.to, from >= to { throw Failure("from is not before to: the range would be empty") }
         }
-        for f in parameters["where"] ?? [] {
+        for f in try a.values("where") {
             guard let eq = f.firstIndex(of: "="), eq != f.startIndex else { throw Failure("where=\(f): expected COLUMN=VALUE") }
             q.filters.append((String(f[..<eq]), String(f[f.index(after: eq)...])))
         }
@@ -251,12 +232,18 @@ public enum ReportAPI {
     public static func answer(
         _ report: String, _ parameters: Parameters, source: ReportSource, setup: Setup = Setup(), now: Int
     ) throws -> (contentType: String, body: String) {
-        let name = parameters["format"]?.last ?? "json"
+        try answer(try Arguments(report, parameters), source: source, setup: setup, now: now)
+    }
+
+    static func answer(_ arguments: Arguments, source: ReportSource, setup: Setup, now: Int) throws -> (contentType: String, body: String) {
+        let name = try arguments.text("format")
         let document = name == "table"
-        guard let format = document ? .json : ReportTable.Format(rawValue: name) else { throw Failure("format: json, table, csv, text or html") }
+        guard let format = document ? .json : ReportTable.Format(rawValue: name) else {
+            throw Failure("format=\(name): json, table, csv, text or html")
+        }
         let table: ReportTable
         do {
-            table = try self.table(report, parameters, source: source, setup: setup, now: now)
+            table = try self.table(arguments, source: source, setup: setup, now: now)
         } catch let failure as Failure {
             throw failure
         } catch let error as ReportSource.Error {

@@ -13,7 +13,9 @@ struct Serve: AsyncParsableCommand {
             series, quality, demands, shifts, prefixes, capacity, what-if, failures, forecast, with the command \
             line's options as parameters (by, n, rows, columns, cell, from, to, last, where=COLUMN=VALUE repeated, \
             baseline_from, fail, fail_each, threshold, horizon, …) and format=json (the default), csv, text or \
-            html. The numbers are the command line's: the same code computes them. Files come from the server, \
+            html; GET /api/v1/openapi.json describes every report and parameter (OpenAPI 3.0), and a parameter \
+            a report does not take is refused. The numbers are the command line's: the same code computes them. \
+            Files come from the server, \
             never from a request: the capacity file (--capacities, or console_capacities with -f) and the groups \
             of exits that fail together (--groups, or console_failure_groups), read again for every report. \
             Listens on 127.0.0.1:9480 by default; with --token-file every request needs Authorization: Bearer \
