@@ -104,7 +104,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "NetCore", "FlowWire", "FlowCollector", "Aggregation", "Storage", "PathflowConfig",
-                "BGPWire", "RIB", "BGPSpeaker", "Enrichment", "Probe",
+                "BGPWire", "RIB", "BGPSpeaker", "Enrichment", "Probe", "Console",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "Reports", "PathflowConfig", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Assets/console.html"), .embedInCode("Assets/console.js"), .embedInCode("Assets/console.css")],
             swiftSettings: strict),
@@ -152,7 +153,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "PathflowConfig", "FlowWire", "FlowCollector", "NetCore", "BGPWire", "BGPSpeaker", "RIB", "Storage",
-                "TestServers",
+                "TestServers", "Console", "Reports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

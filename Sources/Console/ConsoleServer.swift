@@ -19,7 +19,10 @@ import Reports
 public struct ConsoleServer: Sendable {
     public struct Settings: Sendable {
         public var host = "127.0.0.1"
-        public var port = 9480
+        /// 9481 by default (9480 is the probe's metrics port).
+        public var port = 9481
+        /// What set the address, for a startup error: `console_listen` or `--listen`.
+        public var listenKey = "console_listen"
         /// nil: no authentication (the default listens on loopback only).
         public var token: String?
         public var maximumConcurrentReports = 4
@@ -97,11 +100,12 @@ public struct ConsoleServer: Sendable {
         return router
     }
 
-    /// Serves until the service group stops it.
-    public func application() -> some ApplicationProtocol {
+    /// Serves until the service group stops it; `onServerRunning` gets the listening channel.
+    public func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "pathflow"),
+            onServerRunning: onServerRunning,
             logger: logger)
     }
 

@@ -1,4 +1,5 @@
 import Aggregation
+import Console
 import Enrichment
 import FlowCollector
 import FlowWire
@@ -15,7 +16,7 @@ import Glibc
 #endif
 
 /// The flow collector: UDP intake → decode → views → storage every refresh interval, with the
-/// BGP daemon and the HTTP endpoint beside them.
+/// BGP daemon, the HTTP endpoint and the console beside them.
 ///
 /// Each stage is its own service (`services`, in start order), run by a `ServiceGroup`, which
 /// stops them in reverse order: the intake stops reading, then the views are flushed a last
@@ -61,13 +62,16 @@ public final class Collector: Sendable {
     let counterLog: SFlowCounterLog?
     /// Writes examples of mismatched next-hops into `path_mismatches`, made at the first write.
     let mismatchWriter = NIOLockedValueBox<PathMismatchWriter?>(nil)
+    /// The console (console_listen), served beside the metrics endpoint.
+    let console: ConsoleServer?
 
     /// Receive sockets and decoding threads by default: one per core.
     public static var defaultThreads: Int { System.coreCount }
 
-    public init(config: CollectorConfig, logger: Logger, threads: Int = Collector.defaultThreads) throws {
+    public init(config: CollectorConfig, logger: Logger, threads: Int = Collector.defaultThreads, console: ConsoleServer? = nil) throws {
         self.config = config
         self.logger = logger
+        self.console = console
         var stores = StorageFactory(logger: logger)
         var sinks: [ViewSink] = []
         for (index, view) in config.views.enumerated() {
@@ -112,6 +116,9 @@ public final class Collector: Sendable {
     public var services: [any Service] {
         var list: [any Service] = []
         if let endpoint = config.metricsEndpoint { list.append(HTTPService(collector: self, endpoint: endpoint)) }
+        // Before any flow is read, so that a console that cannot listen stops startup; it reads
+        // the stored tables only, so it may stop last.
+        if let console { list.append(console) }
         list.append(StorageService(collector: self))
         if let bgp { list.append(bgp) }
         list.append(FlushService(collector: self))

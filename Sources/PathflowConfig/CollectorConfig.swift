@@ -74,6 +74,13 @@ public struct CollectorConfig: Sendable, Hashable {
     /// `console_failure_groups` (pathflow's own key): the groups of exits that fail together in
     /// the console's failures report, read again for every report.
     public var consoleFailureGroups: String?
+    /// `console_listen` (pathflow's own key): where the collector serves the console's API,
+    /// `HOST:PORT`, `[IPv6]:PORT`, or `false` (the default: no console).
+    public var consoleListen: String = "false"
+    /// `console_token_file`: a file whose first line is the token every console request must carry.
+    public var consoleTokenFile: String?
+    /// `console_view`: the view the console reads; by default the first sqlite3 or clickhouse view.
+    public var consoleView: String?
     /// `timestamps_utc` given without a plugin name.
     public var timestampsUTC: Bool = false
     public var views: [ViewConfig] = []
@@ -130,6 +137,11 @@ public struct CollectorConfig: Sendable, Hashable {
     /// mismatch examples: `bgp_rib_snapshot_db`, else the first sqlite3 view's database.
     public var ribSnapshotDatabase: String? {
         bgp.ribSnapshotDB ?? views.first { $0.plugin == .sqlite3 }?.sqlDB
+    }
+
+    /// Where to serve the console; nil when `console_listen` is `false`.
+    public var consoleEndpoint: ListenEndpoint? {
+        ListenEndpoint(parsing: consoleListen)
     }
 
     /// Where to serve metrics; nil when `metrics_listen` is `false` (or not a valid address).

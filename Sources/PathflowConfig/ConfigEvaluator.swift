@@ -11,6 +11,8 @@ struct ConfigEvaluator {
         var md5FileLine: RawConfig.Line?
         /// The console's files by key, with the line that named each last.
         var consoleFiles: [String: (path: String, line: RawConfig.Line)] = [:]
+        /// console_listen and console_view, by key, with their lines (checked once the views are known).
+        var consoleLines: [String: RawConfig.Line] = [:]
     }
 
     struct ViewDraft: Sendable {
@@ -189,10 +191,7 @@ struct ConfigEvaluator {
             global.config.bgp.md5Keys = keys
             diagnostics += problems
         }
-        for key in global.consoleFiles.keys.sorted() {
-            let (path, line) = global.consoleFiles[key]!
-            _ = readList(path, line)
-        }
+        checkConsole()
         if global.config.bgp.tableDumpFile != nil && global.config.bgp.tableDumpRefreshTime == nil {
             diagnostics.append(ConfigDiagnostic(
                 file: file, line: 0, key: "bgp_table_dump_refresh_time",
@@ -237,6 +236,26 @@ struct ConfigEvaluator {
                 report("print_latest_file", "'$' variables need a print_output_file with variables; ignored, as nfacctd does", .skipped)
                 view.printLatestFile = nil
             }
+        }
+    }
+
+    /// The console's keys, once the views are known: its files must be readable, its token file
+    /// must hold a token, and its view must be one that reports read.
+    private mutating func checkConsole() {
+        for key in global.consoleFiles.keys.sorted() {
+            let (path, line) = global.consoleFiles[key]!
+            if readList(path, line) != nil && key == "console_token_file" && TokenFile.read(path) == nil {
+                report(line, "'\(path)': no token on its first line", .fatal)
+            }
+        }
+        let readable = global.config.views.filter { $0.plugin == .sqlite3 || $0.plugin == .clickhouse }
+        if let line = global.consoleLines["console_view"], let name = global.config.consoleView,
+           !readable.contains(where: { $0.name == name }) {
+            let names = readable.map(\.name).joined(separator: ", ")
+            report(line, "no sqlite3 or clickhouse view named '\(name)' (views: \(names.isEmpty ? "none" : names))", .fatal)
+        }
+        if let line = global.consoleLines["console_listen"], global.config.consoleEndpoint != nil, readable.isEmpty {
+            report(line, "the console reads a sqlite3 or clickhouse view, and there is none", .fatal)
         }
     }
 

@@ -130,6 +130,30 @@ enum ConfigKeys {
         // at startup, which they stop when unreadable.
         "console_capacities": consoleFile { $0.consoleCapacities = $1 },
         "console_failure_groups": consoleFile { $0.consoleFailureGroups = $1 },
+        "console_token_file": consoleFile { $0.consoleTokenFile = $1 },
+        // The console inside the collector: off by default; a value that cannot be used stops
+        // startup rather than leave the console off.
+        "console_listen": KeyRule.Global { value in
+            let listen: String
+            if ConfigValue.bool(value) == false {
+                listen = "false"
+            } else if ListenEndpoint(parsing: value) != nil {
+                listen = value
+            } else {
+                return .failure(.unsupported("invalid value '\(value)': expected HOST:PORT, [IPv6]:PORT or false"))
+            }
+            return .success { draft, line in
+                draft.config.consoleListen = listen
+                draft.consoleLines[line.key] = line
+            }
+        },
+        "console_view": KeyRule.Global { value in
+            guard !value.isEmpty else { return .failure(.unsupported("empty value: expected a view's name")) }
+            return .success { draft, line in
+                draft.config.consoleView = value
+                draft.consoleLines[line.key] = line
+            }
+        },
     ]
 
     /// pathflow's own keys naming a file the console reads: an empty value stops startup, as

@@ -19,6 +19,13 @@ struct CheckConfig: ParsableCommand {
         }
         let (config, diagnostics) = try loadOrReport { try CollectorConfig.load(path: file) }
         print("listen \(config.listenAddress) port \(config.listenPort); metrics \(config.metricsListen)")
+        if let endpoint = config.consoleEndpoint {
+            let view = config.consoleView ?? config.views.first { $0.plugin == .sqlite3 || $0.plugin == .clickhouse }?.name ?? "(none)"
+            var line = "console \(endpoint): view \(view), " + (config.consoleTokenFile.map { "token from \($0)" } ?? "no token")
+            if let file = config.consoleCapacities { line += ", capacities \(file)" }
+            if let file = config.consoleFailureGroups { line += ", failure groups \(file)" }
+            print(line)
+        }
         if config.bgp.enabled {
             let bgp = config.bgp
             let id = (0..<4).map { String((bgp.identifier >> (24 - 8 * UInt32($0))) & 0xff) }.joined(separator: ".")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Daemon
 import Logging
 import NetCore
@@ -16,7 +17,8 @@ struct Collect: AsyncParsableCommand {
             The configuration uses pmacct's nfacctd syntax and keys; an nfacctd.conf with the \
             sqlite3 plugin runs as it is. Lines pmacct itself would skip are reported and skipped; \
             keys whose meaning pathflow does not implement yet stop startup. SIGTERM or SIGINT \
-            flush every view before exit.
+            flush every view before exit. With console_listen it also serves the console's API \
+            over console_view (or the first sqlite3 or clickhouse view), as `pathflow serve -f` would.
             """
     )
 
@@ -61,10 +63,11 @@ struct Collect: AsyncParsableCommand {
         let pid = try config.pidfile.flatMap { try PidFile.create(path: $0, logger: logger) }
         defer { pid?.remove() }
 
+        let console = try config.consoleEndpoint.map { try makeConsole(config, endpoint: $0, logger: logger) }
         let collector: Collector
         do {
             if let sockets, sockets < 1 { throw RuntimeFailure("--sockets \(sockets): at least 1") }
-            collector = try Collector(config: config, logger: logger, threads: sockets ?? Collector.defaultThreads)
+            collector = try Collector(config: config, logger: logger, threads: sockets ?? Collector.defaultThreads, console: console)
         } catch {
             throw RuntimeFailure("\(error)")
         }
@@ -90,7 +93,7 @@ struct Collect: AsyncParsableCommand {
             configuration: .init(
                 // Started in order, stopped in reverse: the signal handlers are there from first
                 // to last; the collector's own services stop intake first, then flush, BGP,
-                // storage and the HTTP endpoint (Collector.services). A service that fails
+                // storage, the console and the HTTP endpoint (Collector.services). A service that fails
                 // (a port in use) stops the others the same way, so what was read is written.
                 services: ([signals] + collector.services).map {
                     .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
@@ -98,6 +101,18 @@ struct Collect: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension Collect {
+    /// The console console_listen asks for, over console_view (or the first sqlite3 or clickhouse
+    /// view), as `pathflow serve -f` would serve it.
+    func makeConsole(_ config: CollectorConfig, endpoint: ListenEndpoint, logger: Logger) throws -> ConsoleServer {
+        let target = try ViewTarget.parse(["--file", file] + (config.consoleView.map { ["--view", $0] } ?? []))
+        let view = try ReportView.resolve(target: target, bin: nil, utc: false, loaded: config)
+        return try view.console(
+            host: endpoint.host, port: endpoint.port, listenKey: "console_listen", tokenFile: config.consoleTokenFile,
+            tokenKey: "console_token_file", capacities: nil, groups: nil, logger: logger)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Console
 import Foundation
+import Logging
 import PathflowConfig
 import Reports
 import Storage
@@ -22,15 +23,16 @@ struct ReportView: Sendable {
     var file: String?
     var config: CollectorConfig?
 
-    /// The view `target` names (-f CONFIG [--view NAME], or --db FILE --table NAME).
-    static func resolve(target: ViewTarget, bin: String?, utc: Bool) throws -> ReportView {
+    /// The view `target` names (-f CONFIG [--view NAME], or --db FILE --table NAME); `loaded`:
+    /// the configuration -f names, when the caller has read it already.
+    static func resolve(target: ViewTarget, bin: String?, utc: Bool, loaded: CollectorConfig? = nil) throws -> ReportView {
         var path = target.db, table = target.table, utc = utc
         var binSeconds = try bin.map(Report.Options.seconds)
         var origin = BinSize.Origin.given
         var clickhouse: ClickHouseTable?
         var config: CollectorConfig?
         if let file = target.file {
-            let loaded = try loadConfiguration(path: file, strict: false)
+            let loaded = try loaded ?? loadConfiguration(path: file, strict: false)
             config = loaded
             let views = try target.views(loaded, file: file, plugins: [.sqlite3, .clickhouse])
             guard let v = views.first else {
@@ -111,20 +113,35 @@ struct ReportView: Sendable {
 }
 
 extension ReportView {
-    /// What the console's reports get from the server: the capacity and groups files (the
-    /// command line's, else the configuration's console_capacities and console_failure_groups),
-    /// each read once now so that a bad line stops startup, and where the RIB snapshot is.
-    func consoleSetup(capacities: String?, groups: String?) throws -> ReportAPI.Setup {
+    /// The console over this view, as `serve` and `collect` start it: `host`:`port` (set by
+    /// `listenKey`), the token in the first line of `tokenFile` (set by `tokenKey`), the capacity
+    /// and groups files (the command line's, else the configuration's console_capacities and
+    /// console_failure_groups; each read once now so that a bad line stops startup), and where
+    /// the RIB snapshot is.
+    func console(
+        host: String, port: Int, listenKey: String, tokenFile: String?, tokenKey: String, capacities: String?, groups: String?,
+        logger: Logger
+    ) throws -> ConsoleServer {
+        var settings = ConsoleServer.Settings()
+        settings.host = host
+        settings.port = port
+        settings.listenKey = listenKey
+        if let tokenFile {
+            guard let token = TokenFile.read(tokenFile) else {
+                throw RuntimeFailure("\(tokenKey) \(tokenFile): cannot read a token from its first line")
+            }
+            settings.token = token
+        }
         let view = self
-        let setup = ReportAPI.Setup(
+        settings.reports = ReportAPI.Setup(
             capacities: capacities ?? config?.consoleCapacities, failureGroups: groups ?? config?.consoleFailureGroups,
             snapshot: { report in try view.snapshot(report: report) })
         do {
-            _ = try setup.capacityEntries()
-            _ = try setup.groups()
+            _ = try settings.reports.capacityEntries()
+            _ = try settings.reports.groups()
         } catch let failure as ReportAPI.Failure {
             throw RuntimeFailure(failure.description)
         }
-        return setup
+        return ConsoleServer(settings: settings, logger: logger) { try view.open() }
     }
 }

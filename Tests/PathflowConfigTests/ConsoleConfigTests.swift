@@ -2,7 +2,8 @@ import Foundation
 @testable import PathflowConfig
 import Testing
 
-/// pathflow's own console keys: the files its reports read.
+/// pathflow's own console keys: where the collector serves it, its token and view, and the files
+/// its reports read.
 @Suite struct ConsoleConfigTests {
     @Test func filesAreTaken() throws {
         let dir = try Fixtures.temporaryDirectory()
@@ -40,5 +41,58 @@ import Testing
         #expect(given.ribSnapshotDatabase == "/tmp/rib.db")
         let none = try #require(Fixtures.make(["plugins: print"]).0)
         #expect(none.ribSnapshotDatabase == nil)
+    }
+
+    @Test func theConsoleIsOffUnlessAsked() throws {
+        let c = try #require(Fixtures.make(["plugins: sqlite3"]).0)
+        #expect(c.consoleListen == "false" && c.consoleEndpoint == nil && c.consoleTokenFile == nil && c.consoleView == nil)
+        let off = try #require(Fixtures.make(["plugins: sqlite3", "console_listen: 127.0.0.1:9481", "console_listen: False"]).0)
+        #expect(off.consoleEndpoint == nil)
+    }
+
+    @Test func listenTokenAndView() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        let token = dir.appendingPathComponent("token").path
+        try "  s3cret \r\nsecond line\n".write(toFile: token, atomically: true, encoding: .utf8)
+        let (config, diagnostics) = Fixtures.make([
+            "plugins: print[p], sqlite3[a], clickhouse[b]", "console_listen: [::1]:9481", "console_token_file: \(token)",
+            "console_view: b",
+        ])
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let c = try #require(config)
+        #expect(c.consoleEndpoint == ListenEndpoint(host: "::1", port: 9481))
+        #expect(c.consoleTokenFile == token && c.consoleView == "b")
+        #expect(TokenFile.read(token) == "s3cret")
+        let v4 = try #require(Fixtures.make(["plugins: sqlite3", "console_listen: 0.0.0.0:8080"]).0)
+        #expect(v4.consoleEndpoint == ListenEndpoint(host: "0.0.0.0", port: 8080))
+    }
+
+    @Test(arguments: [
+        (["console_listen: 9481"], "2 console_listen fatal", "expected HOST:PORT, [IPv6]:PORT or false"),
+        (["console_listen: ::1:9481"], "2 console_listen fatal", "expected HOST:PORT, [IPv6]:PORT or false"),
+        (["console_listen: 127.0.0.1:70000"], "2 console_listen fatal", "expected HOST:PORT"),
+        (["console_view: nothing"], "2 console_view fatal", "no sqlite3 or clickhouse view named 'nothing' (views: default_sqlite3)"),
+        (["console_token_file: /nonexistent/token"], "2 console_token_file fatal", "cannot read '/nonexistent/token'"),
+    ])
+    func badConsoleValuesStopStartup(lines: [String], summary: String, message: String) {
+        let (config, diagnostics) = Fixtures.make(["plugins: sqlite3"] + lines, file: "console.conf")
+        #expect(config == nil)
+        #expect(diagnostics.map(\.summary) == [summary])
+        #expect(diagnostics.first?.message.contains(message) == true, "\(diagnostics)")
+    }
+
+    @Test func aTokenFileNeedsAToken() throws {
+        let token = try Fixtures.temporaryDirectory().appendingPathComponent("token").path
+        try "   \nlater\n".write(toFile: token, atomically: true, encoding: .utf8)
+        let (config, diagnostics) = Fixtures.make(["plugins: sqlite3", "console_token_file: \(token)"])
+        #expect(config == nil && diagnostics.map(\.summary) == ["2 console_token_file fatal"])
+        #expect(diagnostics.first?.message.contains("no token on its first line") == true)
+    }
+
+    @Test func theConsoleNeedsAViewReportsRead() {
+        let (config, diagnostics) = Fixtures.make(["plugins: print", "console_listen: 127.0.0.1:9481", "console_view: default_print"])
+        #expect(config == nil)
+        #expect(diagnostics.map(\.summary) == ["2 console_listen fatal", "3 console_view fatal"])
+        #expect(diagnostics.first?.message.contains("reads a sqlite3 or clickhouse view, and there is none") == true)
     }
 }
