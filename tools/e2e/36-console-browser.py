@@ -6,19 +6,23 @@ gobgpd (127.0.0.2) reflects the route set of tools/bgp/matrix_routes.py with ADD
 `pathflow collect`; softflowd reads a pcap written here (packets toward addresses in the route
 set's prefixes, a few toward no route) and its IPFIX goes to the collector from 127.0.0.1, which
 bgp_agent_map sends to gobgpd's RIB. The view is per prefix (router, prefix, exit next-hop and
-AS, path_match), 1-minute bins, with the RIB snapshot; `pathflow serve -f` reads it with a token.
+AS, path_match), 1-minute bins, with the RIB snapshot. The collector serves the console itself
+(console_listen, with a token, a capacity file and a group of exits that fail together);
+`pathflow serve -f` on the same configuration is a second console on the same table.
 
 Checks:
 * the API against independent oracles: each prefix's bytes are the pcap's (IP total length, as
   softflowd counts), its exit the best path the route set ranks (LOCAL_PREF, AS_PATH, ORIGIN);
 * each page (overview, series, matrix, paths, capacity, failures, prefixes) loads and draws
   with no error in the browser's console; what its charts and tables hold (data-* attributes,
-  cells) is what the API's JSON for the same query holds;
+  cells) is what the API's JSON for the same query holds; capacity's utilisation is the pcap's
+  bytes over the capacity file's;
+* `pathflow serve -f` answers what the collector's console answers;
 * the token: the first page asks for it, and then shows the data (and so do other tabs);
 * a filter added through the page's form and a change of bins change the URL and the numbers,
   as the API says and as the oracle says; the back button restores the view before;
 * the state is in the URL: a view opened from its URL in a fresh tab is the same.
-About 60 s (the RIB snapshot falls on the minute)."""
+About 90 s (the RIB snapshot falls on the minute)."""
 import ipaddress
 import json
 import os
@@ -43,15 +47,24 @@ class ConsolePathflow(lib_bgp.Pathflow):
     """pathflow collect: BGP daemon, the per-prefix view, RIB snapshots; softflowd's flows from
     127.0.0.1 use gobgpd's RIB (bgp_agent_map)."""
 
-    def __init__(self, c):
+    def __init__(self, c, capacities, groups):
         super().__init__(c)
         self.flow_port = c.free_port()
+        self.console_port = c.free_port()
         self.db = c.path("pathflow.db")
+        self.capacities, self.groups = capacities, groups
+        self.token_file = c.path("token")
 
     def config(self):
         agent_map = self.c.path("agent.map")
         with open(agent_map, "w") as f:
             f.write("bgp_ip=%s ip=127.0.0.1\n" % lib_bgp.GOBGP_ADDRESS)
+        with open(self.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        with open(self.c.path("capacities"), "w") as f:
+            f.write("".join("%s peer_ip_dst=%s %d\n" % (name, hop, bps) for name, (hop, bps) in sorted(self.capacities.items())))
+        with open(self.c.path("groups"), "w") as f:
+            f.write("".join("%s %s\n" % (name, ",".join("peer_ip_dst=" + h for h in hops)) for name, hops in self.groups.items()))
         conf = self.c.path(self.name + ".conf")
         with open(conf, "w") as f:
             f.write("\n".join([
@@ -64,6 +77,8 @@ class ConsolePathflow(lib_bgp.Pathflow):
                 "plugins: sqlite3[prefixes]", "aggregate[prefixes]: %s" % ", ".join(VIEW),
                 "sql_db[prefixes]: %s" % self.db, "sql_table[prefixes]: prefixes",
                 "sql_refresh_time[prefixes]: 2", "sql_history[prefixes]: 1m", "sql_history_roundoff[prefixes]: m",
+                "console_listen: 127.0.0.1:%d" % self.console_port, "console_token_file: %s" % self.token_file,
+                "console_capacities: %s" % self.c.path("capacities"), "console_failure_groups: %s" % self.c.path("groups"),
             ]) + "\n")
         self.conf = conf
         return conf
@@ -204,7 +219,14 @@ def case(c):
     datagrams = c.softflowd(pcap, 10)
     lib.log("softflowd exported %d datagrams for %d flows" % (len(datagrams), len(truth)))
 
-    pf = ConsolePathflow(c).start()
+    exits = {}
+    for net, host, best in targets:
+        exits[str(best.nexthop)] = exits.get(str(best.nexthop), 0) + truth[host]
+    # Capacities: each exit's bit/s in its minute is a round share of its line.
+    capacities = {"link-%d" % i: (hop, int(nbytes * 8 / 60 / share)) for i, ((hop, nbytes), share) in
+                  enumerate(zip(sorted(exits.items()), (0.25, 0.5, 0.8, 0.9, 0.4, 0.6)))}
+    groups = {"duct-1": sorted(exits)[:2]}
+    pf = ConsolePathflow(c, capacities, groups).start()
     g = lib_bgp.GoBGPd(c, [("collector", lib_bgp.COLLECTOR_ADDRESS, pf.port)], routeset=matrix_routes).start()
     g.wait_established("collector")
     view = g.wait_view("collector")
@@ -221,16 +243,19 @@ def case(c):
         except sqlite3.Error:
             return 0
     c.wait_for("every byte in the table", lambda: rows() >= sum(truth.values()), 20, proc=pf.proc)
+    with lib.connect_ro(pf.db) as conn:
+        stamps = [r[0] for r in conn.execute("SELECT DISTINCT stamp_inserted FROM prefixes")]
+    c.check(len(stamps) == 1, "the flows should fall in one minute: %s" % stamps)
+    minute = stamps[0][:16]
+    next_minute = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.mktime(time.strptime(minute, "%Y-%m-%d %H:%M")) + 60))
 
-    token_file = c.path("token")
-    with open(token_file, "w") as f:
-        f.write(TOKEN + "\n")
+    api = Api(pf.console_port, TOKEN)
+    c.wait_for("the collector's console to answer", lambda: api.get("/api/v1/view")[0] == 200, 20, proc=pf.proc)
+    base = "http://127.0.0.1:%d" % pf.console_port
     port = c.free_port()
-    serve = c.start("serve", [lib.PATHFLOW, "serve", "-f", pf.conf, "--listen", "127.0.0.1:%d" % port,
-                              "--token-file", token_file])
-    api = Api(port, TOKEN)
-    c.wait_for("pathflow serve to answer", lambda: api.get("/api/v1/view")[0] == 200, 20, proc=serve)
-    base = "http://127.0.0.1:%d" % port
+    serve = c.start("serve", [lib.PATHFLOW, "serve", "-f", pf.conf, "--listen", "127.0.0.1:%d" % port])
+    other = Api(port, TOKEN)
+    c.wait_for("pathflow serve to answer", lambda: other.get("/api/v1/view")[0] == 200, 20, proc=serve)
 
     # ---- the API against the oracles ------------------------------------------------------
     last = [("last", "1h")]
@@ -239,10 +264,17 @@ def case(c):
     want = {(str(net.network_address), str(net.prefixlen)): (truth[host], str(best.nexthop)) for net, host, best in targets}
     want[("0.0.0.0", "0")] = (truth[UNROUTED], "0.0.0.0")
     c.check(got == want, "bytes and exit per prefix through the API: %s, want %s" % (sorted(got.items()), sorted(want.items())))
-    exits = {}
-    for net, host, best in targets:
-        exits[str(best.nexthop)] = exits.get(str(best.nexthop), 0) + truth[host]
     total = sum(truth.values())
+    for path, params in [("/api/v1/reports/top", last + [("by", "peer_ip_dst")]),
+                         ("/api/v1/reports/capacity", [("from", minute), ("to", next_minute)]),
+                         ("/api/v1/reports/series", last + [("by", "peer_as_dst"), ("format", "table")]), ("/api/v1/view", [])]:
+        c.check(api.get(path, params) == other.get(path, params), "the collector's console and `pathflow serve -f` differ on %s" % path)
+    for path in ("/api/v1/view", "/api/v1/reports/top?by=peer_ip_dst"):
+        try:
+            status = api.get(path, token=False)[0]
+        except urllib.error.HTTPError as e:
+            status = e.code
+        c.check(status == 401, "%s without the token: %s, want 401" % (path, status))
 
     # ---- the token: the page asks for it, then draws --------------------------------------
     browser.d.get(base + "/console/overview?last=1h")
@@ -333,6 +365,39 @@ def case(c):
             [[float(r[k]) for k in ("traffic_share", "prefixes", "of_prefixes", "covered")] for r in coverage],
             "prefixes table %s, API %s" % (shown, coverage))
     c.check(not browser.errors(), "matrix, paths, prefixes: console errors %s" % browser.errors())
+
+    # ---- capacity: utilisation of the one minute with traffic --------------------------------
+    rng = "from=%s&to=%s" % (urllib.parse.quote(minute), urllib.parse.quote(next_minute))
+    browser.open(base + "/console/capacity?" + rng, "the capacity page")
+    drawn = {k: v for k, v in browser.js(
+        "return [...document.querySelectorAll('[data-report=capacity] rect[data-value]')].map(r => [r.dataset.label, +r.dataset.value])")}
+    cap = api.report("capacity", [("from", minute), ("to", next_minute)])
+    c.check(close(drawn, {r["name"]: r["p95_util"] for r in cap}, 0.01), "capacity bars %s, API %s" % (drawn, cap))
+    want_util = {name: round(exits[hop] * 8 / 60 / bps * 100, 2) for name, (hop, bps) in capacities.items()}
+    c.check(close({r["name"]: r["p95_util"] for r in cap}, want_util, 0.02), "capacity p95_util %s, the pcap's %s" % (cap, want_util))
+    c.check(not browser.errors(), "capacity: console errors %s" % browser.errors())
+
+    # ---- failures and what-if, once the RIB snapshot is written --------------------------------
+    def snapshot_rows():
+        try:
+            with lib.connect_ro(pf.db) as conn:
+                return conn.execute("SELECT COUNT(*) FROM rib_paths").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+    c.wait_for("the RIB snapshot (rib_paths)", lambda: snapshot_rows() > 0, 75, proc=pf.proc, step=1)
+    browser.open(base + "/console/failures?%s&fail=%s" % (rng, exit_hop), "the failures page")
+    worst = {k: v for k, v in browser.js(
+        "return [...document.querySelectorAll('[data-report=failures] rect[data-value]')].map(r => [r.dataset.label, +r.dataset.value])")}
+    fails = api.report("failures", [("from", minute), ("to", next_minute)])
+    c.check(close(worst, {r["peer_ip_dst"]: r["worst_p95_bps"] for r in fails}), "failures bars %s, API %s" % (worst, fails))
+    notes = " ".join(api.report("failures", [("from", minute), ("to", next_minute), ("format", "table")])["notes"])
+    c.check("1 group(s)" in notes, "failures should take the group of console_failure_groups: %s" % notes)
+    after = {k: v for k, v in browser.js(
+        "return [...document.querySelectorAll('[data-report=what-if] rect[data-value]')].map(r => [r.dataset.label, +r.dataset.value])")}
+    whatif = api.report("what-if", [("from", minute), ("to", next_minute), ("fail", exit_hop)])
+    c.check(close(after, {r["peer_ip_dst"]: r["p95_bps_after"] for r in whatif}) and after.get(exit_hop) == 0,
+            "what-if bars %s, API %s" % (after, whatif))
+    c.check(not browser.errors(), "failures: console errors %s" % browser.errors())
 
     # ---- the state is the URL: the same view in a fresh tab ---------------------------------
     url = base + "/console/series?last=1h&by=peer_as_dst&n=3&stack=lines&where=peer_ip_src%3D127.0.0.1"

@@ -396,13 +396,17 @@
         "data-label": it.label, "data-value": it.value,
       }, tip(`${it.label}: ${show(it.value, unit)}`)));
       if (it.second !== undefined && it.second !== null) {
+        // The second value as a tick across the bar.
         root.append(svg("rect", {
-          x: L, y: yTop + (rowH - 8) / 2 - 2, width: Math.max(0.5, x(it.second) - L), height: 4, fill: "#1d2430",
+          x: x(it.second) - 1.5, y: yTop - 2, width: 3, height: rowH - 4, fill: "#1d2430",
           "data-label": it.label, "data-second": it.second,
         }, tip(`${it.label}: ${options.secondName}: ${show(it.second, unit)}`)));
       }
       root.append(svg("text", { x: x(Math.max(it.value || 0, it.second || 0)) + 4, y: yTop + 14 }, show(it.value, unit)));
     });
+    if (options && options.secondName) {
+      root.append(svg("text", { x: L, y: H - 6 }, `bar: ${options.firstName || "value"} · tick: ${options.secondName}`));
+    }
     if (options && options.line) {
       root.append(svg("line", { class: "threshold", x1: x(options.line), x2: x(options.line), y1: 0, y2: H - 20 }));
       root.append(svg("text", { x: x(options.line), y: H - 6, "text-anchor": "middle" }, options.lineLabel));
@@ -602,7 +606,7 @@
           if (p95 < 0) return;
           body.append(bars(doc.rows.map((r) => ({ label: r[name], value: r[p95], second: peak >= 0 ? r[peak] : null,
             color: r[p95] >= Number(threshold) ? "#c23b3b" : COLORS[0] })), "percent",
-          { line: Number(threshold), lineLabel: threshold + " %", secondName: "peak" }, width(body)));
+          { line: Number(threshold), lineLabel: threshold + " %", firstName: "p95", secondName: "peak" }, width(body)));
         });
         const fc = section("Forecast of the daily p95", true);
         await fill(fc, "forecast", { by: get("forecast_by", pick(["peer_ip_dst"])), horizon: get("horizon", "90d"), threshold: Number(threshold) / 100 }, null);
@@ -620,13 +624,13 @@
           const w = section("What if " + fail + " failed", true);
           await fill(w, "what-if", { fail }, (body, doc) => {
             const before = column(doc, "p95_bps_before"), after = column(doc, "p95_bps_after");
-            body.append(bars(doc.rows.map((r) => ({ label: r[0], value: r[after], second: r[before] })), "rate", { secondName: "before" }, width(body)));
+            body.append(bars(doc.rows.map((r) => ({ label: r[0], value: r[after], second: r[before] })), "rate", { firstName: "p95 after", secondName: "p95 before" }, width(body)));
           });
         }
         const sec = section("Every single failure", true);
         await fill(sec, "failures", { fail_each: get("fail_each", "peer_ip_dst"), threshold: get("threshold", "0.8") }, (body, doc) => {
           const p95 = column(doc, "p95_bps"), worst = column(doc, "worst_p95_bps");
-          body.append(bars(doc.rows.map((r) => ({ label: r[0], value: r[worst], second: r[p95] })), "rate", { secondName: "as it is" }, width(body)));
+          body.append(bars(doc.rows.map((r) => ({ label: r[0], value: r[worst], second: r[p95] })), "rate", { firstName: "worst p95 under one failure", secondName: "p95 as it is" }, width(body)));
         });
       },
     },
