@@ -23,6 +23,31 @@ extension ReportAPI {
                     ],
                 ],
             ],
+            "/api/v1/view": [
+                "get": [
+                    "operationId": "describeView",
+                    "summary": "The view the reports read: its table, bin size, time zone, storage and the columns reports can name.",
+                    "responses": [
+                        "200": [
+                            "description": "The view.",
+                            "content": ["application/json": ["schema": [
+                                "type": "object", "required": ["table", "bin_seconds", "utc", "storage", "primitives", "reports"],
+                                "properties": [
+                                    "table": ["type": "string"],
+                                    "bin_seconds": ["type": "integer", "description": "The table's own bins, in seconds."],
+                                    "bin_origin": ["type": "string", "description": "What said so: given, the configuration, the collector, the stamps."],
+                                    "utc": ["type": "boolean", "description": "Stamps are UTC; else the server's local time."],
+                                    "storage": ["type": "string", "enum": ["sqlite3", "clickhouse"]],
+                                    "primitives": ["type": "array", "items": ["type": "string"],
+                                                   "description": "Columns that by, rows, columns and where can name."],
+                                    "reports": ["type": "array", "items": ["type": "string", "enum": reports]],
+                                ],
+                            ]]],
+                        ],
+                        "401": OpenAPI.error("No bearer token, or not the server's."),
+                    ],
+                ],
+            ],
             "/api/v1/openapi.json": [
                 "get": [
                     "operationId": "openAPI",

@@ -24,7 +24,7 @@ import Testing
         #expect(document["openapi"] as? String == "3.0.3")
         #expect(document["security"] == nil)
         let paths = try #require(document["paths"] as? [String: Any])
-        #expect(paths["/api/v1/reports"] != nil && paths["/api/v1/openapi.json"] != nil)
+        #expect(paths["/api/v1/reports"] != nil && paths["/api/v1/openapi.json"] != nil && paths["/api/v1/view"] != nil)
         for report in ReportAPI.reports {
             let path = try #require(paths["/api/v1/reports/\(report)"] as? [String: Any], "\(report)")
             let get = try #require(path["get"] as? [String: Any])
