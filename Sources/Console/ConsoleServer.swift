@@ -16,6 +16,8 @@ import Reports
 /// are served to anyone who can connect, and the page asks for the token.
 /// Reports read SQLite or ClickHouse, which blocks: each runs on the thread pool, and at most
 /// `maximumConcurrentReports` at once (503 past it), so a burst of requests cannot pile up work.
+/// Connections are bounded as on the metrics endpoint (`Limits`), and what the console refuses
+/// or closes is counted (`counters`; GET /metrics with `servesMetrics`).
 public struct ConsoleServer: Sendable {
     public struct Settings: Sendable {
         public var host = "127.0.0.1"
@@ -28,6 +30,20 @@ public struct ConsoleServer: Sendable {
         public var maximumConcurrentReports = 4
         /// The files and snapshot the configuration gives the reports.
         public var reports = ReportAPI.Setup()
+        public var limits = Limits()
+        /// Serve the console's own counters on GET /metrics (`pathflow serve`; inside the collector
+        /// they are on its metrics endpoint).
+        public var servesMetrics = false
+
+        public init() {}
+    }
+
+    /// Bounds against clients that hold what they open, as on the metrics endpoint: at most
+    /// `connections` connections (past it the oldest idle one is closed, and counted), and a
+    /// connection idle for `idle` is closed.
+    public struct Limits: Sendable {
+        public var connections = 64
+        public var idle: TimeAmount = .seconds(30)
 
         public init() {}
     }
@@ -36,17 +52,32 @@ public struct ConsoleServer: Sendable {
     /// Opens the view's table for one request (a fresh reader each time: the collector writes on).
     let source: @Sendable () throws -> ReportSource
     let logger: Logger
+    let gate: ConnectionGate
+    /// What the console refused and closed.
+    public let counters: ConsoleCounters
+    /// The port listened on, once listening (useful with port 0).
+    public let boundPort = NIOLockedValueBox<Int?>(nil)
 
     public init(settings: Settings, logger: Logger, source: @escaping @Sendable () throws -> ReportSource) {
         self.settings = settings
         self.source = source
         self.logger = logger
+        self.gate = ConnectionGate(limit: settings.limits.connections)
+        self.counters = ConsoleCounters(gate: gate)
     }
 
     /// The router, without a listener: what tests drive.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        if let token = settings.token { router.add(middleware: BearerToken(token: token)) }
+        let counters = self.counters
+        router.add(middleware: AnswerCounter(counters: counters))
+        if let token = settings.token { router.add(middleware: BearerToken(token: token, counters: counters)) }
+        if settings.servesMetrics {
+            router.get("/metrics") { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: counters.prometheus())))
+            }
+        }
         let gate = ReportGate(limit: settings.maximumConcurrentReports)
         let source = self.source, setup = settings.reports
         router.get("/") { _, _ -> Response in
@@ -83,7 +114,10 @@ public struct ConsoleServer: Sendable {
                     .append(String(value).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(value))
             }
             let query = parameters
-            guard gate.enter() else { return Self.json(.serviceUnavailable, Self.error("too many reports running; try again")) }
+            guard gate.enter() else {
+                counters.refusedReport()
+                return Self.json(.serviceUnavailable, Self.error("too many reports running; try again"))
+            }
             defer { gate.leave() }
             do {
                 let now = Int(Date().timeIntervalSince1970)
@@ -102,8 +136,11 @@ public struct ConsoleServer: Sendable {
 
     /// Serves until the service group stops it; `onServerRunning` gets the listening channel.
     public func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let gate = self.gate
+        return Application(
             router: router(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionGateHandler(gate: gate)], idleTimeout: settings.limits.idle)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "pathflow"),
             onServerRunning: onServerRunning,
             logger: logger)
@@ -138,6 +175,7 @@ public struct ConsoleServer: Sendable {
 /// Requests without `Authorization: Bearer TOKEN` get 401, but for the pages and their assets.
 struct BearerToken<Context: RequestContext>: RouterMiddleware {
     let token: String
+    let counters: ConsoleCounters
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if ConsolePages.isPublic(request.uri.path) { return try await next(request, context) }
@@ -147,6 +185,7 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
         var difference = UInt8(expected.count == actual.count ? 0 : 1)
         for i in 0..<min(expected.count, actual.count) { difference |= expected[i] ^ actual[i] }
         guard difference == 0 else {
+            counters.unauthorizedRequest()
             return Response(
                 status: .unauthorized, headers: [.wwwAuthenticate: "Bearer", .contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"a bearer token is required\"}")))
@@ -171,4 +210,23 @@ final class ReportGate: Sendable {
     }
 
     func leave() { running.withLockedValue { $0 -= 1 } }
+}
+
+/// Counts every answer by its status, those of errors thrown on the way too.
+struct AnswerCounter<Context: RequestContext>: RouterMiddleware {
+    let counters: ConsoleCounters
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            counters.answered(status: response.status.code)
+            return response
+        } catch let error as any HTTPResponseError {
+            counters.answered(status: error.status.code)
+            throw error
+        } catch {
+            counters.answered(status: 500)
+            throw error
+        }
+    }
 }

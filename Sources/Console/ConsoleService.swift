@@ -16,8 +16,10 @@ extension ConsoleServer: Service {
         let (host, port) = (settings.host, settings.port)
         @Sendable func endpoint(_ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
         let logger = self.logger
+        let boundPort = self.boundPort
         let app = application { channel in
             listening.withLockedValue { $0 = true }
+            boundPort.withLockedValue { $0 = channel.localAddress?.port }
             logger.info("console", metadata: ["listen": "\(endpoint(channel.localAddress?.port ?? port))", "path": "/api/v1/reports"])
         }
         do {

@@ -96,6 +96,7 @@ public final class Collector: Sendable {
         self.backlogs = NIOLockedValueBox(Array(repeating: Backlog(), count: sinks.count))
         self.intakeFilter = IntakeFilter(config.flowAllowList)
         self.metrics = CollectorMetrics(viewNames: sinks.map(\.config.name))
+        metrics.console.withLockedValue { $0 = console?.counters }
         var snapshotStore: SQLiteStore?
         if config.bgp.enabled && (config.bgp.ribSnapshotRefreshTime != nil || config.bgp.bestPathHistory > 0),
            let path = config.ribSnapshotDatabase {

@@ -1,4 +1,5 @@
 import Aggregation
+import Console
 import FlowCollector
 import FlowWire
 import NetCore
@@ -15,6 +16,8 @@ final class CollectorMetrics: Sendable {
     let intake = NIOLockedValueBox<UDPIntake?>(nil)
     /// The HTTP endpoint's limits, once it listens.
     let http = NIOLockedValueBox<MetricsServer.Gate?>(nil)
+    /// The console's counters, when console_listen serves it.
+    let console = NIOLockedValueBox<ConsoleCounters?>(nil)
     private let published = NIOLockedValueBox<Published>(Published())
     private let flushDuration: [String: DurationHistogram]
     private let rowsWritten: [String: Counter]
@@ -41,6 +44,8 @@ final class CollectorMetrics: Sendable {
         var counterRecordsDropped: UInt64 = 0
         /// Storage backends' counters by `name|view`.
         var storage: [String: Double] = [:]
+        /// The console's counters by name and label.
+        var console: [String: UInt64] = [:]
     }
 
     let viewNames: [String]
@@ -206,6 +211,20 @@ final class CollectorMetrics: Sendable {
                            "Streamed answers (table dumps) refused with 503: too many at once",
                            refused.streams, &last.httpStreamsRefused)
                 gauge("pathflow_http_connections", help: "HTTP connections open on the metrics endpoint").set(Double(gate.connections))
+            }
+            if let console = console.withLockedValue({ $0 }) {
+                for m in console.metrics {
+                    let labels = m.label.map { [($0.name, $0.value)] } ?? []
+                    switch m.kind {
+                    case .gauge: gauge(m.name, help: m.help).set(Double(m.value))
+                    case .counter:
+                        let key = m.name + (m.label.map { "|" + $0.value } ?? "")
+                        let before = last.console[key] ?? 0
+                        let c = counter(m.name, labels: labels, help: m.help)
+                        if m.value > before { c.increment(by: Int64(m.value - before)) }
+                        last.console[key] = max(m.value, before)
+                    }
+                }
             }
             if let denied = intake.withLockedValue({ $0?.filter.denied }), denied > last.denied {
                 counter("pathflow_flow_datagrams_denied_total", labels: [],

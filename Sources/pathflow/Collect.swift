@@ -112,7 +112,7 @@ extension Collect {
         let view = try ReportView.resolve(target: target, bin: nil, utc: false, loaded: config)
         return try view.console(
             host: endpoint.host, port: endpoint.port, listenKey: "console_listen", tokenFile: config.consoleTokenFile,
-            tokenKey: "console_token_file", capacities: nil, groups: nil, logger: logger)
+            tokenKey: "console_token_file", capacities: nil, groups: nil, servesMetrics: false, logger: logger)
     }
 }
 

@@ -117,12 +117,14 @@ extension ReportView {
     /// `listenKey`), the token in the first line of `tokenFile` (set by `tokenKey`), the capacity
     /// and groups files (the command line's, else the configuration's console_capacities and
     /// console_failure_groups; each read once now so that a bad line stops startup), and where
-    /// the RIB snapshot is.
+    /// the RIB snapshot is. `servesMetrics`: its counters on its own GET /metrics (serve; the
+    /// collector publishes them on its metrics endpoint).
     func console(
         host: String, port: Int, listenKey: String, tokenFile: String?, tokenKey: String, capacities: String?, groups: String?,
-        logger: Logger
+        servesMetrics: Bool, logger: Logger
     ) throws -> ConsoleServer {
         var settings = ConsoleServer.Settings()
+        settings.servesMetrics = servesMetrics
         settings.host = host
         settings.port = port
         settings.listenKey = listenKey

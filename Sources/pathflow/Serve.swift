@@ -21,8 +21,10 @@ struct Serve: AsyncParsableCommand {
             console_failure_groups), read again for every report. Listens on 127.0.0.1:9481 by default (with -f, \
             on console_listen when it is set); with --token-file (or console_token_file) every request needs \
             Authorization: Bearer TOKEN. With -f and no --view, the view is console_view when it is set. At most \
-            four reports run at once (503 past it). It reads while the collector writes; `pathflow collect` \
-            serves the same console itself with console_listen.
+            four reports run at once (503 past it), at most 64 connections are open (past it the oldest idle one \
+            is closed) and a connection idle for 30 s is closed; GET /metrics counts what was refused (behind the \
+            token too). It reads while the collector writes; `pathflow collect` serves the same console itself \
+            with console_listen, its counters on the collector's metrics endpoint.
             """)
     @OptionGroup var target: ViewTarget
     @Option(help: "Bin size (pmacct's sql_history syntax); by default as for `pathflow report`.")
@@ -55,7 +57,7 @@ struct Serve: AsyncParsableCommand {
             host: String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port,
             listenKey: self.listen == nil && config?.consoleEndpoint != nil ? "console_listen" : "--listen",
             tokenFile: tokenFile ?? config?.consoleTokenFile, tokenKey: tokenFile == nil ? "console_token_file" : "--token-file",
-            capacities: capacities, groups: groups, logger: logger)
+            capacities: capacities, groups: groups, servesMetrics: true, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -15,14 +15,14 @@ import Glibc
 /// The console inside the collector: a service of its group, listening before any flow is read,
 /// stopping with the rest; a port it cannot have stops startup naming console_listen.
 @Suite(.serialized) struct ConsoleServiceTests {
-    static func collector(consolePort: Int) throws -> (Collector, String) {
+    static func collector(consolePort: Int, metricsPort: Int? = nil, token: String? = nil) throws -> (Collector, String) {
         let directory = ServicesTests.directory()
         let db = directory.appendingPathComponent("flows.db").path
         let path = directory.appendingPathComponent("pathflow.conf").path
         try """
             nfacctd_ip: 127.0.0.1
             nfacctd_port: \(try ServicesTests.freePort())
-            metrics_listen: false
+            metrics_listen: \(metricsPort.map { "127.0.0.1:\($0)" } ?? "false")
             console_listen: 127.0.0.1:\(consolePort)
             plugins: sqlite3
             aggregate: src_host, dst_host
@@ -36,6 +36,7 @@ import Glibc
         var settings = ConsoleServer.Settings()
         settings.host = endpoint.host
         settings.port = endpoint.port
+        settings.token = token
         let console = ConsoleServer(settings: settings, logger: Logger(label: "test")) {
             try ReportSource(path: db, table: "acct", binSeconds: 300, utc: false)
         }
@@ -53,7 +54,7 @@ import Glibc
             tasks.addTask { try await group.run() }
             var answer: (status: Int, body: String)?
             for _ in 0..<300 {
-                answer = RawHTTP.get(port, "/api/v1/reports")
+                answer = await RawHTTP.blocking { RawHTTP.get(port, "/api/v1/reports") }
                 if answer != nil { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -62,7 +63,34 @@ import Glibc
             try await tasks.waitForAll()
         }
         // Nobody listens any more (binding may still fail while the closed connection waits).
-        #expect(RawHTTP.connect(port) == nil)
+        #expect(await RawHTTP.blocking { RawHTTP.connect(port) == nil })
+    }
+
+    @Test func theCollectorsMetricsCountWhatTheConsoleRefused() async throws {
+        let (port, metricsPort) = (try ServicesTests.freePort(), try ServicesTests.freePort())
+        let (collector, _) = try Self.collector(consolePort: port, metricsPort: metricsPort, token: "s3cret")
+        let group = ServiceGroup(services: collector.services, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var refused: (status: Int, body: String)?
+            for _ in 0..<300 where refused == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                refused = await RawHTTP.blocking { RawHTTP.get(port, "/api/v1/reports") }
+            }
+            #expect(refused?.status == 401)
+            let auth = ["Authorization": "Bearer s3cret"]
+            #expect(await RawHTTP.blocking { RawHTTP.get(port, "/api/v1/reports", headers: auth)?.status } == 200)
+            let metrics = try #require(await RawHTTP.blocking { RawHTTP.get(metricsPort, "/metrics") })
+            #expect(metrics.body.contains("pathflow_console_unauthorized_total 1\n"), "\(metrics.body)")
+            #expect(metrics.body.contains("pathflow_console_requests_total{status=\"401\"} 1\n"))
+            #expect(metrics.body.contains("pathflow_console_requests_total{status=\"200\"} 1\n"))
+            #expect(metrics.body.contains("pathflow_console_connections_evicted_total 0\n"))
+            #expect(metrics.body.contains("# TYPE pathflow_console_connections gauge"))
+            // The console itself has no /metrics inside the collector.
+            #expect(await RawHTTP.blocking { RawHTTP.get(port, "/metrics", headers: auth)?.status } == 404)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 
     @Test func aPortInUseStopsStartupNamingTheKey() async throws {

@@ -5,8 +5,16 @@ import Glibc
 #endif
 
 /// HTTP/1.1 over plain sockets on loopback, for tests that need to hold connections open, see
-/// them closed, or ask a server whose port they only know at run time.
+/// them closed, or ask a server whose port they only know at run time. The calls block: from
+/// async code run them through `blocking`, or they hold the threads the server answers on.
 public enum RawHTTP {
+    /// `body` on a thread of its own, not one of Swift concurrency's few.
+    public static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+
     /// A TCP connection to 127.0.0.1:`port`, reads timing out after `timeout` seconds; nil when
     /// nobody listens.
     public static func connect(_ port: Int, timeout: Double = 5) -> Int32? {
