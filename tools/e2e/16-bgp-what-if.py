@@ -16,7 +16,6 @@ import ipaddress
 import json
 import math
 import os
-import sqlite3
 import time
 
 import lib
@@ -114,17 +113,9 @@ def case(c):
     pf.wait_rib({g.address: view}, what="before the flows")
     dgrams = lf.datagrams()
     lf.send(dgrams, [pf.flow_port])
-    c.wait_for("pathflow_flow_datagrams_total = %d" % len(dgrams),
-               lambda: lib.parse_prometheus(lib_bgp.http_get(pf.mport, lib_bgp.METRICS_PATH)).get(
-                   "pathflow_flow_datagrams_total", 0) >= len(dgrams), 15, proc=pf.proc)
+    pf.wait_datagrams(len(dgrams))
 
-    def snapshot_rows():
-        try:
-            with lib.connect_ro(pf.db) as conn:
-                return conn.execute("SELECT COUNT(*) FROM rib_paths").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-    c.wait_for("the RIB snapshot (rib_paths)", lambda: snapshot_rows() > 0, 75, proc=pf.proc, step=1)
+    pf.wait_snapshot(pf.db)
     with lib.connect_ro(pf.db) as conn:
         got_paths = sorted((r[0], r[1], r[2]) for r in conn.execute(
             "SELECT net_dst || '/' || mask_dst, path_id, peer_ip_dst FROM rib_paths"))

@@ -23,9 +23,7 @@ Checks:
   as the API says and as the oracle says; the back button restores the view before;
 * the state is in the URL: a view opened from its URL in a fresh tab is the same.
 About 90 s (the RIB snapshot falls on the minute)."""
-import ipaddress
 import json
-import os
 import shutil
 import sqlite3
 import time
@@ -232,9 +230,7 @@ def case(c):
     view = g.wait_view("collector")
     pf.wait_rib({g.address: view}, what="before the flows")
     lib.replay(datagrams, [pf.flow_port])
-    c.wait_for("pathflow_flow_datagrams_total = %d" % len(datagrams),
-               lambda: lib.parse_prometheus(lib_bgp.http_get(pf.mport, lib_bgp.METRICS_PATH)).get(
-                   "pathflow_flow_datagrams_total", 0) >= len(datagrams), 15, proc=pf.proc)
+    pf.wait_datagrams(len(datagrams))
 
     def rows():
         try:
@@ -378,13 +374,7 @@ def case(c):
     c.check(not browser.errors(), "capacity: console errors %s" % browser.errors())
 
     # ---- failures and what-if, once the RIB snapshot is written --------------------------------
-    def snapshot_rows():
-        try:
-            with lib.connect_ro(pf.db) as conn:
-                return conn.execute("SELECT COUNT(*) FROM rib_paths").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-    c.wait_for("the RIB snapshot (rib_paths)", lambda: snapshot_rows() > 0, 75, proc=pf.proc, step=1)
+    pf.wait_snapshot(pf.db)
     browser.open(base + "/console/failures?%s&fail=%s" % (rng, exit_hop), "the failures page")
     worst = {k: v for k, v in browser.js(
         "return [...document.querySelectorAll('[data-report=failures] rect[data-value]')].map(r => [r.dataset.label, +r.dataset.value])")}

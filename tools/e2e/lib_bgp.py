@@ -466,6 +466,23 @@ class Pathflow:
         return any(p.get(PEER_ADDRESS) == speaker_address and str(p.get(PEER_STATE, "")).lower() == STATE_ESTABLISHED
                    for p in self.peers())
 
+    def wait_datagrams(self, n, timeout=15):
+        """Until /metrics counts `n` flow datagrams taken in."""
+        self.c.wait_for("pathflow_flow_datagrams_total = %d" % n,
+                        lambda: lib.parse_prometheus(http_get(self.mport, METRICS_PATH)).get(
+                            "pathflow_flow_datagrams_total", 0) >= n, timeout, proc=self.proc)
+
+    def wait_snapshot(self, db, timeout=75):
+        """Until the RIB snapshot (rib_paths) is in `db` (bgp_rib_snapshot_refresh_time: it falls
+        on the minute)."""
+        def rows():
+            try:
+                with lib.connect_ro(db) as conn:
+                    return conn.execute("SELECT COUNT(*) FROM rib_paths").fetchone()[0]
+            except sqlite3.Error:
+                return 0
+        self.c.wait_for("the RIB snapshot (rib_paths)", lambda: rows() > 0, timeout, proc=self.proc, step=1)
+
     def wait_established(self, speaker_address, timeout=30):
         self.c.wait_for("pathflow %s to show %s established" % (RIB_PEERS_PATH, speaker_address),
                         lambda: self.established(speaker_address), timeout, proc=self.proc, step=0.2)
