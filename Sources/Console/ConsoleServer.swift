@@ -95,7 +95,7 @@ public struct ConsoleServer: Sendable {
         router.get("/assets/console.css") { _, _ -> Response in Self.asset(ConsolePages.style, type: "text/css; charset=utf-8") }
         router.get("/api/v1/view") { _, _ -> Response in
             do {
-                let body = try await NIOThreadPool.singleton.runIfActive { ReportAPI.view(try source()) }
+                let body = try await NIOThreadPool.singleton.runIfActive { ReportAPI.view(try source(), setup: setup) }
                 return Self.json(.ok, body)
             } catch {
                 return Self.json(.internalServerError, Self.error("\(error)"))

@@ -31,13 +31,15 @@ extension ReportAPI {
                         "200": [
                             "description": "The view.",
                             "content": ["application/json": ["schema": [
-                                "type": "object", "required": ["table", "bin_seconds", "utc", "storage", "primitives", "reports"],
+                                "type": "object", "required": ["table", "bin_seconds", "utc", "storage", "capacities", "failure_groups", "primitives", "reports"],
                                 "properties": [
                                     "table": ["type": "string"],
                                     "bin_seconds": ["type": "integer", "description": "The table's own bins, in seconds."],
                                     "bin_origin": ["type": "string", "description": "What said so: given, the configuration, the collector, the stamps."],
                                     "utc": ["type": "boolean", "description": "Stamps are UTC; else the server's local time."],
                                     "storage": ["type": "string", "enum": ["sqlite3", "clickhouse"]],
+                                    "capacities": ["type": "boolean", "description": "The server has a capacity file (console_capacities)."],
+                                    "failure_groups": ["type": "boolean", "description": "The server has groups of exits (console_failure_groups)."],
                                     "primitives": ["type": "array", "items": ["type": "string"],
                                                    "description": "Columns that by, rows, columns and where can name."],
                                     "reports": ["type": "array", "items": ["type": "string", "enum": reports]],

@@ -212,12 +212,13 @@ public enum ReportAPI {
         return seconds == source.binSeconds ? source : source.rebinned(seconds: seconds)
     }
 
-    /// What the console needs to know of the view: its table, bins, time zone and the columns
-    /// that filters and breakdowns can name.
-    public static func view(_ source: ReportSource) -> String {
+    /// What the console needs to know of the view: its table, bins, time zone, the columns that
+    /// filters and breakdowns can name, and whether the server has a capacity file and groups.
+    public static func view(_ source: ReportSource, setup: Setup = Setup()) -> String {
         func quoted(_ s: String) -> String { ConsoleServer.quoted(s) }
         return "{\"table\":\(quoted(source.table)),\"bin_seconds\":\(source.binSeconds),\"bin_origin\":\(quoted(source.bin.originText)),"
             + "\"utc\":\(source.utc),\"storage\":\(quoted(source.clickhouse == nil ? "sqlite3" : "clickhouse")),"
+            + "\"capacities\":\(setup.capacities != nil),\"failure_groups\":\(setup.failureGroups != nil),"
             + "\"primitives\":[\(source.primitives.map(quoted).joined(separator: ","))],"
             + "\"reports\":[\(reports.map(quoted).joined(separator: ","))]}"
     }

@@ -175,6 +175,7 @@ import Testing
         #expect(status == .ok)
         let v = try #require(try JSONSerialization.jsonObject(with: Data(view.utf8)) as? [String: Any])
         #expect(v["table"] as? String == "m" && v["bin_seconds"] as? Int == 300 && v["utc"] as? Bool == true)
+        #expect(v["capacities"] as? Bool == false && v["failure_groups"] as? Bool == false && v["storage"] as? String == "sqlite3")
         #expect((v["primitives"] as? [String])?.contains("peer_ip_dst") == true && (v["primitives"] as? [String])?.contains("bytes") == false)
         #expect(try await Self.get(server, "/api/v1/view").0 == .unauthorized)
         // Pages and assets hold no data: no token needed; every page is the shell with its name.

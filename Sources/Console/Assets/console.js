@@ -296,6 +296,11 @@
       return null;
     }
   }
+  // A section whose report this view cannot answer: why, without asking.
+  function missing(sec, text) {
+    sec.body.replaceChildren(el("p", { class: "notes" }, text));
+    return Promise.resolve(null);
+  }
   function table(doc, keys) {
     const head = el("tr", {}, doc.columns.map((c) => el("th", {}, c)));
     const rows = doc.rows.map((row) => el("tr", {}, row.map((v, i) => {
@@ -520,6 +525,7 @@
         const chart = section("Traffic by " + router, true);
         const top = section("Top exits (" + exit + ")");
         const quality = section("Mapping quality");
+        const mapped = view.primitives.includes("path_match");
         const series = await fill(chart, "series", { by: router, n: 6, other: "1" }, (body, doc) => body.append(...seriesChart(doc, true, width(body))), { table: false });
         if (series) {
           const totals = series.rows.map((r) => r.slice(1).reduce((a, b) => a + (b || 0), 0));
@@ -536,7 +542,8 @@
             const i = column(doc, "avg_bps");
             body.append(bars(doc.rows.map((r) => ({ label: r[0], value: r[i] })), "rate", {}, width(body)));
           }, { keys: same([exit]) }),
-          fill(quality, "quality", { by: router }, null, { keys: same([router]) }),
+          mapped ? fill(quality, "quality", { by: router }, null, { keys: same([router]) })
+            : missing(quality, "The view has no path_match column: add path_match to its aggregate (with bgp_daemon and nfacctd_net: bgp) to see how flows were mapped to BGP paths."),
         ]);
       },
     },
@@ -601,7 +608,10 @@
       async draw() {
         const threshold = get("threshold", "80");
         const sec = section("Utilisation against capacity", true);
-        await fill(sec, "capacity", { threshold, counters: get("counters", "0") === "1" ? "1" : null }, (body, doc) => {
+        const counters = get("counters", "0") === "1";
+        if (!counters && !view.capacities) {
+          missing(sec, "This console has no capacity file: set console_capacities (or pathflow serve --capacities FILE), or tick the ports' own sFlow counters.");
+        } else await fill(sec, "capacity", { threshold, counters: get("counters", "0") === "1" ? "1" : null }, (body, doc) => {
           const p95 = column(doc, "p95_util"), peak = column(doc, "peak_util"), name = column(doc, doc.columns.includes("name") ? "name" : doc.columns[0]);
           if (p95 < 0) return;
           body.append(bars(doc.rows.map((r) => ({ label: r[name], value: r[p95], second: peak >= 0 ? r[peak] : null,
@@ -639,6 +649,10 @@
       async draw() {
         const sec = section("Prefixes that carry the traffic");
         const top = section("Largest prefixes");
+        if (!view.primitives.includes("net_dst") || !view.primitives.includes("mask_dst")) {
+          for (const x of [sec, top]) missing(x, "The view has no dst_net and dst_mask: a per-prefix view answers this page.");
+          return;
+        }
         await Promise.all([
           fill(sec, "prefixes", {}, (body, doc) => {
             const share = column(doc, "traffic_share"), of = column(doc, "of_prefixes");
