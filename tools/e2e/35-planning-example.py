@@ -177,7 +177,8 @@ def case(c):
 
     # ---- README: each shown table line is in the output of its command
     text = open(README).read()
-    section = text[text.index("## Planning with pathflow"):text.index("## Limits, signals and faults")]
+    start = text.index("## Planning with pathflow")
+    section = text[start:text.index("\n## ", start + 1)]
     # Fenced blocks in order; a shell block followed by a plain one is a command and what it prints.
     fences = re.findall(r"```(\w*)\n(.*?)```", section, re.S)
     blocks = [(a[1], b[1]) for a, b in zip(fences, fences[1:]) if a[0] == "sh" and b[0] == ""]
