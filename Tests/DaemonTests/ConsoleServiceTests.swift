@@ -43,7 +43,7 @@ import Glibc
         return (try Collector(config: config, logger: Logger(label: "test"), threads: 1, console: console), db)
     }
 
-    @Test func theConsoleIsAServiceOfTheCollector() async throws {
+    @Test func collectServesTheConsole() async throws {
         let port = try ServicesTests.freePort()
         let (collector, _) = try Self.collector(consolePort: port)
         #expect(collector.services.map { "\(type(of: $0))" }
